@@ -1,0 +1,1 @@
+"""kyodo: the LINE bot's web side (app factory, webhook, dispatcher, LINE adapter)."""

@@ -1,0 +1,48 @@
+"""The application factory (as in Flask's tutorial): no module-level app, engine or session."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from bot.config import Config, from_env, require_secrets
+from bot.runtime import Runtime, build_runtime
+
+
+def create_app(config: Config | None = None, *, runtime: Runtime | None = None, start_workers: bool = True) -> Flask:
+    config = config or (runtime.config if runtime else from_env())
+    if not (config.demo or config.testing):
+        require_secrets(config)
+    rt = runtime or build_runtime(config)
+
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=config.secret_key or "dev-only",
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        TESTING=config.testing,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["kyodo"] = rt
+
+    from bot import health, webhook
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    for register in _feature_blueprints():
+        register(app)
+
+    if start_workers and rt.dispatcher is None:
+        from bot.dispatcher import Dispatcher, sweep
+
+        rt.dispatcher = Dispatcher(rt, config.dispatch_workers)
+        # Events a previous process left behind are picked up at start, without delaying start-up.
+        threading.Thread(target=lambda: sweep(rt, older_than_s=0), name="startup-sweep", daemon=True).start()
+    logging.getLogger("kyodo").setLevel(logging.INFO)
+    return app
+
+
+def _feature_blueprints():
+    """Later steps (admin, public plan pages) add their `register(app)` here."""
+    return []

@@ -1,0 +1,98 @@
+"""Configuration, read only from the environment (and a `.env` file when present)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = ROOT / "instance" / "kyodo.sqlite3"
+
+
+class ConfigError(RuntimeError):
+    """Start-up configuration is unusable; the message is one line for the operator."""
+
+
+def _bool(v: str | None) -> bool:
+    return (v or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Config:
+    line_channel_secret: str = ""
+    line_channel_access_token: str = ""
+    line_api_base_url: str = "https://api.line.me"
+    line_data_api_base_url: str = "https://api-data.line.me"
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
+    secret_key: str = ""
+    demo: bool = False
+    testing: bool = False
+    city: str = "odawara"
+    # Dispatcher: threads per process that run handlers; bounded so a burst cannot exhaust memory.
+    dispatch_workers: int = 4
+    dispatch_queue_max: int = 10_000
+    # LINE reply tokens are single use and short-lived; past this age we push instead.
+    reply_token_ttl_s: float = 50.0
+    # An event claimed longer ago than this by a process that died is handed back to the sweeper.
+    claim_timeout_s: float = 120.0
+    sweep_interval_s: float = 30.0
+    line_timeout_s: float = 10.0
+    line_max_attempts: int = 5
+    line_backoff_base_s: float = 0.5
+    line_backoff_cap_s: float = 30.0
+    outbox_max_attempts: int = 8
+    max_body_bytes: int = 1024 * 1024
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **kw) -> "Config":
+        return replace(self, **kw)
+
+
+def load_dotenv_if_present(path: Path | None = None) -> None:
+    path = path or (Path.cwd() / ".env")
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def from_env(env: dict[str, str] | None = None) -> Config:
+    if env is None:
+        load_dotenv_if_present()
+        env = dict(os.environ)
+    demo = _bool(env.get("KYODO_DEMO"))
+    cfg = Config(
+        line_channel_secret=env.get("LINE_CHANNEL_SECRET", ""),
+        line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
+        line_api_base_url=env.get("LINE_API_BASE_URL", Config.line_api_base_url).rstrip("/"),
+        line_data_api_base_url=env.get("LINE_DATA_API_BASE_URL", Config.line_data_api_base_url).rstrip("/"),
+        database_url=env.get("DATABASE_URL") or Config.database_url,
+        secret_key=env.get("KYODO_SECRET_KEY", ""),
+        demo=demo,
+        city=env.get("KYODO_CITY", "odawara"),
+        dispatch_workers=int(env.get("KYODO_DISPATCH_WORKERS", Config.dispatch_workers)),
+    )
+    if demo:
+        # Demo mode talks only to the local emulator, so fixed throwaway secrets are safe.
+        cfg = cfg.with_(
+            line_channel_secret=cfg.line_channel_secret or "demo-channel-secret",
+            line_channel_access_token=cfg.line_channel_access_token or "demo-access-token",
+            secret_key=cfg.secret_key or "demo-secret-key-not-for-production",
+        )
+    return cfg
+
+
+def require_secrets(cfg: Config) -> None:
+    missing = [
+        name
+        for name, value in (
+            ("LINE_CHANNEL_SECRET", cfg.line_channel_secret),
+            ("LINE_CHANNEL_ACCESS_TOKEN", cfg.line_channel_access_token),
+            ("KYODO_SECRET_KEY", cfg.secret_key),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"kyodo: missing {', '.join(missing)} in the environment (or .env); set it, or use KYODO_DEMO=1 for the local demo"
+        )

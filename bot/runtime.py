@@ -1,0 +1,40 @@
+"""Everything a process needs to do work, built once per app or scheduler process (no globals)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import logsafe
+from bot.clock import Clock, system_clock
+from bot.config import Config
+from bot.db import make_engine, make_sessions
+from bot.line_adapter import LineAdapter
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    adapter: LineAdapter
+    clock: Clock = system_clock
+    dispatcher: object | None = None
+    extras: dict = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.shutdown()  # type: ignore[attr-defined]
+        self.engine.dispose()
+
+
+def build_runtime(config: Config, *, clock: Clock | None = None, adapter: LineAdapter | None = None) -> Runtime:
+    logsafe.set_key(config.secret_key or config.line_channel_secret)
+    engine = make_engine(config.database_url, pool_size=max(5, config.dispatch_workers + 4))
+    return Runtime(config=config, engine=engine, sessions=make_sessions(engine),
+                   adapter=adapter or LineAdapter(config), clock=clock or system_clock)

@@ -1,0 +1,64 @@
+"""Follow, unfollow, and leaving with all personal data deleted."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers import texts, ui
+from handlers.context import Ctx
+from handlers.menu import main_menu_quick
+from models.privacy import delete_personal_data
+
+LEAVE_FLOW = "leave"
+
+
+def on_follow(ctx: Ctx) -> list[dict]:
+    assert ctx.user is not None
+    returning = ctx.user.followed_at is not None
+    ctx.user.active, ctx.user.followed_at, ctx.user.unfollowed_at = True, ctx.now, None
+    return [ui.text(texts.WELCOME_BACK if returning else texts.GREETING, main_menu_quick())]
+
+
+def on_unfollow(ctx: Ctx) -> list[dict]:
+    # Blocked: no reply is possible and no push may follow. Data stays until they ask (退会).
+    if ctx.user is not None:
+        ctx.user.active, ctx.user.unfollowed_at = False, ctx.now
+    return []
+
+
+def ask_leave(ctx: Ctx) -> list[dict]:
+    ctx.set_state(LEAVE_FLOW, step="confirm", ttl=timedelta(minutes=10))
+    return [ui.confirm("退会の確認", texts.LEAVE_CONFIRM[:240],
+                       ui.postback("削除する", "leave.yes", "はい、削除します"),
+                       ui.postback("やめる", "leave.no", "やめておきます"))]
+
+
+def confirm_leave(ctx: Ctx) -> list[dict]:
+    # The confirmation only counts while the question is fresh (state with expiry).
+    if ctx.state is None or ctx.state.flow != LEAVE_FLOW:
+        return [ui.text(texts.LEAVE_EXPIRED, main_menu_quick())]
+    assert ctx.user is not None
+    delete_personal_data(ctx.db, ctx.user)
+    ctx.state = None
+    ctx.user = None  # the row is gone; the router must not touch it again
+    return [ui.text(texts.LEAVE_DONE)]
+
+
+def cancel_leave(ctx: Ctx) -> list[dict]:
+    ctx.clear_state()
+    return [ui.text(texts.LEAVE_CANCELLED, main_menu_quick())]
+
+
+def leave_flow_text(ctx: Ctx) -> list[dict] | None:
+    """Typed answers to the confirmation; anything else leaves the flow and is routed normally."""
+    if ctx.text in ("はい", "削除", "削除する", "はい削除します"):
+        return confirm_leave(ctx)
+    if ctx.text in ("いいえ", "やめる", "やめます", "キャンセル"):
+        return cancel_leave(ctx)
+    ctx.clear_state()
+    return None
+
+
+POSTBACKS = {"leave": ask_leave, "leave.yes": confirm_leave, "leave.no": cancel_leave}
+INTENTS = {"leave": ask_leave}
+EVENTS = {"follow": on_follow, "unfollow": on_unfollow}
+FLOWS = {LEAVE_FLOW: leave_flow_text}

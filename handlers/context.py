@@ -1,0 +1,43 @@
+"""What a handler gets: the event, the user, their conversation state, the clock and a session."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from bot.postback import Postback
+from models.conversation import ConversationState, clear_state, get_state, set_state
+from models.users import User
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+
+@dataclass
+class Ctx:
+    event: dict
+    user: User | None
+    db: Session
+    now: datetime
+    config: "Config"
+    state: ConversationState | None = None
+    postback: Postback | None = None
+    text: str = ""                       # normalised text of a text message
+    intent: Any = None                   # handlers.nlu.Intent for text messages
+    extras: dict = field(default_factory=dict)
+
+    def set_state(self, flow: str, **kw) -> ConversationState:
+        assert self.user is not None
+        self.state = set_state(self.db, self.user.id, flow, self.now, **kw)
+        return self.state
+
+    def clear_state(self) -> None:
+        if self.user is not None:
+            clear_state(self.db, self.user.id)
+        self.state = None
+
+    @classmethod
+    def load_state(cls, db: Session, user: User | None, now: datetime) -> ConversationState | None:
+        return get_state(db, user.id, now) if user is not None else None

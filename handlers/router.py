@@ -1,0 +1,109 @@
+"""The router table: event type / postback action / intent / conversation flow -> handler.
+
+Each feature module declares plain dicts (POSTBACKS, INTENTS, EVENTS, FLOWS); adding a feature is
+adding its module to FEATURES. Keys must be unique across modules (checked at import).
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.postback import VERSION, PostbackError, decode
+from handlers import account, common, nlu
+from handlers.common import Outcome
+from handlers.context import Ctx
+from models.users import User
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger("kyodo.router")
+Handler = Callable[[Ctx], "list[dict] | None"]
+
+# `common` supplies defaults (help, placeholders for features still to come); every other module
+# may override those but may not claim a key another feature module already owns.
+FEATURES = [account]
+MAX_TEXT = 1000  # longer messages are not parsed (LINE allows 5,000; nothing we answer needs that)
+
+
+def _merge(attr: str) -> dict[str, Handler]:
+    table: dict[str, Handler] = dict(getattr(common, attr, {}))
+    owner: dict[str, str] = {}
+    for mod in FEATURES:
+        for key, fn in getattr(mod, attr, {}).items():
+            if key in owner:
+                raise RuntimeError(f"router: {attr} key {key!r} claimed by {owner[key]} and {mod.__name__}")
+            owner[key], table[key] = mod.__name__, fn
+    return table
+
+
+def tables() -> dict[str, dict[str, Handler]]:
+    return {attr: _merge(attr) for attr in ("POSTBACKS", "INTENTS", "EVENTS", "FLOWS")}
+
+
+TABLES = tables()
+
+
+def _user(db: Session, line_user_id: str, now, *, create: bool) -> User | None:
+    user = db.scalar(select(User).where(User.line_user_id == line_user_id))
+    if user is None and create:
+        user = User(line_user_id=line_user_id, active=True, created_at=now)
+        db.add(user)
+        db.flush()
+    if user is not None:
+        user.last_seen_at = now
+    return user
+
+
+def _route_text(ctx: Ctx, raw: str) -> list[dict]:
+    if len(raw) > MAX_TEXT:
+        return common.too_long(ctx)
+    ctx.text = nlu.normalise(raw)
+    if ctx.state is not None and (flow := TABLES["FLOWS"].get(ctx.state.flow)):
+        replies = flow(ctx)
+        if replies is not None:
+            return replies
+    ctx.intent = nlu.classify(raw)
+    handler = TABLES["INTENTS"].get(ctx.intent.name, common.not_understood)
+    return handler(ctx) or common.not_understood(ctx)
+
+
+def _route_postback(ctx: Ctx, data: str) -> list[dict]:
+    try:
+        ctx.postback = decode(data)
+    except PostbackError:
+        return common.stale_button(ctx)
+    if ctx.postback.version != VERSION:
+        return common.stale_button(ctx)
+    handler = TABLES["POSTBACKS"].get(ctx.postback.action, common.stale_button)
+    return handler(ctx) or []
+
+
+def handle_event(rt: "Runtime", db: Session, body: dict) -> Outcome:
+    source = body.get("source") or {}
+    line_user_id = source.get("userId")
+    etype = body.get("type")
+    if not line_user_id or source.get("type", "user") != "user":
+        return Outcome([], None)  # group/room chats are not part of this service
+    now = rt.now()
+    user = _user(db, line_user_id, now, create=etype != "unfollow")
+    ctx = Ctx(event=body, user=user, db=db, now=now, config=rt.config, state=Ctx.load_state(db, user, now))
+    if etype == "message":
+        msg = body.get("message") or {}
+        mtype = msg.get("type")
+        if mtype == "text":
+            replies = _route_text(ctx, msg.get("text") or "")
+        elif handler := TABLES["EVENTS"].get(f"message:{mtype}"):
+            replies = handler(ctx) or []
+        else:
+            replies = common.unsupported_message(ctx)
+    elif etype == "postback":
+        replies = _route_postback(ctx, (body.get("postback") or {}).get("data") or "")
+    elif handler := TABLES["EVENTS"].get(etype or ""):
+        replies = handler(ctx) or []
+    else:
+        replies = []
+    return Outcome(replies, line_user_id)

@@ -1,0 +1,5 @@
+"""All models; importing this package registers every table and deletion hook."""
+from models.base import Base
+from models import users, webhook, conversation, outbox  # noqa: F401
+
+__all__ = ["Base"]

@@ -1,0 +1,1 @@
+"""The single scheduler process: sweepers now, scheduled pushes from step 4."""

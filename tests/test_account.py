@@ -1,0 +1,110 @@
+"""Follow, unfollow, help, not-understood and leaving, through signed webhooks and the emulator."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from models.conversation import ConversationState
+from models.outbox import OutboxBatch
+from models.users import User
+from models.webhook import WebhookEvent
+from tests.helpers import quick_labels
+
+
+def _user(bot, user_id):
+    with bot.rt.sessions() as db:
+        return db.scalar(select(User).where(User.line_user_id == user_id))
+
+
+def test_follow_greets_with_main_menu_and_stores_user(bot, emulator, user_id):
+    emulator.send_follow(user_id)
+    bot.settle()
+    [msg] = emulator.messages_for(user_id)
+    assert "友だち追加ありがとうございます" in msg["text"]
+    assert quick_labels(msg)[:6] == ["プロジェクト", "こどもの居場所", "イベント", "ボランティア", "アンケート", "設定"]
+    u = _user(bot, user_id)
+    assert u.active and u.followed_at is not None
+
+
+def test_unfollow_marks_inactive_and_refollow_welcomes_back(bot, emulator, user_id):
+    emulator.send_follow(user_id)
+    emulator.send_unfollow(user_id)
+    bot.settle()
+    assert _user(bot, user_id).active is False
+    assert len(emulator.sent(user=user_id)) == 1  # nothing answers an unfollow
+    emulator.send_follow(user_id)
+    bot.settle()
+    assert _user(bot, user_id).active is True
+    assert "おかえりなさい" in emulator.messages_for(user_id)[-1]["text"]
+
+
+def test_help_and_gibberish_never_get_silence(bot, emulator, user_id):
+    emulator.send_text(user_id, "ヘルプ")
+    emulator.send_text(user_id, "ｱｓｄｆｇｈ")
+    emulator.send_sticker = getattr(emulator, "send_sticker", None)
+    bot.settle()
+    help_msg, unknown = emulator.messages_for(user_id)
+    assert "使い方" in help_msg["text"]
+    assert "読み取れません" in unknown["text"] and "プロジェクト" in quick_labels(unknown)
+
+
+def test_stale_or_foreign_postback_is_answered_politely(bot, emulator, user_id):
+    emulator.send_postback(user_id, "v=0&a=old")
+    emulator.send_postback(user_id, "hello world")
+    emulator.send_postback(user_id, "v=1&a=no.such.action")
+    bot.settle()
+    assert all("古くなっています" in m["text"] for m in emulator.messages_for(user_id))
+
+
+def test_leave_asks_then_deletes_personal_data(bot, emulator, user_id):
+    emulator.send_follow(user_id)
+    emulator.send_text(user_id, "退会")
+    bot.settle()
+    confirm = emulator.messages_for(user_id)[-1]
+    assert confirm["type"] == "template" and confirm["template"]["type"] == "confirm"
+    yes = confirm["template"]["actions"][0]
+    emulator.send_postback(user_id, yes["data"])
+    bot.settle()
+    assert "削除しました" in emulator.messages_for(user_id)[-1]["text"]
+    with bot.rt.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(User)) == 0
+        assert db.scalar(select(func.count()).select_from(ConversationState)) == 0
+        assert db.scalar(select(func.count()).select_from(WebhookEvent).where(WebhookEvent.user_key != "deleted")) == 0
+        assert all(b.recipients is None for b in db.scalars(select(OutboxBatch)))
+
+
+def test_leave_can_be_cancelled_and_a_late_yes_deletes_nothing(bot, emulator, user_id):
+    emulator.send_text(user_id, "データ削除")
+    bot.settle()
+    confirm = emulator.messages_for(user_id)[-1]
+    yes, no = confirm["template"]["actions"]
+    emulator.send_postback(user_id, no["data"])
+    emulator.send_postback(user_id, yes["data"])  # the question is no longer open
+    bot.settle()
+    cancelled, expired = emulator.messages_for(user_id)[-2:]
+    assert "取りやめました" in cancelled["text"] and "もう一度" in expired["text"]
+    assert _user(bot, user_id) is not None
+
+
+def test_leave_confirmation_expires(bot, emulator, user_id):
+    from datetime import timedelta
+
+    emulator.send_text(user_id, "退会")
+    bot.settle()
+    yes = emulator.messages_for(user_id)[-1]["template"]["actions"][0]
+    bot.clock.set(bot.rt.now() + timedelta(minutes=11))
+    emulator.send_postback(user_id, yes["data"])
+    bot.settle()
+    assert "時間が過ぎました" in emulator.messages_for(user_id)[-1]["text"]
+    assert _user(bot, user_id) is not None
+
+
+def test_every_reply_passes_line_limits(bot, emulator, user_id):
+    from emulator.limits import check_messages
+
+    for t in ("ヘルプ", "退会", "こんにちは", "？？", "プロジェクト", "イベント"):
+        emulator.send_text(user_id, t)
+    bot.settle()
+    records = emulator.sent(user=user_id)
+    assert len(records) == 6
+    for r in records:
+        assert check_messages(r["messages"]) == []

@@ -1,0 +1,98 @@
+"""Conversation logic as plain functions: no HTTP, no LINE, a real database session."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from bot.postback import PostbackError, decode, encode
+from handlers.router import TABLES, handle_event
+from tests.conftest import make_config, wipe
+
+
+@pytest.fixture
+def rt(live_bot):
+    wipe(live_bot.rt)
+    now = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+    return SimpleNamespace(now=lambda: now, config=live_bot.rt.config, sessions=live_bot.rt.sessions)
+
+
+def _run(rt, body):
+    with rt.sessions() as db:
+        out = handle_event(rt, db, body)
+        db.commit()
+        return out
+
+
+def _ev(kind, **kw):
+    return {"type": kind, "timestamp": 0, "webhookEventId": "E", "source": {"type": "user", "userId": "U" + "1" * 32}, **kw}
+
+
+def test_text_routes_through_intent_table(rt):
+    out = _run(rt, _ev("message", message={"type": "text", "text": "へるぷ！！"}))
+    assert "使い方" in out.replies[0]["text"]
+
+
+def test_unknown_text_offers_menu(rt):
+    out = _run(rt, _ev("message", message={"type": "text", "text": "今日の天気は？"}))
+    assert "読み取れません" in out.replies[0]["text"]
+    assert len(out.replies[0]["quickReply"]["items"]) >= 6
+
+
+def test_sticker_and_image_get_a_kind_answer(rt):
+    for m in ({"type": "sticker", "packageId": "1", "stickerId": "1"}, {"type": "image", "id": "1"}):
+        out = _run(rt, _ev("message", message=m))
+        assert out.replies and "ボタン" in out.replies[0]["text"]
+
+
+def test_group_events_are_ignored(rt):
+    out = _run(rt, {**_ev("message", message={"type": "text", "text": "ヘルプ"}), "source": {"type": "group", "groupId": "G"}})
+    assert out.replies == [] and out.line_user_id is None
+
+
+def test_every_main_menu_action_has_a_handler():
+    from handlers.menu import MAIN_MENU
+
+    for _label, action in MAIN_MENU:
+        assert action in TABLES["POSTBACKS"], action
+
+
+def test_postback_codec_round_trip_and_rejects_free_text():
+    data = encode("plan.action", id=101, p=2)
+    assert data == "v=1&a=plan.action&id=101&p=2"
+    pb = decode(data)
+    assert pb.action == "plan.action" and pb.int("id") == 101 and pb.int("p") == 2
+    for bad in ("", "hello", "a=x", "v=1", "x" * 301):
+        with pytest.raises(PostbackError):
+            decode(bad)
+    with pytest.raises(PostbackError):
+        encode("a&b")
+    with pytest.raises(PostbackError):
+        encode("x", q="y" * 300)
+
+
+def test_missing_secrets_stop_startup_with_one_line():
+    from bot.config import ConfigError, from_env, require_secrets
+
+    cfg = from_env({"DATABASE_URL": "sqlite://"})
+    with pytest.raises(ConfigError) as e:
+        require_secrets(cfg)
+    assert "LINE_CHANNEL_SECRET" in str(e.value) and "\n" not in str(e.value)
+    demo = from_env({"KYODO_DEMO": "1"})
+    require_secrets(demo)  # demo mode has throwaway secrets
+
+
+def test_logs_never_show_user_ids(live_bot, emulator, caplog):
+    import logging
+
+    from emulator import new_user_id
+
+    uid = new_user_id()
+    caplog.set_level(logging.DEBUG)
+    emulator.webhook_url = live_bot.url + "/callback"
+    emulator.send_text(uid, "ヘルプ")
+    emulator.send_text(uid, "退会")
+    live_bot.settle()
+    assert uid not in caplog.text
+    assert "ヘルプ" not in caplog.text and "退会" not in caplog.text

@@ -33,7 +33,7 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None, 
     for register in _feature_blueprints():
         register(app)
 
-    if start_workers and rt.dispatcher is None:
+    if start_workers and rt.dispatcher is None and config.dispatch_mode == "web":
         from bot.dispatcher import Dispatcher, sweep
 
         rt.dispatcher = Dispatcher(rt, config.dispatch_workers)
@@ -45,4 +45,6 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None, 
 
 def _feature_blueprints():
     """Later steps (admin, public plan pages) add their `register(app)` here."""
-    return []
+    from bot import plan_pages
+    from bot import admin
+    return [plan_pages.register, admin.register]

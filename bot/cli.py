@@ -9,7 +9,7 @@ import sys
 from bot.config import ConfigError, from_env, require_secrets
 
 # Modules exposing `add_commands(subparsers)`; later steps append theirs (plan, admin...).
-COMMAND_MODULES = ["bot.cli_core"]
+COMMAND_MODULES = ["bot.cli_core", "bot.plan_loader", "bot.admin.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

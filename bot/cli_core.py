@@ -8,7 +8,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser("db", help="database migrations")
     dsub = p.add_subparsers(dest="db_command", required=True)
     up = dsub.add_parser("upgrade", help="migrate the database (DATABASE_URL) to the newest schema")
-    up.add_argument("--revision", default="head")
+    up.add_argument("--revision", default="heads")
     up.set_defaults(func=cmd_db_upgrade)
 
     p = sub.add_parser("serve", help="run the web app with Flask's development server")
@@ -21,6 +21,11 @@ def add_commands(sub) -> None:
     p.add_argument("--port", type=int, default=8081)
     p.add_argument("--webhook-url", default="http://127.0.0.1:5000/callback")
     p.set_defaults(func=cmd_emulator)
+
+    p = sub.add_parser("worker", help="process stored webhook events (with KYODO_DISPATCH_MODE=worker on the web side)")
+    p.add_argument("--threads", type=int, help="handler threads (default KYODO_DISPATCH_WORKERS)")
+    p.add_argument("--nice", type=int, default=5, help="lower this process's CPU priority by N")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("scheduler", help="run scheduled jobs (webhook and outbox sweepers)")
     p.add_argument("--once", action="store_true", help="run every job once and exit")
@@ -80,6 +85,16 @@ def cmd_scheduler(args) -> int:
     from scheduler.runner import run
 
     return run(config_for(args), once=args.once)
+
+
+def cmd_worker(args) -> int:
+    from bot.cli import config_for
+    from bot.worker import run
+
+    cfg = config_for(args)
+    if args.threads:
+        cfg = cfg.with_(dispatch_workers=args.threads)
+    return run(cfg, nice=args.nice)
 
 
 def cmd_richmenu(args) -> int:

@@ -28,8 +28,12 @@ class Config:
     demo: bool = False
     testing: bool = False
     city: str = "odawara"
+    public_base_url: str = "http://127.0.0.1:5000"  # absolute links in messages point here
     # Dispatcher: threads per process that run handlers; bounded so a burst cannot exhaust memory.
     dispatch_workers: int = 4
+    # "web": each web process runs its own pool; "worker": web processes only store and ack, and
+    # `kyodo worker` (a separate, lower-priority process) runs the events.
+    dispatch_mode: str = "web"
     dispatch_queue_max: int = 10_000
     # LINE reply tokens are single use and short-lived; past this age we push instead.
     reply_token_ttl_s: float = 50.0
@@ -70,7 +74,9 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         secret_key=env.get("KYODO_SECRET_KEY", ""),
         demo=demo,
         city=env.get("KYODO_CITY", "odawara"),
+        public_base_url=env.get("KYODO_PUBLIC_BASE_URL", Config.public_base_url).rstrip("/"),
         dispatch_workers=int(env.get("KYODO_DISPATCH_WORKERS", Config.dispatch_workers)),
+        dispatch_mode=env.get("KYODO_DISPATCH_MODE", Config.dispatch_mode),
     )
     if demo:
         # Demo mode talks only to the local emulator, so fixed throwaway secrets are safe.

@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.config import ROOT
 
 # "module:function" taking the Config; later steps add plan loading, sample data, demo accounts.
-SETUP_STEPS: list[str] = ["bot.demo:migrate"]
+SETUP_STEPS: list[str] = ["bot.demo:migrate", "bot.plan_loader:load_default", "bot.admin.demo:demo_accounts"]
 
 
 def migrate(cfg) -> None:

@@ -125,7 +125,7 @@ def process_claimed(rt: "Runtime", event_row_id: int, token: str) -> None:
             log.warning("event %s: claim lost; discarding this run", event_id)
             return
         db.commit()
-        log.info("event %s %s from %s done", event_id, body.get("type"), uid(outcome.line_user_id))
+        log.debug("event %s %s from %s done", event_id, body.get("type"), uid(outcome.line_user_id))
     if batch_id is not None:
         outbox.deliver(rt, batch_id)
 

@@ -17,7 +17,8 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    # "heads": feature modules add their migrations as branches off 0001_core.
     command.upgrade(alembic_config(url), revision)
 
 

@@ -82,6 +82,8 @@ def handle(emu: "LineEmulator", request: Request) -> Response:
     if path == "/" and method == "GET":
         return Response(chat_page(), content_type="text/html; charset=utf-8",
                         headers={"Cache-Control": "no-store"})
+    if path == "/favicon.ico":
+        return Response(status=204)
     route = ROUTES.get((method, path))
     if route is not None:
         return route(emu, request)
@@ -146,6 +148,9 @@ def send(emu: "LineEmulator", request: Request) -> Response:
         elif kind == "location":
             status, event = emu.send_location(user, float(body["latitude"]), float(body["longitude"]),
                                               title=body.get("title"), address=body.get("address"))
+        elif kind == "sticker":
+            status, event = emu.send_sticker(user, str(body.get("packageId", "446")),
+                                             str(body.get("stickerId", "1988")))
         elif kind == "follow":
             status, event = emu.send_follow(user)
         elif kind == "unfollow":
@@ -180,8 +185,18 @@ def config(emu: "LineEmulator", request: Request) -> Response:
         body = _body(request)
         if "webhook_url" in body:
             emu.webhook_url = body["webhook_url"] or None
+        if "reply_token_ttl" in body:
+            emu.reply_token_ttl = float(body["reply_token_ttl"])
     return _json({"webhook_url": emu.webhook_url, "bot_user_id": emu.bot_user_id,
                   "reply_token_ttl": emu.reply_token_ttl})
+
+
+def reply_tokens(emu: "LineEmulator", request: Request) -> Response:
+    """Issue reply tokens for webhooks posted by someone else (the webhook benchmark builds its own)."""
+    users = _body(request).get("users") or []
+    if not isinstance(users, list) or not all(is_user_id(u) for u in users):
+        return _json({"message": "users must be a list of LINE user ids"}, 400)
+    return _json({"tokens": [emu._issue_reply_token(u) for u in users]})
 
 
 def richmenu(emu: "LineEmulator", request: Request) -> Response:
@@ -215,4 +230,5 @@ ROUTES = {
     ("GET", "/_emulator/config"): config,
     ("POST", "/_emulator/config"): config,
     ("GET", "/_emulator/richmenu"): richmenu,
+    ("POST", "/_emulator/reply_tokens"): reply_tokens,
 }

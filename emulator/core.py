@@ -30,7 +30,8 @@ class _Handler(WSGIRequestHandler):
     quiet = True
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        if not self.quiet:
+        # The chat page polls /_emulator/* every 700 ms; logging those would bury the bot's API calls.
+        if not self.quiet and not (self.command == "GET" and self.path.startswith("/_emulator/")):
             super().log_request(code, size)
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from BaseHTTPRequestHandler
@@ -196,6 +197,10 @@ class LineEmulator:
         event = webhooks.location_event(user_id, latitude, longitude, self._issue_reply_token(user_id),
                                         title=title, address=address)
         return self._emit(event, title)
+
+    def send_sticker(self, user_id: str, package_id: str = "446", sticker_id: str = "1988") -> tuple[int, dict]:
+        event = webhooks.sticker_event(user_id, package_id, sticker_id, self._issue_reply_token(user_id))
+        return self._emit(event, "（スタンプ）")
 
     def send_follow(self, user_id: str, is_unblocked: bool | None = None) -> tuple[int, dict]:
         """isUnblocked defaults to whether this user unfollowed (blocked) the bot earlier in this run."""

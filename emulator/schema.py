@@ -1,5 +1,6 @@
-"""Request validation against LINE's official messaging-api.yml, built once per process (openapi-core is slow to
-build and fast to run: about 1 ms per reply)."""
+"""Request validation against LINE's official messaging-api.yml. The validators are built once per process:
+building openapi-core from the 6,000-line spec takes ~0.4 s, while checking one request then takes well under
+a millisecond."""
 from __future__ import annotations
 
 import functools
@@ -94,7 +95,9 @@ class SpecValidator:
         self.spec = load_spec_dict(str(self.path))
         finder = self.openapi.request_validator.path_finder
         # The same URL always resolves to the same operation; the uncached lookup scans ~70 path templates.
-        finder.find = functools.lru_cache(maxsize=2048)(finder.find)
+        # (The OpenAPI object is shared by every emulator in the process, so wrap it only once.)
+        if not hasattr(finder.find, "cache_info"):
+            finder.find = functools.lru_cache(maxsize=2048)(finder.find)
         self._find = finder.find
         self._fast: dict[tuple[str, str], _FastOperation | None] = {}
         self._registry = None

@@ -67,6 +67,13 @@ def location_event(user_id: str, latitude: float, longitude: float, reply_token:
     return event
 
 
+def sticker_event(user_id: str, package_id: str, sticker_id: str, reply_token: str) -> dict:
+    event = base_event("message", user_id, reply_token)
+    event["message"] = {"type": "sticker", "id": new_message_id(), "quoteToken": new_quote_token(),
+                        "packageId": str(package_id), "stickerId": str(sticker_id), "stickerResourceType": "STATIC"}
+    return event
+
+
 def follow_event(user_id: str, reply_token: str, is_unblocked: bool = False) -> dict:
     event = base_event("follow", user_id, reply_token)
     event["follow"] = {"isUnblocked": is_unblocked}

@@ -1,0 +1,102 @@
+"""What the dashboard shows each role: items needing attention, a few figures, and a small bar chart drawn
+as inline SVG on the server (no JavaScript, no external service)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from bot.admin.policy import CONTENT_ALL, NOTICES_WRITE, has, scope
+from bot.clock import to_tokyo
+from models.accounts import ADMIN, ORGANISATION, STAFF, SURVEY, Account, NoticeDraft
+from models.users import User
+
+PENDING_NOTE = "準備中"
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    value: int | None  # None: the feature is not there yet ("—")
+    endpoint: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+# Attention items of features that arrive in later steps: shown as "—" so the layout is stable.
+_PLANNED = {
+    "approvals": Item("承認待ち", None, note=PENDING_NOTE),
+    "scheduled": Item("配信予約中のお知らせ", None, note=PENDING_NOTE),
+    "surveys_open": Item("回答受付中のアンケート", None, note=PENDING_NOTE),
+    "events": Item("掲載中のイベント・募集", None, note=PENDING_NOTE),
+}
+_PLANNED_FOR = {
+    ADMIN: ("approvals", "scheduled", "surveys_open"),
+    STAFF: ("approvals", "scheduled", "surveys_open"),
+    ORGANISATION: ("events",),
+    SURVEY: ("surveys_open",),
+}
+
+
+def attention(db: Session, account: Account, now: datetime) -> list[Item]:
+    items: list[Item] = []
+    if has(account, NOTICES_WRITE):
+        drafts = db.scalar(scope(select(func.count()).select_from(NoticeDraft), NoticeDraft, account)) or 0
+        label = "お知らせ下書き（全団体）" if has(account, CONTENT_ALL) else "お知らせ下書き"
+        items.append(Item(label, drafts, "admin.notices"))
+    if account.role == ADMIN:
+        locked = db.scalar(select(func.count()).select_from(Account).where(Account.locked_until > now)) or 0
+        items.append(Item("ロック中のアカウント", locked, "admin.accounts"))
+    items.extend(_PLANNED[key] for key in _PLANNED_FOR.get(account.role, ()))
+    return items
+
+
+def figures(db: Session, now: datetime) -> list[Item]:
+    """Counts only: no resident is identifiable from the dashboard."""
+    followers = db.scalar(select(func.count()).select_from(User).where(User.active.is_(True))) or 0
+    active = db.scalar(select(func.count()).select_from(User)
+                       .where(User.active.is_(True), User.last_seen_at >= now - timedelta(days=7))) or 0
+    return [
+        Item("友だち（ブロック中を除く）", followers),
+        Item("今週の利用者（7日以内に利用）", active),
+        Item("申込数", None, note=PENDING_NOTE),
+        Item("アンケート回答数", None, note=PENDING_NOTE),
+    ]
+
+
+def weekly_follows(db: Session, now: datetime, weeks: int = 8) -> list[tuple[str, int]]:
+    """New friends per 7-day window, oldest first, labelled with the window's first day (Tokyo)."""
+    since = func.coalesce(User.followed_at, User.created_at)
+    out = []
+    for i in range(weeks, 0, -1):
+        start, end = now - timedelta(days=7 * i), now - timedelta(days=7 * (i - 1))
+        n = db.scalar(select(func.count()).select_from(User).where(and_(since >= start, since < end))) or 0
+        d = to_tokyo(start)
+        out.append((f"{d.month}/{d.day}", n))
+    return out
+
+
+def bar_chart(points: list[tuple[str, int]], *, width: int = 480, height: int = 160, pad: int = 24) -> list[Bar]:
+    """Bar geometry for the SVG template; the tallest bar fills the plot height."""
+    if not points:
+        return []
+    top = max(v for _, v in points) or 1
+    plot_h = height - 2 * pad
+    step = (width - pad) / len(points)
+    bars = []
+    for i, (label, value) in enumerate(points):
+        h = plot_h * value / top
+        bars.append(Bar(label, value, x=pad / 2 + i * step + step * 0.15, y=pad + plot_h - h, width=step * 0.7, height=h))
+    return bars
+

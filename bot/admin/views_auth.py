@@ -1,0 +1,96 @@
+"""Log in, log out, change one's own password."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from bot.admin import audit, auth
+from bot.admin.blueprint import bp
+from bot.admin.forms import LoginForm, PasswordForm
+from bot.admin.policy import PUBLIC, SIGNED_IN, requires
+
+MESSAGES = {
+    auth.BAD: "メールアドレスかパスワードが違います。",
+    auth.LOCKED: (f"ログインの失敗が{auth.MAX_FAILED_LOGINS}回続いたため、このアカウントは"
+                  f"{int(auth.LOCK_FOR.total_seconds() // 60)}分間ロックされています。時間をおいてからお試しください。"),
+    auth.DISABLED: "このアカウントは利用停止中です。管理者にお問い合わせください。",
+}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside /admin: never an open redirect to another site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin/") and "\\" not in target:
+            return target
+    return url_for("admin.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
+def login():
+    """Rate-limited per client address in bot/admin/__init__.py; per account by the lock-out in auth."""
+    if g.account is not None and request.method == "GET":
+        return redirect(url_for("admin.dashboard"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        result = auth.attempt_login(g.db, form.email.data, form.password.data, g.now, testing=g.rt.config.testing)
+        if result.status == auth.OK:
+            account = result.account
+            audit.record(g.db, "login", actor=account, obj=account)
+            g.db.commit()
+            auth.start_session(account, g.now)
+            if account.must_change_password:
+                flash("仮パスワードでログインしました。新しいパスワードを設定してください。", "warning")
+                return redirect(url_for("admin.password"))
+            return redirect(_safe_next(request.args.get("next")))
+        if result.account is None:
+            audit.record(g.db, "login.failed", summary="登録のないメールアドレス")
+        elif result.status == auth.LOCKED and result.failures:
+            audit.record(g.db, "login.locked", actor=result.account, obj=result.account,
+                         summary=f"{auth.MAX_FAILED_LOGINS}回失敗したため{int(auth.LOCK_FOR.total_seconds() // 60)}分間ロック")
+        else:
+            reason = {auth.BAD: f"パスワード誤り（{result.failures}回目）", auth.LOCKED: "ロック中",
+                      auth.DISABLED: "利用停止中"}[result.status]
+            audit.record(g.db, "login.failed", actor=result.account, obj=result.account, summary=reason)
+        g.db.commit()
+        error = MESSAGES[result.status]
+        status = 200
+    else:
+        status = 422 if request.method == "POST" else 200
+    return render_template("admin/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@requires(SIGNED_IN, with_temporary_password=True)
+def logout():
+    # Signed-cookie sessions live in the browser: bumping the version is what makes a copied cookie useless.
+    # (It also ends this account's sessions on other devices, which is the safer surprise.)
+    g.account.session_version += 1
+    audit.record(g.db, "logout", actor=g.account, obj=g.account)
+    g.db.commit()
+    auth.end_session()
+    flash("ログアウトしました。", "info")
+    return redirect(url_for("admin.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@requires(SIGNED_IN, with_temporary_password=True)
+def password():
+    account = g.account
+    form = PasswordForm(email=account.email)
+    if form.validate_on_submit():
+        ok, _ = auth.check_password(account.password_hash, form.current.data, testing=g.rt.config.testing)
+        if not ok:
+            form.current.errors.append("現在のパスワードが違います。")
+        else:
+            auth.set_password(account, form.new.data, g.now, testing=g.rt.config.testing, temporary=False)
+            audit.record(g.db, "password.change", actor=account, obj=account)
+            g.db.commit()
+            auth.start_session(account, g.now)  # this session continues; every other one has ended
+            flash("パスワードを変更しました。", "success")
+            return redirect(url_for("admin.dashboard"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/password.html", form=form), status

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import base64
 import hashlib
 import hmac
@@ -23,7 +24,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bot.demo import wait_port  # noqa: E402
+
 SECRET, TOKEN = "bench-secret", "bench-token"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BIN = Path(sys.executable).parent
@@ -40,16 +42,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"nothing listening on {port}")
 
 
 def http_json(url: str, body: dict | None = None) -> dict:
@@ -150,21 +142,21 @@ def main() -> int:
     ap.add_argument("--process-timeout", type=float, default=300)
     args = ap.parse_args()
 
-    from sqlalchemy import create_engine, func, select, text
-
+    from bot.db import scratch_postgres
     from bot.migrate import upgrade
+
+    with contextlib.ExitStack() as stack:
+        url = args.database_url or stack.enter_context(scratch_postgres(PG_ADMIN, prefix="kyodo_bench"))
+        upgrade(url)
+        return run(args, url)
+
+
+def run(args, url: str) -> int:
+    from sqlalchemy import create_engine, func, select
+
     from models.outbox import OutboxBatch, OutboxMessage
     from models.webhook import DONE, WebhookEvent
 
-    scratch = None
-    url = args.database_url
-    if not url:
-        scratch = f"kyodo_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{scratch}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + scratch
-    upgrade(url)
     procs: list[subprocess.Popen] = []
     try:
         emu_port, bot_port, bare_port = free_port(), free_port(), free_port()
@@ -243,9 +235,6 @@ def main() -> int:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        if scratch:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """Engine and session factory. No module-level engine: each app/runtime makes its own."""
 from __future__ import annotations
 
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +41,21 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def scratch_postgres(admin_url: str, prefix: str = "kyodo_scratch") -> Iterator[str]:
+    """A throwaway PostgreSQL database (tests, benchmarks): yields its URL, drops it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield normalise_url(admin_url).rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def ping(engine: Engine) -> bool:

@@ -25,7 +25,7 @@ def migrate(cfg) -> None:
     print("  ✓ database migrated")
 
 
-def _wait_port(port: int, timeout: float = 20.0) -> None:
+def wait_port(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -59,6 +59,8 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
             mod, fn = step.split(":")
             getattr(importlib.import_module(mod), fn)(cfg)
 
+    # SIGTERM (e.g. from a process manager) must stop the children too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     kyodo = [sys.executable, "-m", "bot.cli"]
     procs: list[subprocess.Popen] = []
 
@@ -67,9 +69,9 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
 
     try:
         start("emulator", "--port", str(emulator_port), "--webhook-url", f"http://127.0.0.1:{port}/callback")
-        _wait_port(emulator_port)
+        wait_port(emulator_port)
         start("serve", "--port", str(port))
-        _wait_port(port)
+        wait_port(port)
         from bot.richmenu import install_default
 
         install_default(cfg)
@@ -84,7 +86,7 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
             time.sleep(0.5)
         print("kyodo demo: a component stopped; shutting down")
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         return 0
     finally:
         for p in procs:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from bot.clock import FrozenClock
 from bot.config import Config
+from bot.db import scratch_postgres
 from bot.migrate import upgrade
 from bot.runtime import Runtime, build_runtime
 
@@ -38,18 +38,9 @@ def database_url(tmp_path_factory):
         return
     if BACKEND != "postgresql":
         raise pytest.UsageError(f"KYODO_TEST_DB must be sqlite or postgresql, not {BACKEND!r}")
-    name = f"kyodo_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    try:
+    with scratch_postgres(PG_ADMIN_URL, prefix="kyodo_t") as url:
+        upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def wipe(rt: Runtime) -> None:

@@ -15,10 +15,13 @@ def run(host: str = "127.0.0.1", port: int = 8090, webhook_url: str | None = Non
         raise SystemExit(f"refusing to listen on {host}: the emulator is for loopback only")
     emu = LineEmulator(channel_secret=channel_secret, access_token=access_token, webhook_url=webhook_url,
                        host=host, port=port, openapi_path=openapi_path, log_requests=log_requests)
-    server = emu._make_server()
     print(f"LINE emulator: {emu.base_url}  (chat page: {emu.base_url}/)", flush=True)
     target = webhook_url or '(not set; POST /_emulator/config {"webhook_url": "..."})'
     print(f"  webhook -> {target}", flush=True)
+    if os.environ.get("KYODO_EMULATOR_SERVER", "gunicorn") == "gunicorn":
+        _serve_gunicorn(emu, host, port)
+        return
+    server = emu._make_server()
     emu._server = server
     try:
         server.serve_forever()
@@ -26,6 +29,24 @@ def run(host: str = "127.0.0.1", port: int = 8090, webhook_url: str | None = Non
         pass
     finally:
         server.server_close()
+
+
+def _serve_gunicorn(emu: LineEmulator, host: str, port: int) -> None:
+    """One gunicorn worker (the emulator's state lives in memory) with threads and HTTP keep-alive,
+    as LINE's API has; werkzeug's development server closes every connection, which would make the
+    bot open a new TCP connection per call and skew the benchmarks."""
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread", "threads": 32,
+                               "keepalive": 30, "timeout": 0, "loglevel": "warning", "accesslog": None}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return emu.wsgi_app
+
+    _App().run()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,226 @@
+"""Browsing the city's plan on LINE: projects, their actions and roadmaps, this year's schedule, the vision.
+
+Every view is reachable by tapping (buttons, tappable rows, quick replies); free text reaches the same
+views through INTENTS, with the target (project or action number) in `ctx.intent.target`.
+"""
+from __future__ import annotations
+
+from bot.fiscal import fy_label, next_fy, this_fy
+from handlers import plan_flex as F
+from handlers import ui
+from handlers.context import Ctx
+from handlers.menu import main_menu_quick
+from models import plan as P
+
+T = F.T
+ACTIONS_PER_PAGE = 6
+PROJECTS_PER_PAGE = 10
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+def _base(ctx: Ctx) -> str:
+    return (getattr(ctx.config, "public_base_url", "") or "http://127.0.0.1:5000").rstrip("/")
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _param(ctx: Ctx, key: str) -> int | None:
+    """A number from the postback, else from the free-text intent's target."""
+    if ctx.postback is not None:
+        return ctx.postback.int(key)
+    return _int(getattr(ctx.intent, "target", None))
+
+
+def _page(ctx: Ctx) -> int:
+    return max(1, (ctx.postback.int("p") if ctx.postback is not None else None) or 1)
+
+
+def _projects_quick(projects: list) -> list[dict]:
+    return [ui.postback(F.qlabel(p.number, p.display_short), "plan.project", f"プロジェクト{p.number}", id=p.number)
+            for p in projects[:11]]
+
+
+def _tail_quick(*extra: dict) -> list[dict]:
+    return [*extra, ui.postback(T["btn_menu"], "help")]
+
+
+def _not_loaded() -> list[dict]:
+    return [ui.text(T["not_loaded"], main_menu_quick())]
+
+
+def _no_project(ctx: Ctx, no) -> list[dict]:
+    projects = P.projects(ctx.db)
+    if not projects:
+        return _not_loaded()
+    return [ui.text(T["no_project"].format(no=no), _projects_quick(projects) + [ui.postback(T["btn_menu"], "help")])]
+
+
+# -- views --------------------------------------------------------------------------------------------------------
+
+def show_list(ctx: Ctx) -> list[dict]:
+    """The projects as a carousel (paged when a city has more than fit in one)."""
+    info, projects = P.plan_info(ctx.db), P.projects(ctx.db)
+    if info is None or not projects:
+        return _not_loaded()
+    pages = max(1, -(-len(projects) // PROJECTS_PER_PAGE))
+    page = min(_page(ctx), pages)
+    shown = projects[(page - 1) * PROJECTS_PER_PAGE: page * PROJECTS_PER_PAGE]
+    bubbles = [F.project_bubble(p, _base(ctx)) for p in shown]
+    messages = [ui.text(T["list_intro"].format(city=info.city_name, n=len(projects)))] if page == 1 else []
+    for group in F.pack(bubbles):
+        messages.append(F.flex_message(T["list_alt"].format(n=len(projects)), group))
+    quick = []
+    if page < pages:
+        quick.append(ui.postback(T["btn_next"], "plan.list", p=page + 1))
+    quick += [ui.postback(T["btn_year_all"], "plan.year"), ui.postback(T["btn_vision"], "plan.vision"),
+              ui.uri_action(T["btn_web_all"], f"{_base(ctx)}/plan")]
+    return ui.with_quick(messages[:5], _tail_quick(*quick))
+
+
+def show_project(ctx: Ctx) -> list[dict]:
+    no = _param(ctx, "id")
+    p = P.project(ctx.db, no)
+    if p is None:
+        return _no_project(ctx, no if no is not None else "")
+    msg = F.flex_message(f"{T['project_label'].format(no=p.number)} {p.name}",
+                         [F.project_bubble(p, _base(ctx), full_goal=True)])
+    return ui.with_quick([msg], _tail_quick(
+        ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
+        ui.postback(T["btn_year"], "plan.year", f"プロジェクト{p.number}の今年度の予定", id=p.number),
+        ui.postback(T["btn_list"], "plan.list")))
+
+
+def show_actions(ctx: Ctx) -> list[dict]:
+    no = _param(ctx, "id")
+    p = P.project(ctx.db, no)
+    if p is None:
+        return _no_project(ctx, no if no is not None else "")
+    actions = list(p.actions)
+    pages = max(1, -(-len(actions) // ACTIONS_PER_PAGE))
+    page = min(_page(ctx), pages)
+    shown = actions[(page - 1) * ACTIONS_PER_PAGE: page * ACTIONS_PER_PAGE]
+    msg = F.flex_message(f"{T['project_label'].format(no=p.number)}のアクション一覧",
+                         [F.actions_bubble(p, shown, _base(ctx), page=page, pages=pages)])
+    quick = [ui.postback(F.qlabel(a.number, a.name), "plan.action", T["action_label"].format(no=a.number),
+                         no=a.number) for a in shown]
+    if page < pages:
+        quick.append(ui.postback(T["btn_next"], "plan.actions", id=p.number, p=page + 1))
+    quick += [ui.postback(T["btn_year"], "plan.year", f"プロジェクト{p.number}の今年度の予定", id=p.number),
+              ui.postback(T["btn_list"], "plan.list")]
+    return ui.with_quick([msg], _tail_quick(*quick[:12]))
+
+
+def show_action(ctx: Ctx) -> list[dict]:
+    no = _param(ctx, "no")
+    a = P.action(ctx.db, no)
+    if a is None:
+        projects = P.projects(ctx.db)
+        if not projects:
+            return _not_loaded()
+        return [ui.text(T["no_action"].format(no=no if no is not None else ""),
+                        _tail_quick(*_projects_quick(projects)))]
+    base = _base(ctx)
+    detail_pages = F.pack(F.detail_bubbles(a, base), max_bubbles=10)
+    page = min(_page(ctx), len(detail_pages))
+    messages = [F.flex_message(f"{T['action_label'].format(no=a.number)} {a.name}", detail_pages[page - 1])]
+    if page == 1:
+        years = P.plan_years(ctx.db)
+        if a.roadmap and years:
+            now_fy = this_fy(ctx.now)
+            bubbles = F.timeline_bubbles(a, list(range(years[0], years[1] + 1)), now_fy, P.periods(ctx.db), base)
+            for group in F.pack(bubbles)[:3]:
+                messages.append(F.flex_message(
+                    f"{T['action_label'].format(no=a.number)}の{T['roadmap_title']}（今年度は{fy_label(now_fy)}）",
+                    group))
+        else:
+            messages.append(ui.text(T["roadmap_none"].format(no=a.number)))
+    siblings = list(a.project.actions)
+    i = next((k for k, s in enumerate(siblings) if s.number == a.number), 0)
+    quick = []
+    if page < len(detail_pages):
+        quick.append(ui.postback(T["btn_more"], "plan.action", f"アクション{a.number}の続き", no=a.number, p=page + 1))
+    if i > 0:
+        prev = siblings[i - 1]
+        quick.append(ui.postback(f"前 {prev.number}", "plan.action", T["action_label"].format(no=prev.number),
+                                 no=prev.number))
+    if i + 1 < len(siblings):
+        nxt = siblings[i + 1]
+        quick.append(ui.postback(f"次 {nxt.number}", "plan.action", T["action_label"].format(no=nxt.number),
+                                 no=nxt.number))
+    quick += [ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{a.project.number}のアクション一覧",
+                          id=a.project.number),
+              ui.postback(T["btn_year"], "plan.year", f"プロジェクト{a.project.number}の今年度の予定",
+                          id=a.project.number),
+              ui.postback(T["btn_list"], "plan.list")]
+    return ui.with_quick(messages, _tail_quick(*quick))
+
+
+def show_year(ctx: Ctx) -> list[dict]:
+    """今年度 and 来年度 from the roadmap: one project in full, or every project in brief."""
+    this, nxt = this_fy(ctx.now), next_fy(ctx.now)
+    no = _param(ctx, "id")
+    if no is not None:
+        p = P.project(ctx.db, no, with_roadmap=True)
+        if p is None:
+            return _no_project(ctx, no)
+        bubbles = F.project_year_bubbles(p, this, nxt)
+        messages = [F.flex_message(f"プロジェクト{p.number}の今年度（{fy_label(this)}）と来年度の予定", g)
+                    for g in F.pack(bubbles)][:5]
+        return ui.with_quick(messages, _tail_quick(
+            ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
+            ui.postback(T["btn_year_all"], "plan.year"),
+            ui.postback(T["btn_list"], "plan.list")))
+    projects = P.projects(ctx.db, with_roadmap=True)
+    if not projects:
+        return _not_loaded()
+    bubbles = [F.overview_year_bubble(p, this, nxt) for p in projects]
+    messages = [ui.text(T["year_intro"].format(this=fy_label(this), next=fy_label(nxt)))]
+    messages += [F.flex_message(f"今年度（{fy_label(this)}）と来年度の予定", g) for g in F.pack(bubbles)]
+    quick = [*_projects_quick(projects)[:9], ui.postback(T["btn_list"], "plan.list")]
+    return ui.with_quick(messages[:5], _tail_quick(*quick))
+
+
+def show_vision(ctx: Ctx) -> list[dict]:
+    info = P.plan_info(ctx.db)
+    projects = P.projects(ctx.db)
+    if info is None:
+        return _not_loaded()
+    msg = F.flex_message(T["vision_title"].format(city=info.city_name) + "：" + info.vision,
+                         [F.vision_bubble(info, P.pillars(ctx.db), P.forces(ctx.db), len(projects), _base(ctx))])
+    return ui.with_quick([msg], _tail_quick(*_projects_quick(projects), ui.postback(T["btn_list"], "plan.list")))
+
+
+def follow_soon(ctx: Ctx) -> list[dict]:
+    """Step 4 wires per-project notifications; until then, a polite word and the way back."""
+    no = _param(ctx, "id")
+    p = P.project(ctx.db, no)
+    if p is None:
+        return _no_project(ctx, no if no is not None else "")
+    return [ui.text(T["follow_soon"].format(name=p.name), _tail_quick(
+        ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
+        ui.postback(T["btn_list"], "plan.list")))]
+
+
+POSTBACKS = {
+    "plan.list": show_list,
+    "plan.project": show_project,
+    "plan.actions": show_actions,
+    "plan.action": show_action,
+    "plan.year": show_year,
+    "plan.vision": show_vision,
+    "plan.follow": follow_soon,
+}
+INTENTS = {
+    "plan.list": show_list,
+    "plan.project": show_project,
+    "plan.actions": show_actions,
+    "plan.action": show_action,
+    "plan.year": show_year,
+    "plan.vision": show_vision,
+}

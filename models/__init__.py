@@ -1,5 +1,7 @@
 """All models; importing this package registers every table and deletion hook."""
 from models.base import Base
 from models import users, webhook, conversation, outbox  # noqa: F401
+from models import plan  # noqa: F401
+from models import accounts  # noqa: F401
 
 __all__ = ["Base"]

@@ -72,7 +72,7 @@ def create_account(db: Session, *, email: str, role: str, now: datetime, display
     return account, (secret if temporary else None)
 
 
-def find_or_create_group(db: Session, model: type[Organisation] | type[SurveyTeam], name: str, now: datetime,
+def find_or_create_group(db: Session, model: type[Organisation | SurveyTeam], name: str, now: datetime,
                          *, actor: Account | None = None) -> Organisation | SurveyTeam:
     name = name.strip()
     group = db.scalar(select(model).where(model.name == name))

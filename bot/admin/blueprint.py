@@ -28,6 +28,16 @@ def _before():
     return policy.enforce()
 
 
+@bp.after_request
+def _headers(response):
+    # Admin pages can show one-time passwords and personal details of staff: never cached, never framed.
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 @bp.teardown_request
 def _close(_exc):
     db = g.pop("db", None)

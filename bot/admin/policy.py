@@ -145,7 +145,7 @@ def unruled_endpoints(app) -> list[str]:
     """Admin endpoints (URL rules under /admin or in the admin blueprint) that declare no rule."""
     missing = []
     for url_rule in app.url_map.iter_rules():
-        if url_rule.endpoint.startswith("admin.") or url_rule.rule.startswith("/admin"):
-            if rule_for_view(app.view_functions.get(url_rule.endpoint)) is None:
-                missing.append(f"{url_rule.endpoint} {url_rule.rule}")
+        under_admin = url_rule.endpoint.startswith("admin.") or url_rule.rule.startswith("/admin")
+        if under_admin and rule_for_view(app.view_functions.get(url_rule.endpoint)) is None:
+            missing.append(f"{url_rule.endpoint} {url_rule.rule}")
     return sorted(missing)

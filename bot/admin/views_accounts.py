@@ -11,6 +11,7 @@ from bot.admin.forms import AccountCreateForm, GroupForm, MembershipForm
 from bot.admin.policy import ACCOUNTS_MANAGE, requires
 from models.accounts import Account, Organisation, SurveyTeam
 
+
 def _groups():
     organisations = g.db.scalars(select(Organisation).order_by(Organisation.name)).all()
     teams = g.db.scalars(select(SurveyTeam).order_by(SurveyTeam.name)).all()

@@ -1,0 +1,495 @@
+"""Flex Message builders and wording for the plan views: pure functions from plan rows to message dicts.
+
+Sizes are kept inside LINE's limits here (12 bubbles per carousel, 30 KB per Flex message, 20-character
+labels), and long text is split on sentence ends (。) only, so nothing is ever cut mid-sentence.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterable
+
+from bot.fiscal import fy_label, fy_short, span_label
+from handlers import ui
+
+# -- wording (one place for the resident-facing text of this feature) ------------------------------------------
+T = {
+    "list_intro": "{city}の協働プロジェクトは{n}つです。\n横にスライドしてご覧ください。",
+    "list_alt": "協働プロジェクトの一覧（{n}件）",
+    "project_label": "プロジェクト{no}",
+    "goal": "目指す姿",
+    "btn_actions": "アクション一覧",
+    "btn_year": "今年度の予定",
+    "btn_follow": "通知を受け取る",
+    "btn_web": "くわしく（Webページ）",
+    "btn_web_all": "Webページで見る",
+    "btn_list": "プロジェクト一覧",
+    "btn_vision": "将来都市像",
+    "btn_year_all": "今年度の予定（全体）",
+    "btn_menu": "メニュー",
+    "btn_prev": "前へ",
+    "btn_next": "次へ",
+    "btn_more": "続きを読む",
+    "actions_title": "主なアクション（{n}件）",
+    "actions_hint": "見たいアクションを押してください。",
+    "action_label": "アクション{no}",
+    "merged": "{targets}に統合",
+    "details": "実施内容",
+    "note": "備考",
+    "continued": "（つづき {i}/{n}）",
+    "see_action": "{no}を見る",
+    "no_details": "実施内容の記載はありません。",
+    "roadmap_title": "今後の予定（線表）",
+    "roadmap_none": "アクション{no}の年度ごとの予定（線表）は、計画に示されていません。",
+    "now_mark": "▶ 今年度",
+    "now_line": "▶ 今年度は{label}です",
+    "before_plan": "計画は{label}から始まります",
+    "after_plan": "計画期間（{label}まで）は終わっています",
+    "year_key": "{short}＝{label}",
+    "active_now": "▶ 今年度に実施",
+    "year_title": "今年度と来年度の予定",
+    "this_year": "▶ 今年度　{label}",
+    "next_year": "来年度　{label}",
+    "starts": "（この年度から）",
+    "nothing_year": "予定されている取組はありません。",
+    "no_roadmap_project": "このプロジェクトの年度ごとの予定（線表）は、計画に示されていません。",
+    "year_intro": "今年度（{this}）と来年度（{next}）の予定です。\nプロジェクトごとにスライドしてご覧ください。",
+    "year_new_next": "来年度から新たに始まる予定",
+    "year_continue": "今年度の取組のうち{n}件は来年度も続きます。",
+    "year_more": "このプロジェクトの予定をくわしく",
+    "vision_title": "{city}の将来都市像",
+    "pillars": "施策体系の{n}つの柱",
+    "forces": "まちづくりの原動力（{n}つの力）",
+    "vision_projects": "{n}つの協働プロジェクトを見る",
+    "follow_soon": ("「{name}」のお知らせを受け取る機能は、まもなく始まります。\n"
+                    "準備ができましたら、ここから登録できるようになります。もうしばらくお待ちください。"),
+    "not_loaded": "プロジェクトの情報を準備しています。\nお手数ですが、しばらくしてからもう一度お試しください。",
+    "no_project": "プロジェクト{no}は見つかりませんでした。\n下の一覧からお選びください。",
+    "no_action": "アクション{no}は見つかりませんでした。\nプロジェクトを選んで、アクション一覧からお探しください。",
+}
+
+# Colours: dark text on light backgrounds, contrast kept high for older readers.
+ACCENT = "#0B6E4F"
+ACCENT_SOFT = "#E3F2EB"
+NOW = "#B45309"        # the current year: an orange that reads as "here"
+NOW_SOFT = "#FFF1D6"
+TEXT = "#1F1F1F"
+MUTED = "#5C5C5C"
+OFF = "#E6E6E6"
+WHITE = "#FFFFFF"
+
+CAROUSEL_MAX = 12
+FLEX_BUDGET = 25_000      # bytes per Flex message; LINE allows 30 KB, the rest is headroom
+BUBBLE_CHARS = 260        # characters of running text per bubble before it is continued on the next
+PARA_CHARS = 120          # a bullet longer than this is broken into sentence-sized paragraphs
+TIMELINE_ITEMS = 8        # roadmap bars per timeline bubble
+YEAR_ITEMS = 14           # roadmap lines per year bubble
+EXCERPT_CHARS = 100
+
+
+# -- small builders -------------------------------------------------------------------------------------------
+
+def text(s: str, *, size: str = "md", color: str = TEXT, weight: str | None = None, wrap: bool = True,
+         margin: str | None = None, align: str | None = None, flex: int | None = None) -> dict:
+    node: dict = {"type": "text", "text": s or " ", "size": size, "wrap": wrap}
+    if color != TEXT:
+        node["color"] = color
+    if weight:
+        node["weight"] = weight
+    if margin:
+        node["margin"] = margin
+    if align:
+        node["align"] = align
+    if flex is not None:
+        node["flex"] = flex
+    return node
+
+
+def box(contents: list[dict], layout: str = "vertical", **kw) -> dict:
+    return {"type": "box", "layout": layout, "contents": contents, **kw}
+
+
+def separator(margin: str = "md") -> dict:
+    return {"type": "separator", "margin": margin}
+
+
+def button(action: dict, style: str = "secondary") -> dict:
+    b = {"type": "button", "action": action, "style": style, "height": "sm"}
+    if style == "primary":
+        b["color"] = ACCENT
+    return b
+
+
+def bubble(body: list[dict], *, header: list[dict] | None = None, footer: list[dict] | None = None,
+           size: str = "mega", header_bg: str = ACCENT_SOFT) -> dict:
+    b: dict = {"type": "bubble", "size": size, "body": box(body, spacing="sm")}
+    if header:
+        b["header"] = box(header, spacing="xs", backgroundColor=header_bg, paddingAll="16px")
+    if footer:
+        b["footer"] = box(footer, spacing="sm")
+    return b
+
+
+def flex_size(contents: dict) -> int:
+    return len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def pack(bubbles: list[dict], *, max_bubbles: int = CAROUSEL_MAX, budget: int = FLEX_BUDGET) -> list[list[dict]]:
+    """Group bubbles into carousels that respect the count and byte limits (order kept)."""
+    groups: list[list[dict]] = []
+    current: list[dict] = []
+    for b in bubbles:
+        trial = current + [b]
+        if current and (len(trial) > max_bubbles or flex_size({"type": "carousel", "contents": trial}) > budget):
+            groups.append(current)
+            current = [b]
+        else:
+            current = trial
+    if current:
+        groups.append(current)
+    return groups
+
+
+def flex_message(alt: str, bubbles: list[dict]) -> dict:
+    contents = bubbles[0] if len(bubbles) == 1 else {"type": "carousel", "contents": bubbles}
+    return ui.flex(alt, contents)
+
+
+def qlabel(no: int | str, name: str) -> str:
+    return ui.label(f"{no} {name}")
+
+
+# -- text shaping ---------------------------------------------------------------------------------------------
+
+_SENTENCE = re.compile(r"[^。]*(?:。|$)")
+
+
+def sentences(s: str) -> list[str]:
+    """Split after each 。 (a closing bracket right after 。 stays with its sentence)."""
+    out: list[str] = []
+    for line in s.splitlines():
+        parts = [p for p in _SENTENCE.findall(line.strip()) if p]
+        for p in parts:
+            if out and p[0] in "」）』)" and out[-1].endswith("。"):
+                out[-1] += p[0]
+                p = p[1:]
+            if p.strip():
+                out.append(p.strip())
+    return out
+
+
+def paragraphs(bullets: Iterable[str], limit: int = PARA_CHARS) -> list[tuple[bool, str]]:
+    """Bullets as readable paragraphs: (starts a bullet?, text); long bullets broken between sentences."""
+    out: list[tuple[bool, str]] = []
+    for bullet in bullets:
+        first, current = True, ""
+        for sent in sentences(bullet):
+            if current and len(current) + len(sent) > limit:
+                out.append((first, current))
+                first, current = False, sent
+            else:
+                current += sent
+        if current:
+            out.append((first, current))
+    return out
+
+
+def pages_by_chars(paras: list[tuple[bool, str]], budget: int = BUBBLE_CHARS) -> list[list[tuple[bool, str]]]:
+    """Paragraphs packed into bubbles of about `budget` characters; a paragraph is never split."""
+    pages: list[list[tuple[bool, str]]] = []
+    current: list[tuple[bool, str]] = []
+    size = 0
+    for para in paras:
+        if current and size + len(para[1]) > budget:
+            pages.append(current)
+            current, size = [], 0
+        current.append(para)
+        size += len(para[1])
+    if current:
+        pages.append(current)
+    return pages
+
+
+def _clauses(sentence: str) -> list[str]:
+    """Split after 、 outside brackets, so a quoted name is never broken."""
+    out, depth, cur = [], 0, ""
+    for ch in sentence:
+        cur += ch
+        if ch in "「（『(":
+            depth += 1
+        elif ch in "」）』)":
+            depth = max(0, depth - 1)
+        elif ch == "、" and depth == 0:
+            out.append(cur)
+            cur = ""
+    if cur:
+        out.append(cur)
+    return out
+
+
+def excerpt(goal: str, limit: int = EXCERPT_CHARS) -> str:
+    """A short form of 目指す姿 that ends where a sentence ends.
+
+    Whole sentences while they fit; when even the first sentence is too long, its closing clauses (the
+    Japanese predicate, where the point is) after an ellipsis.
+    """
+    sents = sentences(goal)
+    if not sents:
+        return ""
+    out = ""
+    for s in sents:
+        if len(out) + len(s) > limit:
+            break
+        out += s
+    if out:
+        return out
+    tail = ""
+    for clause in reversed(_clauses(sents[0])):
+        if tail and len(tail) + len(clause) > limit:
+            break
+        tail = clause + tail
+    return "…" + tail if tail != sents[0] else tail
+
+
+# -- views ------------------------------------------------------------------------------------------------------
+
+def project_bubble(p, base_url: str, *, full_goal: bool = False) -> dict:
+    body = [
+        text(T["project_label"].format(no=p.number), size="sm", color=ACCENT, weight="bold"),
+        text(p.name, size="lg", weight="bold"),
+        separator(),
+        text(T["goal"], size="xs", color=MUTED, margin="md"),
+    ]
+    if full_goal:
+        body += [text(para, size="md") for para in p.goal.splitlines() if para.strip()]
+    else:
+        body.append(text(excerpt(p.goal), size="md"))
+    footer = [
+        button(ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
+               "primary"),
+        button(ui.postback(T["btn_year"], "plan.year", f"プロジェクト{p.number}の今年度の予定", id=p.number)),
+        button(ui.postback(T["btn_follow"], "plan.follow", f"プロジェクト{p.number}の通知を受け取る", id=p.number)),
+        button(ui.uri_action(T["btn_web"], f"{base_url}/plan/{p.number}"), "link"),
+    ]
+    return bubble(body, footer=footer)
+
+
+def actions_bubble(p, actions: list, base_url: str, *, page: int, pages: int) -> dict:
+    rows: list[dict] = [text(T["actions_hint"], size="sm", color=MUTED)]
+    for a in actions:
+        inner = [text(a.name, size="md", weight="bold")]
+        if a.merged_into:
+            inner.append(text(T["merged"].format(targets="・".join(str(n) for n in a.merged_into)),
+                              size="sm", color=MUTED))
+        rows.append(separator())
+        rows.append(box([
+            text(str(a.number), size="md", color=ACCENT, weight="bold", flex=0),
+            box(inner, flex=1, spacing="xs"),
+            text("›", size="xl", color=MUTED, flex=0),
+        ], "horizontal", spacing="md", paddingTop="8px", paddingBottom="8px",
+            action=ui.postback(T["action_label"].format(no=a.number), "plan.action", no=a.number)))
+    footer = []
+    nav = []
+    if page > 1:
+        nav.append(button(ui.postback(T["btn_prev"], "plan.actions", id=p.number, p=page - 1)))
+    if page < pages:
+        nav.append(button(ui.postback(T["btn_next"], "plan.actions", id=p.number, p=page + 1)))
+    if nav:
+        footer.append(box(nav, "horizontal", spacing="sm"))
+    footer.append(button(ui.uri_action(T["btn_web_all"], f"{base_url}/plan/{p.number}"), "link"))
+    header = [text(f"{T['project_label'].format(no=p.number)}　{p.name}", size="sm", color=ACCENT, weight="bold"),
+              text(T["actions_title"].format(n=len(p.actions)), size="lg", weight="bold")]
+    return bubble(rows, header=header, footer=footer)
+
+
+def detail_bubbles(a, base_url: str) -> list[dict]:
+    """実施内容 (and the note) as bubbles of readable length; the last one links to the web page."""
+    paras = paragraphs(a.details)
+    groups = pages_by_chars(paras) if paras else [[]]
+    n = len(groups)
+    out = []
+    for i, group in enumerate(groups, 1):
+        head = T["action_label"].format(no=a.number) + (T["continued"].format(i=i, n=n) if i > 1 else "")
+        header = [text(head, size="sm", color=ACCENT, weight="bold"),
+                  text(a.name, size="md" if i > 1 else "lg", weight="bold")]
+        if i == 1:
+            header.append(text(f"{T['project_label'].format(no=a.project.number)}　{a.project.name}",
+                               size="xs", color=MUTED))
+        body: list[dict] = []
+        if i == 1 and a.details:
+            body.append(text(T["details"], size="xs", color=MUTED))
+        for starts, para in group:
+            body.append(box([text("・" if starts else "　", size="md", flex=0), text(para, size="md", flex=1)],
+                            "horizontal", margin="md"))
+        if not a.details and i == 1 and not a.note:
+            body.append(text(T["no_details"], size="md", color=MUTED))
+        footer = []
+        if i == n:
+            if a.note:
+                body += [separator()] if body else []
+                body += [text(T["note"], size="xs", color=MUTED, margin="md"), text(a.note, size="md")]
+            for target in a.merged_into:
+                footer.append(button(ui.postback(T["see_action"].format(no=target), "plan.action",
+                                                 T["action_label"].format(no=target), no=target)))
+            footer.append(button(ui.uri_action(T["btn_web_all"], f"{base_url}/plan/actions/{a.number}"), "link"))
+        out.append(bubble(body, header=header, footer=footer or None))
+    return out
+
+
+def _year_status(now_fy: int, years: list[int]) -> str:
+    if now_fy < years[0]:
+        return T["before_plan"].format(label=fy_label(years[0]))
+    if now_fy > years[-1]:
+        return T["after_plan"].format(label=fy_label(years[-1]))
+    return T["now_line"].format(label=fy_label(now_fy))
+
+
+def _cell(active: bool, current: bool) -> dict:
+    color = (NOW if current else ACCENT) if active else (NOW_SOFT if current else OFF)
+    return box([{"type": "filler"}], flex=1, height="10px", backgroundColor=color)
+
+
+def timeline_bubbles(a, years: list[int], now_fy: int, periods: list, base_url: str) -> list[dict]:
+    """The 線表 as bars over the plan's years, the current year's column in orange."""
+    items = list(a.roadmap)
+    chunks = [items[i:i + TIMELINE_ITEMS] for i in range(0, len(items), TIMELINE_ITEMS)] or [[]]
+    heading: list[dict] = []
+    if periods:
+        heading.append(box([box([text(pe.name, size="xxs", color=MUTED, align="center")], flex=max(1, len(
+            [y for y in years if pe.from_fy <= y <= pe.to_fy])), backgroundColor=ACCENT_SOFT if k % 2 == 0 else WHITE)
+            for k, pe in enumerate(periods)], "horizontal"))
+    heading.append(box([
+        box([text(fy_short(y), size="xxs", align="center", color=WHITE if y == now_fy else TEXT,
+                  weight="bold" if y == now_fy else None)], flex=1,
+            backgroundColor=NOW if y == now_fy else WHITE)
+        for y in years], "horizontal", margin="xs"))
+    heading.append(text(T["year_key"].format(short=fy_short(years[0]), label=fy_label(years[0])),
+                        size="xxs", color=MUTED, margin="xs"))
+    out = []
+    for i, chunk in enumerate(chunks, 1):
+        body: list[dict] = list(heading)
+        for item in chunk:
+            span = span_label(item.from_fy, item.to_fy)
+            if item.active_in(now_fy):
+                span += "　" + T["active_now"]
+            body += [
+                text(item.text, size="sm", weight="bold", margin="lg"),
+                text(span, size="xs", color=NOW if item.active_in(now_fy) else MUTED),
+                box([_cell(item.active_in(y), y == now_fy) for y in years], "horizontal", spacing="xs",
+                    margin="xs"),
+            ]
+        header = [text(T["action_label"].format(no=a.number) + (T["continued"].format(i=i, n=len(chunks))
+                                                                 if i > 1 else ""), size="sm", color=ACCENT,
+                       weight="bold"),
+                  text(T["roadmap_title"], size="lg", weight="bold"),
+                  text(_year_status(now_fy, years), size="sm", color=NOW, weight="bold")]
+        footer = [button(ui.uri_action(T["btn_web_all"], f"{base_url}/plan/actions/{a.number}"), "link")]
+        out.append(bubble(body, header=header, footer=footer if i == len(chunks) else None, header_bg=NOW_SOFT))
+    return out
+
+
+def _year_lines(p, fy: int) -> list[tuple[object, list]]:
+    """[(action, [items active in fy])] for the actions that have any."""
+    out = []
+    for a in p.actions:
+        items = [it for it in a.roadmap if it.active_in(fy)]
+        if items:
+            out.append((a, items))
+    return out
+
+
+def _first_year(p) -> int | None:
+    years = [it.from_fy for a in p.actions for it in a.roadmap]
+    return min(years) if years else None
+
+
+def _year_section(title: str, groups: list[tuple[object, list]], fy: int, *, highlight: bool,
+                  first_year: int | None) -> list[dict]:
+    body = [text(title, size="md", weight="bold", color=NOW if highlight else ACCENT, margin="lg")]
+    if not groups:
+        body.append(text(T["nothing_year"], size="sm", color=MUTED))
+    for a, items in groups:
+        body.append(text(f"{a.number} {a.name}", size="sm", weight="bold", margin="md"))
+        for it in items:
+            # "from this year" says something only once the plan is under way.
+            suffix = T["starts"] if it.from_fy == fy and first_year is not None and fy > first_year else ""
+            body.append(text("・" + it.text + suffix, size="sm"))
+    return body
+
+
+def _split_groups(groups: list[tuple[object, list]], limit: int = YEAR_ITEMS) -> list[list[tuple[object, list]]]:
+    """Year lists cut into bubble-sized parts between items (an action's heading repeats when continued)."""
+    parts: list[list[tuple[object, list]]] = [[]]
+    count = 0
+    for a, items in groups:
+        rest = list(items)
+        while rest:
+            room = limit - count
+            if room <= 0:
+                parts.append([])
+                count, room = 0, limit
+            take, rest = rest[:room], rest[room:]
+            parts[-1].append((a, take))
+            count += len(take)
+    return parts
+
+
+def project_year_bubbles(p, this: int, nxt: int) -> list[dict]:
+    """One project's 今年度 and 来年度, each as full lists of the roadmap items that run in that year."""
+    head = [text(f"{T['project_label'].format(no=p.number)}　{p.name}", size="sm", color=ACCENT, weight="bold"),
+            text(T["year_title"], size="lg", weight="bold")]
+    if not any(a.roadmap for a in p.actions):
+        return [bubble([text(T["no_roadmap_project"], size="md")], header=head)]
+    out = []
+    for fy, title, hl in ((this, T["this_year"], True), (nxt, T["next_year"], False)):
+        parts = _split_groups(_year_lines(p, fy))
+        for k, part in enumerate(parts):
+            label = title.format(label=fy_label(fy)) + (T["continued"].format(i=k + 1, n=len(parts)) if k else "")
+            out.append(bubble(_year_section(label, part, fy, highlight=hl, first_year=_first_year(p)), header=head,
+                              header_bg=NOW_SOFT if hl else ACCENT_SOFT))
+    return out
+
+
+def overview_year_bubble(p, this: int, nxt: int) -> dict:
+    """One project in the all-projects view: this year in full, next year as what is new."""
+    head = [text(f"{T['project_label'].format(no=p.number)}　{p.name}", size="sm", color=ACCENT, weight="bold")]
+    footer = [button(ui.postback(T["year_more"], "plan.year", f"プロジェクト{p.number}の今年度の予定", id=p.number))]
+    if not any(a.roadmap for a in p.actions):
+        return bubble([text(T["no_roadmap_project"], size="md")], header=head, footer=footer)
+    now_groups = _year_lines(p, this)
+    shown = sum(len(items) for _, items in now_groups)
+    body = _year_section(T["this_year"].format(label=fy_label(this)), _split_groups(now_groups)[0], this,
+                         highlight=True, first_year=_first_year(p))
+    if shown > YEAR_ITEMS:
+        body.append(text(f"ほか{shown - YEAR_ITEMS}件", size="sm", color=MUTED))
+    new_next = [(a, [it for it in items if it.from_fy == nxt]) for a, items in _year_lines(p, nxt)]
+    new_next = [(a, items) for a, items in new_next if items]
+    continuing = sum(1 for a in p.actions for it in a.roadmap if it.active_in(this) and it.active_in(nxt))
+    body.append(separator("lg"))
+    body.append(text(T["next_year"].format(label=fy_label(nxt)), size="md", weight="bold", color=ACCENT, margin="lg"))
+    if continuing:
+        body.append(text(T["year_continue"].format(n=continuing), size="sm"))
+    if new_next:
+        body.append(text(T["year_new_next"], size="sm", weight="bold", margin="md"))
+        for a, items in new_next:
+            for it in items:
+                body.append(text(f"・{it.text}（{a.number}）", size="sm"))
+    elif not continuing:
+        body.append(text(T["nothing_year"], size="sm", color=MUTED))
+    return bubble(body, header=head, footer=footer)
+
+
+def vision_bubble(info, pillars: list, forces: list, n_projects: int, base_url: str) -> dict:
+    body = [text(info.vision, size="xl", weight="bold", color=ACCENT)]
+    if pillars:
+        body += [separator("lg"), text(T["pillars"].format(n=len(pillars)), size="sm", color=MUTED, margin="lg")]
+        body += [box([text(f"{i}.", size="md", flex=0), text(p.name, size="md", flex=1)], "horizontal", spacing="sm")
+                 for i, p in enumerate(pillars, 1)]
+    if forces:
+        body += [separator("lg"), text(T["forces"].format(n=len(forces)), size="sm", color=MUTED, margin="lg"),
+                 text("・".join(f.name for f in forces), size="md")]
+    footer = [button(ui.postback(T["vision_projects"].format(n=n_projects)[:20], "plan.list", "プロジェクト一覧"),
+                     "primary"),
+              button(ui.uri_action(T["btn_web_all"], f"{base_url}/plan"), "link")]
+    header = [text(T["vision_title"].format(city=info.city_name), size="sm", color=ACCENT, weight="bold")]
+    return bubble(body, header=header, footer=footer)

@@ -1,0 +1,201 @@
+"""The city's plan (vision, pillars, forces, projects, actions, roadmap) and its 地区, loaded from the city folder.
+
+One plan per database. Rows are keyed by the file's natural keys (project and action numbers, roadmap
+position within an action, district key) so reloading an edited file keeps ids stable. Public data only:
+nothing here is personal, so there is no deletion hook.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+
+from models.base import Base, BigId
+
+
+class PlanInfo(Base):
+    """The plan's single header row: which city, and its 将来都市像."""
+
+    __tablename__ = "plan_info"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    city_name: Mapped[str] = mapped_column(String(100))
+    vision: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class PlanPillar(Base):
+    """施策体系の柱."""
+
+    __tablename__ = "plan_pillars"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class PlanForce(Base):
+    """まちづくりの原動力."""
+
+    __tablename__ = "plan_forces"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class PlanPeriod(Base):
+    """実行計画の期 (e.g. 第1期 FY2026-2028)."""
+
+    __tablename__ = "plan_periods"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    from_fy: Mapped[int]
+    to_fy: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class Project(Base):
+    __tablename__ = "plan_projects"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str | None] = mapped_column(String(100))
+    goal: Mapped[str] = mapped_column(Text)
+    # Keys into plan_pillars / plan_forces, when the city's documents relate them.
+    pillar_keys: Mapped[list] = mapped_column(default=list)
+    force_keys: Mapped[list] = mapped_column(default=list)
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+    actions: Mapped[list["Action"]] = relationship(
+        back_populates="project", order_by="Action.position", cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def display_short(self) -> str:
+        return self.short_name or self.name
+
+
+class Action(Base):
+    __tablename__ = "plan_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("plan_projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    details: Mapped[list] = mapped_column(default=list)      # 実施内容, one string per bullet
+    note: Mapped[str | None] = mapped_column(Text)
+    merged_into: Mapped[list] = mapped_column(default=list)  # action numbers this one was folded into
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+    project: Mapped[Project] = relationship(back_populates="actions")
+    roadmap: Mapped[list["RoadmapItem"]] = relationship(
+        back_populates="action", order_by="RoadmapItem.position", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class RoadmapItem(Base):
+    """One bar of the 線表: `text` runs from `from_fy` to `to_fy` (Gregorian fiscal years, inclusive)."""
+
+    __tablename__ = "plan_roadmap_items"
+    __table_args__ = (UniqueConstraint("action_id", "position", name="uq_plan_roadmap_items_action_position"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(BigId, ForeignKey("plan_actions.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    from_fy: Mapped[int]
+    to_fy: Mapped[int]
+    period: Mapped[int | None]
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+    action: Mapped[Action] = relationship(back_populates="roadmap")
+
+    def active_in(self, fy: int) -> bool:
+        return self.from_fy <= fy <= self.to_fy
+
+
+class District(Base):
+    """地区: later features (subscriptions, places, events) refer to these rows."""
+
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kana: Mapped[str | None] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    # An approximate centre, good only for "near me" sorting; NULL where the city data gives none.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+# -- queries the handlers and pages share ---------------------------------------------------------------------
+
+def plan_info(db: Session) -> PlanInfo | None:
+    return db.get(PlanInfo, 1)
+
+
+def projects(db: Session, *, with_roadmap: bool = False) -> list[Project]:
+    opt = selectinload(Project.actions)
+    if with_roadmap:
+        opt = opt.selectinload(Action.roadmap)
+    return list(db.scalars(select(Project).options(opt).order_by(Project.position, Project.number)))
+
+
+def project(db: Session, number: int | None, *, with_roadmap: bool = False) -> Project | None:
+    if number is None:
+        return None
+    opt = selectinload(Project.actions)
+    if with_roadmap:
+        opt = opt.selectinload(Action.roadmap)
+    return db.scalar(select(Project).options(opt).where(Project.number == number))
+
+
+def project_by_key(db: Session, key: str) -> Project | None:
+    return db.scalar(select(Project).options(selectinload(Project.actions)).where(Project.key == key))
+
+
+def action(db: Session, number: int | None) -> Action | None:
+    if number is None:
+        return None
+    return db.scalar(select(Action).options(selectinload(Action.roadmap), selectinload(Action.project))
+                     .where(Action.number == number))
+
+
+def pillars(db: Session) -> list[PlanPillar]:
+    return list(db.scalars(select(PlanPillar).order_by(PlanPillar.position)))
+
+
+def forces(db: Session) -> list[PlanForce]:
+    return list(db.scalars(select(PlanForce).order_by(PlanForce.position)))
+
+
+def periods(db: Session) -> list[PlanPeriod]:
+    return list(db.scalars(select(PlanPeriod).order_by(PlanPeriod.from_fy)))
+
+
+def plan_years(db: Session) -> tuple[int, int] | None:
+    """The years a timeline shows: the periods' whole range, else the roadmap's own range."""
+    ps = periods(db)
+    if ps:
+        return min(p.from_fy for p in ps), max(p.to_fy for p in ps)
+    rows = db.execute(select(RoadmapItem.from_fy, RoadmapItem.to_fy)).all()
+    if not rows:
+        return None
+    return min(r[0] for r in rows), max(r[1] for r in rows)
+
+
+def districts(db: Session) -> list[District]:
+    return list(db.scalars(select(District).order_by(District.position)))

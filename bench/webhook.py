@@ -134,10 +134,12 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--users", type=int, default=500, help="distinct LINE users sending the events")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--dispatch-mode", choices=("worker", "web"), default="worker",
                     help="worker (the Procfile's layout: a separate `kyodo worker`) or web (pool inside gunicorn)")
+    ap.add_argument("--worker-after-acks", action="store_true",
+                    help="start `kyodo worker` only after the last ack (measures the ack path alone)")
     ap.add_argument("--database-url", help="default: a scratch PostgreSQL database, dropped afterwards")
     ap.add_argument("--process-timeout", type=float, default=300)
     args = ap.parse_args()
@@ -186,9 +188,12 @@ def run(args, url: str) -> int:
 
         bot = gunicorn("bot.app:create_app()", bot_port, env, args.workers, args.threads)
         procs.append(bot)
-        if args.dispatch_mode == "worker":
+        def start_worker() -> None:
             procs.append(subprocess.Popen([str(BIN / "kyodo"), "worker"], cwd=ROOT, env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        if args.dispatch_mode == "worker" and not args.worker_after_acks:
+            start_worker()
         wait_port(bot_port)
         # Same warm-up as the baseline (connections, imports); these events count in the checks below.
         warm = build_bodies(200, users, http_json(f"http://127.0.0.1:{emu_port}/_emulator/reply_tokens",
@@ -199,6 +204,8 @@ def run(args, url: str) -> int:
         print(f"ratio      {kyodo['events_per_s'] / base['events_per_s']:.2f} of bare throughput, "
               f"p99 {kyodo['p99_ms'] / base['p99_ms']:.1f}x", flush=True)
 
+        if args.dispatch_mode == "worker" and args.worker_after_acks:
+            start_worker()
         total = args.events + len(warm)
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         t0 = time.monotonic()

@@ -28,7 +28,7 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None, 
 
     from bot import health, webhook
 
-    app.register_blueprint(webhook.bp)
+    app.wsgi_app = webhook.WebhookMiddleware(app.wsgi_app, rt)  # type: ignore[method-assign]
     app.register_blueprint(health.bp)
     for register in _feature_blueprints():
         register(app)

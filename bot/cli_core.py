@@ -24,7 +24,7 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("worker", help="process stored webhook events (with KYODO_DISPATCH_MODE=worker on the web side)")
     p.add_argument("--threads", type=int, help="handler threads (default KYODO_DISPATCH_WORKERS)")
-    p.add_argument("--nice", type=int, default=5, help="lower this process's CPU priority by N")
+    p.add_argument("--nice", type=int, default=15, help="lower this process's CPU priority by N")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("scheduler", help="run scheduled jobs (webhook and outbox sweepers)")

@@ -18,7 +18,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -36,7 +36,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     # No pre-ping: it costs a round trip on every checkout of the webhook's hot path; stale
     # connections are recycled instead, and a failed request is retried by LINE's redelivery.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800)
+    extra = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800, **extra)
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 from flask import Flask
 
-from bot.config import Config, from_env, require_secrets
+from bot.config import Config, ConfigError, from_env, require_secrets
 from bot.runtime import Runtime, build_runtime
 
 
 def create_app(config: Config | None = None, *, runtime: Runtime | None = None, start_workers: bool = True) -> Flask:
     config = config or (runtime.config if runtime else from_env())
     if not (config.demo or config.testing):
-        require_secrets(config)
+        try:
+            require_secrets(config)
+        except ConfigError as e:
+            # Under gunicorn too: one line for the operator, not a traceback; 3 is gunicorn's
+            # "worker failed to boot", which stops the arbiter instead of restarting workers forever.
+            print(str(e), file=sys.stderr, flush=True)
+            raise SystemExit(3) from None
     rt = runtime or build_runtime(config)
 
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)

@@ -100,5 +100,6 @@ def require_secrets(cfg: Config) -> None:
     ]
     if missing:
         raise ConfigError(
-            f"kyodo: missing {', '.join(missing)} in the environment (or .env); set it, or use KYODO_DEMO=1 for the local demo"
+            f"kyodo: missing {', '.join(missing)} in the environment (or .env); set {'them' if len(missing) > 1 else 'it'}"
+            ", or use KYODO_DEMO=1 for the local demo"
         )

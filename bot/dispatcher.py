@@ -10,6 +10,7 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Iterable
 
@@ -56,7 +57,7 @@ class Dispatcher:
                         self._active.discard(key)
                         self._idle.notify_all()
                         return
-                process_claimed(self.rt, *claimed)
+                process_claimed(self.rt, claimed)
         except Exception:
             log.exception("dispatcher: drain crashed; the sweeper will retry")
             with self._lock:
@@ -72,7 +73,15 @@ class Dispatcher:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
-def claim_next(rt: "Runtime", key: str) -> tuple[int, str] | None:
+@dataclass(frozen=True)
+class Claim:
+    row_id: int
+    token: str
+    event_id: str
+    body: dict
+
+
+def claim_next(rt: "Runtime", key: str) -> Claim | None:
     """Claim this user's oldest pending event, unless one of theirs is already being processed."""
     now = rt.now()
     fresh = now - timedelta(seconds=rt.config.claim_timeout_s)
@@ -80,28 +89,23 @@ def claim_next(rt: "Runtime", key: str) -> tuple[int, str] | None:
     oldest = (select(WebhookEvent.id).where(WebhookEvent.user_key == key, WebhookEvent.status == PENDING)
               .order_by(WebhookEvent.event_ts, WebhookEvent.id).limit(1).scalar_subquery())
     token = str(uuid.uuid4())
-    with rt.sessions() as db:
-        res = db.execute(
+    with rt.autocommit_engine.begin() as conn:  # one statement: its own transaction
+        row = conn.execute(
             update(WebhookEvent)
             .where(WebhookEvent.id == oldest, WebhookEvent.status == PENDING,
                    ~exists().where(and_(busy.user_key == key, busy.status == PROCESSING, busy.claimed_at > fresh)))
             .values(status=PROCESSING, claim_token=token, claimed_at=now, attempts=WebhookEvent.attempts + 1)
-            .returning(WebhookEvent.id)
-        )
-        row = res.first()
-        db.commit()
-    return (row[0], token) if row else None
+            .returning(WebhookEvent.id, WebhookEvent.event_id, WebhookEvent.body)
+        ).first()
+    return Claim(row.id, token, row.event_id, row.body or {}) if row else None
 
 
-def process_claimed(rt: "Runtime", event_row_id: int, token: str) -> None:
+def process_claimed(rt: "Runtime", claim: Claim) -> None:
     from handlers.router import handle_event
 
     batch_id = None
+    body, event_id, event_row_id, token = claim.body, claim.event_id, claim.row_id, claim.token
     with rt.sessions() as db:
-        ev = db.get(WebhookEvent, event_row_id)
-        if ev is None or ev.claim_token != token:
-            return
-        body, event_id = ev.body or {}, ev.event_id
         error = None
         try:
             outcome = handle_event(rt, db, body)
@@ -159,7 +163,7 @@ def sweep(rt: "Runtime", older_than_s: float = 5.0, *, inline: bool = False) -> 
     if inline or rt.dispatcher is None:
         for key in keys:
             while (claimed := claim_next(rt, key)) is not None:
-                process_claimed(rt, *claimed)
+                process_claimed(rt, claimed)
     else:
         rt.dispatcher.submit(keys)  # type: ignore[attr-defined]
     return len(keys)

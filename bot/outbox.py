@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
@@ -70,70 +71,90 @@ def enqueue_push(db: Session, *, now: datetime, purpose: str, messages: list[dic
     return msg
 
 
-def _claim(db: Session, batch_id: int, now: datetime) -> bool:
-    res = db.execute(
-        update(OutboxBatch)
-        .where(OutboxBatch.id == batch_id, OutboxBatch.status == PENDING)
-        .values(status=SENDING, claimed_at=now, attempts=OutboxBatch.attempts + 1)
-    )
-    db.commit()
-    return res.rowcount == 1
+@dataclass
+class _Claimed:
+    """The columns a delivery needs, read by the claiming UPDATE itself (no ORM round trips)."""
+
+    id: int
+    kind: str
+    recipients: list[str]
+    reply_token: str | None
+    retry_key: str
+    attempts: int
+    created_at: datetime
+    messages: list[dict]
+
+
+def _claim(rt: "Runtime", batch_id: int, now: datetime) -> _Claimed | None:
+    b = OutboxBatch
+    with rt.autocommit_engine.begin() as conn:  # one statement: its own transaction
+        row = conn.execute(
+            update(b).where(b.id == batch_id, b.status == PENDING)
+            .values(status=SENDING, claimed_at=now, attempts=b.attempts + 1)
+            .returning(b.id, b.kind, b.recipients, b.reply_token, b.retry_key, b.attempts, b.created_at, b.message_id)
+        ).first()
+        if row is None:
+            return None
+        messages = conn.execute(select(OutboxMessage.messages).where(OutboxMessage.id == row.message_id)).scalar_one()
+    return _Claimed(row.id, row.kind, row.recipients or [], row.reply_token, row.retry_key, row.attempts,
+                    row.created_at, messages)
+
+
+def _finish(rt: "Runtime", batch_id: int, **values) -> None:
+    with rt.autocommit_engine.begin() as conn:
+        conn.execute(update(OutboxBatch).where(OutboxBatch.id == batch_id).values(**values))
 
 
 def deliver(rt: "Runtime", batch_id: int) -> str:
     """Send one batch if it is pending; returns its resulting status."""
-    with rt.sessions() as db:
-        now = rt.now()
-        if not _claim(db, batch_id, now):
-            return "skipped"
-        batch = db.get(OutboxBatch, batch_id)
-        assert batch is not None
-        messages = batch.message.messages
+    now = rt.now()
+    batch = _claim(rt, batch_id, now)
+    if batch is None:
+        return "skipped"
+    try:
+        result = _send(rt, batch, now)
+    except InvalidReplyToken as e:
+        log.info("outbox %s: reply token unusable (%s); sending as push", batch.id, e.request_id)
+        batch.kind, batch.reply_token = PUSH, None
         try:
-            result = _send(rt, batch, messages, now)
-        except InvalidReplyToken as e:
-            log.info("outbox %s: reply token unusable (%s); sending as push", batch.id, e.request_id)
-            batch.kind, batch.reply_token = PUSH, None
-            try:
-                result = _send(rt, batch, messages, now)
-            except LineError as e2:
-                return _failed(db, rt, batch, e2, now)
-        except DeliveryUncertain as e:
-            batch.status, batch.last_error = UNCERTAIN, str(e)
-            log.warning("outbox %s: delivery uncertain (%s); not resent to avoid a duplicate", batch.id, e)
-            db.commit()
-            return UNCERTAIN
-        except LineError as e:
-            return _failed(db, rt, batch, e, now)
-        batch.status, batch.sent_at, batch.request_id = SENT, rt.now(), result.request_id
-        batch.recipients, batch.last_error = None, None  # ids are not kept once delivered
-        db.commit()
-        return SENT
+            result = _send(rt, batch, now)
+        except LineError as e2:
+            return _failed(rt, batch, e2, now)
+    except DeliveryUncertain as e:
+        _finish(rt, batch.id, status=UNCERTAIN, last_error=str(e))
+        log.warning("outbox %s: delivery uncertain (%s); not resent to avoid a duplicate", batch.id, e)
+        return UNCERTAIN
+    except LineError as e:
+        return _failed(rt, batch, e, now)
+    # ids are not kept once delivered
+    _finish(rt, batch.id, status=SENT, kind=batch.kind, reply_token=batch.reply_token, sent_at=rt.now(),
+            request_id=result.request_id, recipients=None, last_error=None)
+    return SENT
 
 
-def _send(rt: "Runtime", batch: OutboxBatch, messages: list[dict], now: datetime):
-    to = batch.recipients or []
+def _send(rt: "Runtime", batch: _Claimed, now: datetime):
+    to = batch.recipients
     if batch.kind == REPLY:
         age = (utc(now) - utc(batch.created_at)).total_seconds()
         if batch.reply_token and age <= rt.config.reply_token_ttl_s and batch.attempts <= 1:
-            return rt.adapter.reply(batch.reply_token, messages)
+            return rt.adapter.reply(batch.reply_token, batch.messages)
         raise InvalidReplyToken("reply token too old or already tried")
     if batch.kind == PUSH:
-        return rt.adapter.push(to[0], messages, batch.retry_key)
-    return rt.adapter.multicast(to, messages, batch.retry_key)
+        return rt.adapter.push(to[0], batch.messages, batch.retry_key)
+    return rt.adapter.multicast(to, batch.messages, batch.retry_key)
 
 
-def _failed(db: Session, rt: "Runtime", batch: OutboxBatch, err: LineError, now: datetime) -> str:
-    batch.last_error = str(err)[:1000]
+def _failed(rt: "Runtime", batch: _Claimed, err: LineError, now: datetime) -> str:
+    values: dict = {"last_error": str(err)[:1000], "kind": batch.kind, "reply_token": batch.reply_token}
     if err.retryable and batch.attempts < rt.config.outbox_max_attempts:
         wait = max(err.retry_after or 0, min(3600, 5 * 2 ** batch.attempts))
-        batch.status, batch.next_attempt_at = PENDING, now + timedelta(seconds=wait)
+        values.update(status=PENDING, next_attempt_at=now + timedelta(seconds=wait))
         log.warning("outbox %s: %s; retry in %ss", batch.id, err, wait)
     else:
-        batch.status = FAILED
+        values.update(status=FAILED)
         log.error("outbox %s failed for good after %d attempts: %s (request %s)", batch.id, batch.attempts, err, err.request_id)
-    db.commit()
-    return batch.status
+    _finish(rt, batch.id, **values)
+    return values["status"]
 
 
 def due_batches(rt: "Runtime", limit: int = 200) -> list[int]:

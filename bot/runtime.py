@@ -21,9 +21,10 @@ class Runtime:
     sessions: sessionmaker[Session]
     adapter: LineAdapter
     clock: Clock = system_clock
-    # Autocommit connections for the webhook's single INSERT, in a pool of their own so no connection
-    # flips isolation level on every checkout (SQLite: the same engine; it has one writer anyway).
-    ingest_engine: Engine | None = None
+    # Autocommit connections for single-statement writes on hot paths (the webhook's INSERT, claims):
+    # no BEGIN/COMMIT round trips, and a pool of their own so no connection flips isolation level on
+    # every checkout. SQLite: the same engine (begin() commits there; it has one writer anyway).
+    autocommit_engine: Engine | None = None
     dispatcher: object | None = None
     extras: dict = field(default_factory=dict)
 
@@ -33,14 +34,14 @@ class Runtime:
     def close(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.shutdown()  # type: ignore[attr-defined]
-        if self.ingest_engine is not None and self.ingest_engine is not self.engine:
-            self.ingest_engine.dispose()
+        if self.autocommit_engine is not None and self.autocommit_engine is not self.engine:
+            self.autocommit_engine.dispose()
         self.engine.dispose()
 
 
 def build_runtime(config: Config, *, clock: Clock | None = None, adapter: LineAdapter | None = None) -> Runtime:
     logsafe.set_key(config.secret_key or config.line_channel_secret)
     engine = make_engine(config.database_url, pool_size=max(5, config.dispatch_workers + 4))
-    ingest = engine if engine.dialect.name == "sqlite" else make_engine(config.database_url, pool_size=8, autocommit=True)
-    return Runtime(config=config, engine=engine, sessions=make_sessions(engine), ingest_engine=ingest,
+    autocommit = engine if engine.dialect.name == "sqlite" else make_engine(config.database_url, pool_size=8, autocommit=True)
+    return Runtime(config=config, engine=engine, sessions=make_sessions(engine), autocommit_engine=autocommit,
                    adapter=adapter or LineAdapter(config), clock=clock or system_clock)

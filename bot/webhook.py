@@ -69,9 +69,9 @@ def store_events(rt, events: list[dict]) -> list[str]:
         }
         for ev in events
     ]
-    # One INSERT statement is atomic by itself, so the ingest engine runs in autocommit: no BEGIN and
-    # COMMIT round trips on the hot path (a multi-event body becomes one multi-VALUES statement).
-    engine = rt.ingest_engine
+    # One INSERT statement is atomic by itself, so it runs in autocommit: no BEGIN and COMMIT round
+    # trips on the hot path (a multi-event body becomes one multi-VALUES statement).
+    engine = rt.autocommit_engine
     with engine.begin() as conn:  # with AUTOCOMMIT, begin/commit send nothing to the server
         conn.execute(_insert_stmt(engine.dialect.name), rows)
     return [r["user_key"] for r in rows]

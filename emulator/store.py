@@ -7,7 +7,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 REQUEST_LOG_MAX = 20_000
 FAULT_ENDPOINTS = {"reply", "push", "multicast", "broadcast", "narrowcast", "richmenu", "profile", "quota", "any"}

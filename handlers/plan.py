@@ -216,11 +216,5 @@ POSTBACKS = {
     "plan.vision": show_vision,
     "plan.follow": follow_soon,
 }
-INTENTS = {
-    "plan.list": show_list,
-    "plan.project": show_project,
-    "plan.actions": show_actions,
-    "plan.action": show_action,
-    "plan.year": show_year,
-    "plan.vision": show_vision,
-}
+# Typed text reaches the same views; following a project is a button only.
+INTENTS = {name: view for name, view in POSTBACKS.items() if name != "plan.follow"}

@@ -18,6 +18,8 @@ from bot.db import scratch_postgres
 from bot.migrate import upgrade
 from bot.runtime import Runtime, build_runtime
 
+pytest_plugins = ["tests.admin_support"]  # admin_app / admin_env fixtures
+
 SECRET = "test-channel-secret"
 TOKEN = "test-access-token"
 BACKEND = os.environ.get("KYODO_TEST_DB", "sqlite")

@@ -10,22 +10,9 @@ from flask import Flask
 from bot.admin import policy
 from bot.clock import FrozenClock
 from models.accounts import Account, NoticeDraft, Organisation, SurveyTeam
-from tests.test_admin_http import T0, Env, build_app, fresh_env
+from tests.admin_support import T0, Env, build_app
 
 ARG = re.compile(r"<(?:int:)?(\w+)>")
-
-
-@pytest.fixture(scope="module")
-def admin_app(database_url):
-    clock = FrozenClock(T0)
-    app, rt = build_app(database_url, clock)
-    yield app, rt, clock
-    rt.close()
-
-
-@pytest.fixture
-def admin_env(admin_app) -> Env:
-    return fresh_env(*admin_app)
 
 
 def admin_routes(app: Flask):

@@ -8,7 +8,7 @@ import pytest
 
 from bot.postback import PostbackError, decode, encode
 from handlers.router import TABLES, handle_event
-from tests.conftest import make_config, wipe
+from tests.conftest import wipe
 
 
 @pytest.fixture

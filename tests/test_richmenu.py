@@ -10,7 +10,6 @@ from PIL import Image
 from bot.cli import main
 from bot.richmenu import HEIGHT, WIDTH, install_default, menu_definition, render_image
 from emulator import check_rich_menu
-from handlers.menu import MAIN_MENU
 from handlers.router import TABLES
 from bot.postback import decode
 

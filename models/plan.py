@@ -25,28 +25,26 @@ class PlanInfo(Base):
     updated_at: Mapped[datetime]
 
 
-class PlanPillar(Base):
+class _KeyedName:
+    """Columns shared by the plan's short named lists (pillars, forces): a stable key, a name, an order."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class PlanPillar(_KeyedName, Base):
     """施策体系の柱."""
 
     __tablename__ = "plan_pillars"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    position: Mapped[int]
-    updated_at: Mapped[datetime]
 
-
-class PlanForce(Base):
+class PlanForce(_KeyedName, Base):
     """まちづくりの原動力."""
 
     __tablename__ = "plan_forces"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    position: Mapped[int]
-    updated_at: Mapped[datetime]
 
 
 class PlanPeriod(Base):

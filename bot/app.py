@@ -40,6 +40,13 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None, 
     for register in _feature_blueprints():
         register(app)
 
+    @app.context_processor
+    def _city() -> dict:
+        from models.plan import city_name
+
+        with rt.sessions() as db:
+            return {"city_name": city_name(db, default="")}
+
     if start_workers and rt.dispatcher is None and config.dispatch_mode == "web":
         from bot.dispatcher import Dispatcher, sweep
 

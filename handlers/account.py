@@ -6,6 +6,7 @@ from datetime import timedelta
 from handlers import texts, ui
 from handlers.context import Ctx
 from handlers.menu import main_menu_quick
+from models.plan import city_name
 from models.privacy import delete_personal_data
 
 LEAVE_FLOW = "leave"
@@ -15,7 +16,8 @@ def on_follow(ctx: Ctx) -> list[dict]:
     assert ctx.user is not None
     returning = ctx.user.followed_at is not None
     ctx.user.active, ctx.user.followed_at, ctx.user.unfollowed_at = True, ctx.now, None
-    return [ui.text(texts.WELCOME_BACK if returning else texts.GREETING, main_menu_quick())]
+    greeting = texts.WELCOME_BACK if returning else texts.GREETING.format(city=city_name(ctx.db))
+    return [ui.text(greeting, main_menu_quick())]
 
 
 def on_unfollow(ctx: Ctx) -> list[dict]:

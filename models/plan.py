@@ -145,6 +145,12 @@ def plan_info(db: Session) -> PlanInfo | None:
     return db.get(PlanInfo, 1)
 
 
+def city_name(db: Session, default: str = "このまち") -> str:
+    """The loaded city's name for greetings and page footers (nothing city-specific in code)."""
+    info = plan_info(db)
+    return info.city_name if info else default
+
+
 def projects(db: Session, *, with_roadmap: bool = False) -> list[Project]:
     opt = selectinload(Project.actions)
     if with_roadmap:

@@ -138,6 +138,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--dispatch-mode", choices=("worker", "web"), default="worker",
                     help="worker (the Procfile's layout: a separate `kyodo worker`) or web (pool inside gunicorn)")
+    ap.add_argument("--worker-processes", type=int, default=2,
+                    help="how many `kyodo worker` processes (one per core drains fastest here)")
     ap.add_argument("--worker-after-acks", action="store_true",
                     help="start `kyodo worker` only after the last ack (measures the ack path alone)")
     ap.add_argument("--database-url", help="default: a scratch PostgreSQL database, dropped afterwards")
@@ -189,8 +191,9 @@ def run(args, url: str) -> int:
         bot = gunicorn("bot.app:create_app()", bot_port, env, args.workers, args.threads)
         procs.append(bot)
         def start_worker() -> None:
-            procs.append(subprocess.Popen([str(BIN / "kyodo"), "worker"], cwd=ROOT, env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            for _ in range(args.worker_processes):
+                procs.append(subprocess.Popen([str(BIN / "kyodo"), "worker"], cwd=ROOT, env=env,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
         if args.dispatch_mode == "worker" and not args.worker_after_acks:
             start_worker()

@@ -1,7 +1,7 @@
 """Everything a process needs to do work, built once per app or scheduler process (no globals)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -19,14 +19,13 @@ class Runtime:
     config: Config
     engine: Engine
     sessions: sessionmaker[Session]
-    adapter: LineAdapter
-    clock: Clock = system_clock
     # Autocommit connections for single-statement writes on hot paths (the webhook's INSERT, claims):
     # no BEGIN/COMMIT round trips, and a pool of their own so no connection flips isolation level on
     # every checkout. SQLite: the same engine (begin() commits there; it has one writer anyway).
-    autocommit_engine: Engine | None = None
+    autocommit_engine: Engine
+    adapter: LineAdapter
+    clock: Clock = system_clock
     dispatcher: object | None = None
-    extras: dict = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock()
@@ -34,7 +33,7 @@ class Runtime:
     def close(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.shutdown()  # type: ignore[attr-defined]
-        if self.autocommit_engine is not None and self.autocommit_engine is not self.engine:
+        if self.autocommit_engine is not self.engine:
             self.autocommit_engine.dispose()
         self.engine.dispose()
 

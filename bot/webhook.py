@@ -16,6 +16,8 @@ from bot.logsafe import user_key
 from models.webhook import PENDING, WebhookEvent
 
 log = logging.getLogger("kyodo.webhook")
+
+
 class BadPayload(ValueError):
     pass
 

@@ -1,7 +1,7 @@
 """What a handler gets: the event, the user, their conversation state, the clock and a session."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,6 @@ class Ctx:
     postback: Postback | None = None
     text: str = ""                       # normalised text of a text message
     intent: Any = None                   # handlers.nlu.Intent for text messages
-    extras: dict = field(default_factory=dict)
 
     def set_state(self, flow: str, **kw) -> ConversationState:
         assert self.user is not None

@@ -9,6 +9,7 @@ from bot.fiscal import fy_label, next_fy, this_fy
 from handlers import plan_flex as F
 from handlers import ui
 from handlers.context import Ctx
+from handlers.flex import flex_message, pack, qlabel, tail_quick
 from handlers.menu import main_menu_quick
 from models import plan as P
 
@@ -42,12 +43,8 @@ def _page(ctx: Ctx) -> int:
 
 
 def _projects_quick(projects: list) -> list[dict]:
-    return [ui.postback(F.qlabel(p.number, p.display_short), "plan.project", f"プロジェクト{p.number}", id=p.number)
+    return [ui.postback(qlabel(p.number, p.display_short), "plan.project", f"プロジェクト{p.number}", id=p.number)
             for p in projects[:11]]
-
-
-def _tail_quick(*extra: dict) -> list[dict]:
-    return [*extra, ui.postback(T["btn_menu"], "help")]
 
 
 def _not_loaded() -> list[dict]:
@@ -58,7 +55,7 @@ def _no_project(ctx: Ctx, no) -> list[dict]:
     projects = P.projects(ctx.db)
     if not projects:
         return _not_loaded()
-    return [ui.text(T["no_project"].format(no=no), _projects_quick(projects) + [ui.postback(T["btn_menu"], "help")])]
+    return [ui.text(T["no_project"].format(no=no), tail_quick(*_projects_quick(projects)))]
 
 
 # -- views --------------------------------------------------------------------------------------------------------
@@ -73,14 +70,14 @@ def show_list(ctx: Ctx) -> list[dict]:
     shown = projects[(page - 1) * PROJECTS_PER_PAGE: page * PROJECTS_PER_PAGE]
     bubbles = [F.project_bubble(p, _base(ctx)) for p in shown]
     messages = [ui.text(T["list_intro"].format(city=info.city_name, n=len(projects)))] if page == 1 else []
-    for group in F.pack(bubbles):
-        messages.append(F.flex_message(T["list_alt"].format(n=len(projects)), group))
+    for group in pack(bubbles):
+        messages.append(flex_message(T["list_alt"].format(n=len(projects)), group))
     quick = []
     if page < pages:
         quick.append(ui.postback(T["btn_next"], "plan.list", p=page + 1))
     quick += [ui.postback(T["btn_year_all"], "plan.year"), ui.postback(T["btn_vision"], "plan.vision"),
               ui.uri_action(T["btn_web_all"], f"{_base(ctx)}/plan")]
-    return ui.with_quick(messages[:5], _tail_quick(*quick))
+    return ui.with_quick(messages[:5], tail_quick(*quick))
 
 
 def show_project(ctx: Ctx) -> list[dict]:
@@ -88,9 +85,9 @@ def show_project(ctx: Ctx) -> list[dict]:
     p = P.project(ctx.db, no)
     if p is None:
         return _no_project(ctx, no if no is not None else "")
-    msg = F.flex_message(f"{T['project_label'].format(no=p.number)} {p.name}",
-                         [F.project_bubble(p, _base(ctx), full_goal=True)])
-    return ui.with_quick([msg], _tail_quick(
+    msg = flex_message(f"{T['project_label'].format(no=p.number)} {p.name}",
+                       [F.project_bubble(p, _base(ctx), full_goal=True)])
+    return ui.with_quick([msg], tail_quick(
         ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
         ui.postback(T["btn_year"], "plan.year", f"プロジェクト{p.number}の今年度の予定", id=p.number),
         ui.postback(T["btn_list"], "plan.list")))
@@ -105,15 +102,15 @@ def show_actions(ctx: Ctx) -> list[dict]:
     pages = max(1, -(-len(actions) // ACTIONS_PER_PAGE))
     page = min(_page(ctx), pages)
     shown = actions[(page - 1) * ACTIONS_PER_PAGE: page * ACTIONS_PER_PAGE]
-    msg = F.flex_message(f"{T['project_label'].format(no=p.number)}のアクション一覧",
-                         [F.actions_bubble(p, shown, _base(ctx), page=page, pages=pages)])
-    quick = [ui.postback(F.qlabel(a.number, a.name), "plan.action", T["action_label"].format(no=a.number),
+    msg = flex_message(f"{T['project_label'].format(no=p.number)}のアクション一覧",
+                       [F.actions_bubble(p, shown, _base(ctx), page=page, pages=pages)])
+    quick = [ui.postback(qlabel(a.number, a.name), "plan.action", T["action_label"].format(no=a.number),
                          no=a.number) for a in shown]
     if page < pages:
         quick.append(ui.postback(T["btn_next"], "plan.actions", id=p.number, p=page + 1))
     quick += [ui.postback(T["btn_year"], "plan.year", f"プロジェクト{p.number}の今年度の予定", id=p.number),
               ui.postback(T["btn_list"], "plan.list")]
-    return ui.with_quick([msg], _tail_quick(*quick[:12]))
+    return ui.with_quick([msg], tail_quick(*quick[:12]))
 
 
 def show_action(ctx: Ctx) -> list[dict]:
@@ -124,18 +121,18 @@ def show_action(ctx: Ctx) -> list[dict]:
         if not projects:
             return _not_loaded()
         return [ui.text(T["no_action"].format(no=no if no is not None else ""),
-                        _tail_quick(*_projects_quick(projects)))]
+                        tail_quick(*_projects_quick(projects)))]
     base = _base(ctx)
-    detail_pages = F.pack(F.detail_bubbles(a, base), max_bubbles=10)
+    detail_pages = pack(F.detail_bubbles(a, base), max_bubbles=10)
     page = min(_page(ctx), len(detail_pages))
-    messages = [F.flex_message(f"{T['action_label'].format(no=a.number)} {a.name}", detail_pages[page - 1])]
+    messages = [flex_message(f"{T['action_label'].format(no=a.number)} {a.name}", detail_pages[page - 1])]
     if page == 1:
         years = P.plan_years(ctx.db)
         if a.roadmap and years:
             now_fy = this_fy(ctx.now)
             bubbles = F.timeline_bubbles(a, list(range(years[0], years[1] + 1)), now_fy, P.periods(ctx.db), base)
-            for group in F.pack(bubbles)[:3]:
-                messages.append(F.flex_message(
+            for group in pack(bubbles)[:3]:
+                messages.append(flex_message(
                     f"{T['action_label'].format(no=a.number)}の{T['roadmap_title']}（今年度は{fy_label(now_fy)}）",
                     group))
         else:
@@ -158,7 +155,7 @@ def show_action(ctx: Ctx) -> list[dict]:
               ui.postback(T["btn_year"], "plan.year", f"プロジェクト{a.project.number}の今年度の予定",
                           id=a.project.number),
               ui.postback(T["btn_list"], "plan.list")]
-    return ui.with_quick(messages, _tail_quick(*quick))
+    return ui.with_quick(messages, tail_quick(*quick))
 
 
 def show_year(ctx: Ctx) -> list[dict]:
@@ -170,9 +167,9 @@ def show_year(ctx: Ctx) -> list[dict]:
         if p is None:
             return _no_project(ctx, no)
         bubbles = F.project_year_bubbles(p, this, nxt)
-        messages = [F.flex_message(f"プロジェクト{p.number}の今年度（{fy_label(this)}）と来年度の予定", g)
-                    for g in F.pack(bubbles)][:5]
-        return ui.with_quick(messages, _tail_quick(
+        messages = [flex_message(f"プロジェクト{p.number}の今年度（{fy_label(this)}）と来年度の予定", g)
+                    for g in pack(bubbles)][:5]
+        return ui.with_quick(messages, tail_quick(
             ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
             ui.postback(T["btn_year_all"], "plan.year"),
             ui.postback(T["btn_list"], "plan.list")))
@@ -181,9 +178,9 @@ def show_year(ctx: Ctx) -> list[dict]:
         return _not_loaded()
     bubbles = [F.overview_year_bubble(p, this, nxt) for p in projects]
     messages = [ui.text(T["year_intro"].format(this=fy_label(this), next=fy_label(nxt)))]
-    messages += [F.flex_message(f"今年度（{fy_label(this)}）と来年度の予定", g) for g in F.pack(bubbles)]
+    messages += [flex_message(f"今年度（{fy_label(this)}）と来年度の予定", g) for g in pack(bubbles)]
     quick = [*_projects_quick(projects)[:9], ui.postback(T["btn_list"], "plan.list")]
-    return ui.with_quick(messages[:5], _tail_quick(*quick))
+    return ui.with_quick(messages[:5], tail_quick(*quick))
 
 
 def show_vision(ctx: Ctx) -> list[dict]:
@@ -191,9 +188,9 @@ def show_vision(ctx: Ctx) -> list[dict]:
     projects = P.projects(ctx.db)
     if info is None:
         return _not_loaded()
-    msg = F.flex_message(T["vision_title"].format(city=info.city_name) + "：" + info.vision,
-                         [F.vision_bubble(info, P.pillars(ctx.db), P.forces(ctx.db), len(projects), _base(ctx))])
-    return ui.with_quick([msg], _tail_quick(*_projects_quick(projects), ui.postback(T["btn_list"], "plan.list")))
+    msg = flex_message(T["vision_title"].format(city=info.city_name) + "：" + info.vision,
+                       [F.vision_bubble(info, P.pillars(ctx.db), P.forces(ctx.db), len(projects), _base(ctx))])
+    return ui.with_quick([msg], tail_quick(*_projects_quick(projects), ui.postback(T["btn_list"], "plan.list")))
 
 
 def follow_soon(ctx: Ctx) -> list[dict]:
@@ -202,7 +199,7 @@ def follow_soon(ctx: Ctx) -> list[dict]:
     p = P.project(ctx.db, no)
     if p is None:
         return _no_project(ctx, no if no is not None else "")
-    return [ui.text(T["follow_soon"].format(name=p.name), _tail_quick(
+    return [ui.text(T["follow_soon"].format(name=p.name), tail_quick(
         ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
         ui.postback(T["btn_list"], "plan.list")))]
 

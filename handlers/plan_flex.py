@@ -1,16 +1,17 @@
-"""Flex Message builders and wording for the plan views: pure functions from plan rows to message dicts.
+"""Flex Message views and wording for the plan: pure functions from plan rows to message dicts.
 
-Sizes are kept inside LINE's limits here (12 bubbles per carousel, 30 KB per Flex message, 20-character
-labels), and long text is split on sentence ends (。) only, so nothing is ever cut mid-sentence.
+The generic pieces (text, boxes, bubbles, carousels packed within LINE's limits) come from handlers.flex.
+Long text is split on sentence ends (。) only, so nothing is ever cut mid-sentence.
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Iterable
 
 from bot.fiscal import fy_label, fy_short, span_label
 from handlers import ui
+from handlers.flex import (ACCENT, ACCENT_SOFT, MUTED, NOW, NOW_SOFT, OFF, TEXT, WHITE, box, bubble, button, separator,
+                           text)
 
 # -- wording (one place for the resident-facing text of this feature) ------------------------------------------
 T = {
@@ -26,7 +27,6 @@ T = {
     "btn_list": "プロジェクト一覧",
     "btn_vision": "将来都市像",
     "btn_year_all": "今年度の予定（全体）",
-    "btn_menu": "メニュー",
     "btn_prev": "前へ",
     "btn_next": "次へ",
     "btn_more": "続きを読む",
@@ -68,95 +68,11 @@ T = {
     "no_action": "アクション{no}は見つかりませんでした。\nプロジェクトを選んで、アクション一覧からお探しください。",
 }
 
-# Colours: dark text on light backgrounds, contrast kept high for older readers.
-ACCENT = "#0B6E4F"
-ACCENT_SOFT = "#E3F2EB"
-NOW = "#B45309"        # the current year: an orange that reads as "here"
-NOW_SOFT = "#FFF1D6"
-TEXT = "#1F1F1F"
-MUTED = "#5C5C5C"
-OFF = "#E6E6E6"
-WHITE = "#FFFFFF"
-
-CAROUSEL_MAX = 12
-FLEX_BUDGET = 25_000      # bytes per Flex message; LINE allows 30 KB, the rest is headroom
 BUBBLE_CHARS = 260        # characters of running text per bubble before it is continued on the next
 PARA_CHARS = 120          # a bullet longer than this is broken into sentence-sized paragraphs
 TIMELINE_ITEMS = 8        # roadmap bars per timeline bubble
 YEAR_ITEMS = 14           # roadmap lines per year bubble
 EXCERPT_CHARS = 100
-
-
-# -- small builders -------------------------------------------------------------------------------------------
-
-def text(s: str, *, size: str = "md", color: str = TEXT, weight: str | None = None, wrap: bool = True,
-         margin: str | None = None, align: str | None = None, flex: int | None = None) -> dict:
-    node: dict = {"type": "text", "text": s or " ", "size": size, "wrap": wrap}
-    if color != TEXT:
-        node["color"] = color
-    if weight:
-        node["weight"] = weight
-    if margin:
-        node["margin"] = margin
-    if align:
-        node["align"] = align
-    if flex is not None:
-        node["flex"] = flex
-    return node
-
-
-def box(contents: list[dict], layout: str = "vertical", **kw) -> dict:
-    return {"type": "box", "layout": layout, "contents": contents, **kw}
-
-
-def separator(margin: str = "md") -> dict:
-    return {"type": "separator", "margin": margin}
-
-
-def button(action: dict, style: str = "secondary") -> dict:
-    b = {"type": "button", "action": action, "style": style, "height": "sm"}
-    if style == "primary":
-        b["color"] = ACCENT
-    return b
-
-
-def bubble(body: list[dict], *, header: list[dict] | None = None, footer: list[dict] | None = None,
-           size: str = "mega", header_bg: str = ACCENT_SOFT) -> dict:
-    b: dict = {"type": "bubble", "size": size, "body": box(body, spacing="sm")}
-    if header:
-        b["header"] = box(header, spacing="xs", backgroundColor=header_bg, paddingAll="16px")
-    if footer:
-        b["footer"] = box(footer, spacing="sm")
-    return b
-
-
-def flex_size(contents: dict) -> int:
-    return len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
-
-def pack(bubbles: list[dict], *, max_bubbles: int = CAROUSEL_MAX, budget: int = FLEX_BUDGET) -> list[list[dict]]:
-    """Group bubbles into carousels that respect the count and byte limits (order kept)."""
-    groups: list[list[dict]] = []
-    current: list[dict] = []
-    for b in bubbles:
-        trial = current + [b]
-        if current and (len(trial) > max_bubbles or flex_size({"type": "carousel", "contents": trial}) > budget):
-            groups.append(current)
-            current = [b]
-        else:
-            current = trial
-    if current:
-        groups.append(current)
-    return groups
-
-
-def flex_message(alt: str, bubbles: list[dict]) -> dict:
-    contents = bubbles[0] if len(bubbles) == 1 else {"type": "carousel", "contents": bubbles}
-    return ui.flex(alt, contents)
-
-
-def qlabel(no: int | str, name: str) -> str:
-    return ui.label(f"{no} {name}")
 
 
 # -- text shaping ---------------------------------------------------------------------------------------------

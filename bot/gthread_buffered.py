@@ -1,0 +1,258 @@
+"""A gunicorn gthread worker that gives a thread only to a request that has fully arrived.
+
+gunicorn's gthread worker hands every new connection to a thread, which then blocks reading the request:
+300 connections that send nothing, or one byte every few seconds, held all 16 threads and LINE's webhook
+went unanswered. This worker reads the request head and body in the worker's event loop (non-blocking,
+one selector for every connection), with a deadline for each, and submits the connection to the thread
+pool only once the whole request is buffered, so a thread never waits on a client. Idle, slow and
+oversized requests are dropped in the loop: 408 when a started request misses its deadline, 431/413 when
+it is too large, plain close when nothing was sent. Everything after the hand-over is gunicorn's own
+(parsing, keep-alive, the WSGI call); the buffered bytes are fed to its parser.
+
+TLS and HTTP/2 cleartext are not buffered (the loop would see encrypted bytes or a preface): with those
+settings the worker behaves exactly like gthread. TLS ends at the reverse proxy (docs/DEPLOY.md).
+Settings: gunicorn.conf.py, via BufferedThreadWorker.with_limits().
+"""
+from __future__ import annotations
+
+import errno
+import selectors
+import time
+from functools import partial
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+_MORE = object()  # the request is not complete yet
+_CLOSE = b"Connection: close\r\nContent-Length: 0\r\n\r\n"
+_REFUSALS = {
+    400: b"HTTP/1.1 400 Bad Request\r\n" + _CLOSE,
+    408: b"HTTP/1.1 408 Request Timeout\r\n" + _CLOSE,
+    413: b"HTTP/1.1 413 Content Too Large\r\n" + _CLOSE,
+    431: b"HTTP/1.1 431 Request Header Fields Too Large\r\n" + _CLOSE,
+}
+
+
+class Refuse(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+class RequestScanner:
+    """Finds where one HTTP/1.1 request ends in a growing buffer, without interpreting more than framing.
+
+    feed() returns the request's length once it is complete, or _MORE. Anything odd about the framing
+    (two lengths, an unknown transfer coding, a bad chunk size) ends the scan at the head: gunicorn's
+    parser then refuses the request with its own 400, from bytes it already has.
+    """
+
+    def __init__(self, max_head: int, max_body: int) -> None:
+        self.max_head, self.max_body = max_head, max_body
+        self.head_end: int | None = None
+        self.body_end: int | None = None  # known once Content-Length is read
+        self.chunked = False
+        self.pos = 0  # chunked: where the next chunk-size line starts
+        self.body_bytes = 0
+        self.in_trailers = False
+        self.expects_continue = False
+
+    def feed(self, buf: bytearray):
+        if self.head_end is None:
+            end = buf.find(b"\r\n\r\n", 2 if buf[:2] == b"\r\n" else 0)  # one leading empty line is allowed
+            if end < 0:
+                if b"\n\n" in buf:  # bare-LF lines: gunicorn wants CRLF, and would wait for one
+                    raise Refuse(400)
+                if len(buf) > self.max_head:
+                    raise Refuse(431)
+                return _MORE
+            if end + 4 > self.max_head:
+                raise Refuse(431)
+            self.head_end = end + 4
+            framing = self._framing(bytes(buf[:end]))
+            if framing is not None:
+                return framing
+        if self.body_end is not None:
+            return self.body_end if len(buf) >= self.body_end else _MORE
+        return self._scan_chunks(buf)
+
+    def _framing(self, head: bytes):
+        lengths, codings = set(), []
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            name, value = name.strip().lower(), value.strip()
+            if name == b"content-length":
+                lengths.add(value)
+            elif name == b"transfer-encoding":
+                codings += [c.strip().lower() for c in value.split(b",")]
+            elif name == b"expect":
+                self.expects_continue = value.lower() == b"100-continue"
+        if codings:
+            if lengths or codings[-1] != b"chunked":
+                return self.head_end  # gunicorn refuses these framings
+            self.chunked, self.pos = True, self.head_end
+            return None
+        if not lengths:
+            return self.head_end  # no body
+        value = lengths.pop()
+        if lengths or not value.isdigit():
+            return self.head_end
+        if int(value) > self.max_body:
+            raise Refuse(413)
+        self.body_end = self.head_end + int(value)
+        return None
+
+    def _scan_chunks(self, buf: bytearray):
+        while True:
+            nl = buf.find(b"\r\n", self.pos)
+            if nl < 0:
+                if len(buf) - self.pos > 4096:  # a chunk-size or trailer line this long is not one
+                    raise Refuse(400)
+                return _MORE
+            line = bytes(buf[self.pos:nl])
+            if self.in_trailers:
+                self.pos = nl + 2
+                if not line:
+                    return self.pos
+                continue
+            try:
+                size = int(line.split(b";", 1)[0].strip() or b"x", 16)
+            except ValueError:
+                return self.head_end  # gunicorn refuses the bad chunk
+            if size == 0:
+                self.in_trailers, self.pos = True, nl + 2
+                continue
+            self.body_bytes += size
+            if self.body_bytes > self.max_body:
+                raise Refuse(413)
+            if len(buf) < nl + 2 + size + 2:
+                return _MORE
+            self.pos = nl + 2 + size + 2
+
+
+class BufferingConn(TConn):
+    """A connection whose next request is read by the event loop before a thread sees it."""
+
+    def __init__(self, cfg, sock, client, server, io_timeout: float) -> None:
+        super().__init__(cfg, sock, client, server)
+        self.io_timeout = io_timeout
+        self.buf = bytearray()
+        self.scanner: RequestScanner | None = None
+        self.deadline = 0.0
+        self.complete = False  # the buffered request is whole and waits for a thread
+
+    def init(self) -> None:
+        super().init()  # in the thread: creates gunicorn's parser on the first request
+        if self.buf:
+            self.parser.unreader.unread(bytes(self.buf))
+            self.buf = bytearray()
+        self.complete = False
+        # The request is already here; this only bounds writing the answer to a client that stops reading.
+        self.sock.settimeout(self.io_timeout)
+
+
+class BufferedThreadWorker(ThreadWorker):
+    header_timeout = 10.0  # seconds from the connection (or keep-alive wake-up) to the end of the head
+    body_timeout = 10.0  # seconds from the end of the head to the end of the body
+    max_head_bytes = 64 * 1024
+    max_body_bytes = 1024 * 1024
+    io_timeout = 10.0  # a thread's socket operations (writing the answer)
+
+    @classmethod
+    def with_limits(cls, **limits) -> type["BufferedThreadWorker"]:
+        unknown = set(limits) - {"header_timeout", "body_timeout", "max_head_bytes", "max_body_bytes", "io_timeout"}
+        if unknown:
+            raise TypeError(f"unknown limits: {sorted(unknown)}")
+        return type(cls.__name__, (cls,), {**limits, "__module__": cls.__module__})
+
+    def init_process(self) -> None:
+        self.reading: set[BufferingConn] = set()
+        self.buffering = not self.cfg.is_ssl and self.cfg.http2_cleartext == "off"
+        super().init_process()
+
+    def accept(self, listener) -> None:
+        if not self.buffering:
+            return super().accept(listener)
+        try:
+            sock, addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        self._read_request(BufferingConn(self.cfg, sock, addr, listener.getsockname(), self.io_timeout))
+
+    def enqueue_req(self, conn) -> None:
+        # gthread calls this for a new request on a kept-alive connection too (readable, or bytes left
+        # over behind the last request): buffer that one as well.
+        if isinstance(conn, BufferingConn) and not conn.complete:
+            leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+            self._read_request(conn, leftover)
+            return
+        super().enqueue_req(conn)
+
+    def _read_request(self, conn: BufferingConn, pending: bytes = b"") -> None:
+        conn.sock.setblocking(False)
+        conn.buf = bytearray(pending)
+        conn.scanner = RequestScanner(self.max_head_bytes, self.max_body_bytes)
+        conn.deadline = time.monotonic() + self.header_timeout
+        self.reading.add(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+        if pending:
+            self._scan(conn)
+
+    def _on_readable(self, conn: BufferingConn, _sock) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn)
+            return
+        conn.buf += data
+        self._scan(conn)
+
+    def _scan(self, conn: BufferingConn) -> None:
+        had_head = conn.scanner.head_end is not None
+        try:
+            end = conn.scanner.feed(conn.buf)
+        except Refuse as r:
+            self._drop(conn, r.status)
+            return
+        if end is _MORE:
+            if not had_head and conn.scanner.head_end is not None:
+                conn.deadline = time.monotonic() + self.body_timeout
+                if conn.scanner.expects_continue:
+                    self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+            return
+        self._unwatch(conn)
+        conn.complete = True
+        conn.data_ready = True  # gthread must not wait for data again: it is all here
+        super().enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        super().murder_pending()
+        now = time.monotonic()
+        for conn in [c for c in self.reading if c.deadline <= now or (not self.alive and not c.buf)]:
+            self._drop(conn, 408 if conn.buf else None)
+
+    def _unwatch(self, conn: BufferingConn) -> None:
+        self.reading.discard(conn)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _drop(self, conn: BufferingConn, status: int | None = None) -> None:
+        self._unwatch(conn)
+        if status is not None:
+            self._send(conn, _REFUSALS[status])
+        self.nr_conns -= 1
+        conn.close()
+
+    @staticmethod
+    def _send(conn: BufferingConn, data: bytes) -> None:
+        try:
+            conn.sock.send(data)  # small and best effort: never wait for a client in the loop
+        except OSError:
+            pass

@@ -1,0 +1,34 @@
+"""gunicorn settings for the web process: the Procfile's `web:` line and bench/webhook.py both use this file.
+
+Behind the reverse proxy in docs/DEPLOY.md, which buffers requests itself; these limits also hold when
+gunicorn faces clients directly, so LINE's webhook is answered even while slow clients are connected.
+"""
+import os
+
+from bot.gthread_buffered import BufferedThreadWorker
+
+wsgi_app = "bot.app:create_app()"
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+
+# 4 processes x 4 threads: the webhook only verifies, stores and acks (the conversation runs in
+# `kyodo worker`), which is database-bound; 16 threads keep 2 cores busy (bench/webhook.py).
+workers = 4
+threads = 4
+# gthread, except that a request is read in the event loop and reaches a thread only once complete:
+# an idle or slow client costs a socket, not a thread (bot/gthread_buffered.py).
+worker_class = BufferedThreadWorker.with_limits(
+    header_timeout=10.0,  # a connection must deliver its request head within 10 s (LINE's take milliseconds)
+    body_timeout=10.0,  # and its body within 10 s more (1 MiB at >= 100 KiB/s)
+    max_head_bytes=64 * 1024,
+    max_body_bytes=1024 * 1024,  # the app refuses larger bodies anyway (Config.max_body_bytes)
+    io_timeout=10.0,  # a thread writing an answer to a client that stopped reading gives up after 10 s
+)
+# Connections (idle, reading or kept alive) per process before it stops accepting; the rest wait in
+# the backlog. A flood larger than this is the reverse proxy's job (limit_conn).
+worker_connections = 1000
+backlog = 2048
+# Kept-alive connections wait in the loop (no thread); longer than the proxy's upstream keepalive_timeout,
+# so the proxy, not gunicorn, closes an idle one and never sends on a connection being closed.
+keepalive = 75
+timeout = 30  # a process that stops heartbeating (stuck) is replaced
+graceful_timeout = 20

@@ -1,9 +1,10 @@
-"""Load a city's plan.yaml (and districts.yaml beside it) into the database: validated, idempotent, one transaction.
+"""Load a city's plan.yaml (and districts.yaml, glossary.yaml beside it) into the database: validated, idempotent,
+one transaction.
 
 `kyodo plan load [PATH]` (default `cities/<KYODO_CITY>/plan.yaml`). A bad file is refused with the line and
 field at fault and nothing is written. Rows are matched by natural keys (project number, action number,
-(action, position) for roadmap items, district key), so reloading changes nothing and an edited file updates
-rows in place with their ids kept.
+(action, position) for roadmap items, district key, glossary term), so reloading changes nothing and an edited
+file updates rows in place with their ids kept.
 """
 from __future__ import annotations
 
@@ -96,18 +97,36 @@ class PlanFile(_Strict):
 class Center(_Strict):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    estimated: bool = False   # placed by judgement, not on a known landmark
 
 
 class DistrictIn(_Strict):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
     name: NonEmpty
     kana: str | None = None
+    aliases: list[NonEmpty] = []
     organisation: str | None = None
     center: Center | None = None
 
 
 class DistrictsFile(_Strict):
     districts: list[DistrictIn] = Field(min_length=1)
+
+
+class GlossIn(_Strict):
+    term: str = Field(min_length=1, max_length=64)
+    gloss: str | None = Field(default=None, max_length=200)
+    check: bool = False   # true: the meaning is not confirmed yet; the term is stored but not shown
+
+    @model_validator(mode="after")
+    def _gloss_unless_checking(self) -> "GlossIn":
+        if not self.check and not (self.gloss or "").strip():
+            raise ValueError(f"{self.term}: write a gloss, or mark the term `check: true` until it is confirmed")
+        return self
+
+
+class GlossaryFile(_Strict):
+    terms: list[GlossIn] = []
 
 
 Loc = tuple[Any, ...]
@@ -169,7 +188,39 @@ def _district_cross_checks(d: DistrictsFile) -> list[tuple[Loc, str]]:
             problems.append((("districts", i, "name"), f"duplicate name {item.name!r}"))
         keys.add(item.key)
         names.add(item.name)
+    # An alias may not be another district's name or alias: a resident's word must lead to one 地区.
+    for i, item in enumerate(d.districts):
+        for j, alias in enumerate(item.aliases):
+            if alias in names:
+                problems.append((("districts", i, "aliases", j), f"alias {alias!r} is the name of a district"))
+            names.add(alias)
     return problems
+
+
+def plan_texts(plan: PlanFile) -> list[str]:
+    """Every text of the plan a resident reads in an action: names, 実施内容, notes, roadmap items."""
+    out: list[str] = []
+    for pr in plan.projects:
+        out += [pr.name, pr.goal]
+        for a in pr.actions:
+            out += [a.name, *a.details, *([a.note] if a.note else []), *(it.text for it in a.roadmap)]
+    return out
+
+
+def _glossary_cross_checks(g: GlossaryFile) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    seen: set[str] = set()
+    for i, item in enumerate(g.terms):
+        if item.term in seen:
+            problems.append((("terms", i, "term"), f"duplicate term {item.term!r}"))
+        seen.add(item.term)
+    return problems
+
+
+def _glossary_advice(g: GlossaryFile, texts: list[str]) -> list[tuple[Loc, str]]:
+    """A term the plan never uses is never shown: a typo, or left over after an action was removed."""
+    return [(("terms", i, "term"), f"{item.term!r} does not appear in plan.yaml, so it is never shown")
+            for i, item in enumerate(g.terms) if not any(item.term in t for t in texts)]
 
 
 # -- reading with line numbers -------------------------------------------------------------------------------
@@ -226,8 +277,12 @@ def _bool_keys(node: yaml.Node | None, out: list[yaml.Node]) -> None:
             _bool_keys(v, out)
 
 
-def read_file(path: Path, model: type[BaseModel], cross_checks) -> BaseModel:
-    """Parse and validate one YAML file, or raise PlanFileError naming each line and field at fault."""
+def read_file(path: Path, model: type[BaseModel], cross_checks, *, advice=None,
+              warnings: list[str] | None = None) -> BaseModel:
+    """Parse and validate one YAML file, or raise PlanFileError naming each line and field at fault.
+
+    `advice(parsed)` finds things worth a word that do not refuse the file; they go to `warnings` with their line.
+    """
     name = path.name
     try:
         text = path.read_text(encoding="utf-8")
@@ -270,6 +325,8 @@ def read_file(path: Path, model: type[BaseModel], cross_checks) -> BaseModel:
     problems += [(_line_of(root, loc), f"{_loc_text(loc)}: {msg}") for loc, msg in cross_checks(parsed)]
     if problems:
         raise PlanFileError([f"{name}:{line}: {msg}" for line, msg in sorted(problems)])
+    if advice is not None and warnings is not None:
+        warnings += [f"{name}:{_line_of(root, loc)}: {_loc_text(loc)}: {msg}" for loc, msg in advice(parsed)]
     return parsed
 
 
@@ -281,6 +338,13 @@ def read_districts(path: Path) -> DistrictsFile:
     return read_file(path, DistrictsFile, _district_cross_checks)  # type: ignore[return-value]
 
 
+def read_glossary(path: Path, plan: PlanFile | None = None, warnings: list[str] | None = None) -> GlossaryFile:
+    """The glossary; with the plan, terms it never uses are reported in `warnings`."""
+    texts = plan_texts(plan) if plan is not None else []
+    return read_file(path, GlossaryFile, _glossary_cross_checks,  # type: ignore[return-value]
+                     advice=(lambda g: _glossary_advice(g, texts)) if plan is not None else None, warnings=warnings)
+
+
 # -- writing ---------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -289,6 +353,8 @@ class LoadReport:
     updated: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
     districts_file: Path | None = None
+    glossary_file: Path | None = None
+    warnings: list[str] = field(default_factory=list)   # loaded anyway, but worth a look (with file and line)
 
     def count(self, kind: str, table: str) -> None:
         d = getattr(self, kind)
@@ -407,8 +473,10 @@ def write_plan(db: Session, plan: PlanFile, now: datetime, report: LoadReport) -
 def write_districts(db: Session, data: DistrictsFile, now: datetime, report: LoadReport) -> None:
     from models.plan import District
 
-    wanted = [(d.key, {"key": d.key, "name": d.name, "kana": d.kana, "organisation": d.organisation,
+    wanted = [(d.key, {"key": d.key, "name": d.name, "kana": d.kana, "aliases": list(d.aliases),
+                       "organisation": d.organisation,
                        "lat": d.center.lat if d.center else None, "lon": d.center.lon if d.center else None,
+                       "center_estimated": bool(d.center and d.center.estimated),
                        "position": i}) for i, d in enumerate(data.districts)]
     # Names are unique: remove rows that leave first, so a name handed to another key does not collide.
     keep = {k for k, _ in wanted}
@@ -421,19 +489,35 @@ def write_districts(db: Session, data: DistrictsFile, now: datetime, report: Loa
     db.flush()
 
 
+def write_glossary(db: Session, data: GlossaryFile, now: datetime, report: LoadReport) -> None:
+    from models.plan import GlossaryTerm
+
+    _sync(db, GlossaryTerm, db.scalars(select(GlossaryTerm)), lambda r: r.term, [
+        (g.term, {"term": g.term, "gloss": (g.gloss or "").strip() or None, "confirmed": not g.check, "position": i})
+        for i, g in enumerate(data.terms)], now, report)
+    db.flush()
+
+
 def districts_path_for(plan_path: Path) -> Path:
     return plan_path.with_name("districts.yaml")
 
 
-def load(sessions, plan_path: Path | str, now: datetime, *, districts_path: Path | str | None = None) -> LoadReport:
-    """Validate both files first, then write everything in one transaction (all or nothing).
+def glossary_path_for(plan_path: Path) -> Path:
+    return plan_path.with_name("glossary.yaml")
 
-    districts.yaml beside the plan is loaded when present; when absent, districts are left as they are.
+
+def load(sessions, plan_path: Path | str, now: datetime, *, districts_path: Path | str | None = None) -> LoadReport:
+    """Validate every file first, then write everything in one transaction (all or nothing).
+
+    districts.yaml and glossary.yaml beside the plan are loaded when present; when absent, the districts or
+    the glossary are left as they are.
     """
     plan_path = Path(plan_path)
     dpath = Path(districts_path) if districts_path else districts_path_for(plan_path)
+    gpath = glossary_path_for(plan_path)
     problems: list[str] = []
-    plan = districts = None
+    warnings: list[str] = []
+    plan = districts = glossary = None
     try:
         plan = read_plan(plan_path)
     except PlanFileError as e:
@@ -445,13 +529,21 @@ def load(sessions, plan_path: Path | str, now: datetime, *, districts_path: Path
             problems += e.problems
     elif districts_path:
         problems.append(f"{dpath}: no such file")
+    if gpath.exists():
+        try:
+            glossary = read_glossary(gpath, plan, warnings)
+        except PlanFileError as e:
+            problems += e.problems
     if problems:
         raise PlanFileError(problems)
-    report = LoadReport(districts_file=dpath if districts is not None else None)
+    report = LoadReport(districts_file=dpath if districts is not None else None,
+                        glossary_file=gpath if glossary is not None else None, warnings=warnings)
     with sessions() as db, db.begin():
         write_plan(db, plan, now, report)  # type: ignore[arg-type]
         if districts is not None:
             write_districts(db, districts, now, report)
+        if glossary is not None:
+            write_glossary(db, glossary, now, report)
     return report
 
 
@@ -477,7 +569,7 @@ def load_default(cfg) -> None:
 def add_commands(sub) -> None:
     p = sub.add_parser("plan", help="the city's plan data")
     psub = p.add_subparsers(dest="plan_command", required=True)
-    ld = psub.add_parser("load", help="load plan.yaml (and districts.yaml beside it) into the database")
+    ld = psub.add_parser("load", help="load plan.yaml (and districts.yaml, glossary.yaml beside it) into the database")
     ld.add_argument("path", nargs="?", help="plan.yaml to load (default: cities/<KYODO_CITY>/plan.yaml)")
     ld.add_argument("--districts", help="districts.yaml (default: the one beside plan.yaml, if any)")
     ld.set_defaults(func=cmd_plan_load)
@@ -503,5 +595,9 @@ def cmd_plan_load(args) -> int:
     finally:
         engine.dispose()
     where = f" and {report.districts_file.name}" if report.districts_file else " (no districts.yaml beside it)"
+    if report.glossary_file:
+        where += f" and {report.glossary_file.name}"
     print(f"loaded {path}{where}: {report.summary()}")
+    for line in report.warnings:
+        print("  note: " + line)
     return 0

@@ -1,4 +1,5 @@
-"""The city's plan (vision, pillars, forces, projects, actions, roadmap) and its 地区, loaded from the city folder.
+"""The city's plan (vision, pillars, forces, projects, actions, roadmap), its glossary and its 地区, loaded from the
+city folder.
 
 One plan per database. Rows are keyed by the file's natural keys (project and action numbers, roadmap
 position within an action, district key) so reloading an edited file keeps ids stable. Public data only:
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from models.base import Base, BigId
@@ -131,10 +132,30 @@ class District(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     kana: Mapped[str | None] = mapped_column(String(200))
+    # Other names residents or documents use for the same 地区 (e.g. an older name).
+    aliases: Mapped[list] = mapped_column(default=list, server_default="[]")
     organisation: Mapped[str | None] = mapped_column(String(200))
     # An approximate centre, good only for "near me" sorting; NULL where the city data gives none.
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    # True when the centre was placed by judgement rather than on a known landmark (see districts.yaml).
+    center_estimated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class GlossaryTerm(Base):
+    """An abbreviation the plan uses and its short explanation (cities/<city>/glossary.yaml).
+
+    `gloss` is NULL, or `confirmed` false, while the meaning is still to be checked: such terms are not shown.
+    """
+
+    __tablename__ = "plan_glossary"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    term: Mapped[str] = mapped_column(String(64), unique=True)
+    gloss: Mapped[str | None] = mapped_column(String(200))
+    confirmed: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int]
     updated_at: Mapped[datetime]
 
@@ -203,3 +224,11 @@ def plan_years(db: Session) -> tuple[int, int] | None:
 
 def districts(db: Session) -> list[District]:
     return list(db.scalars(select(District).order_by(District.position)))
+
+
+def glossary_entries(db: Session) -> list[tuple[str, str]]:
+    """(term, gloss) for the confirmed glossary terms, in the file's order."""
+    rows = db.execute(select(GlossaryTerm.term, GlossaryTerm.gloss)
+                      .where(GlossaryTerm.confirmed.is_(True), GlossaryTerm.gloss.is_not(None))
+                      .order_by(GlossaryTerm.position))
+    return [(t, g) for t, g in rows]

@@ -1,4 +1,5 @@
-"""Loading cities/<city>/plan.yaml and districts.yaml: validation with line numbers, idempotency, stable ids."""
+"""Loading cities/<city>/plan.yaml, districts.yaml and glossary.yaml: validation with line numbers, idempotency,
+stable ids."""
 from __future__ import annotations
 
 import shutil
@@ -11,12 +12,12 @@ from sqlalchemy import event, func, select
 
 from bot.db import make_engine, make_sessions
 from bot.plan_loader import PlanFileError, default_plan_path, load
-from models.plan import Action, District, PlanInfo, Project, RoadmapItem
+from models.plan import Action, District, GlossaryTerm, PlanInfo, Project, RoadmapItem
 from tests.conftest import wipe
 
 ODAWARA = default_plan_path("odawara")
 T0 = datetime(2026, 4, 1, tzinfo=timezone.utc)
-TABLES = (PlanInfo, Project, Action, RoadmapItem, District)
+TABLES = (PlanInfo, Project, Action, RoadmapItem, District, GlossaryTerm)
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def sessions(database_url):
 @pytest.fixture
 def city(tmp_path):
     """A copy of the Odawara folder the test may edit."""
-    for name in ("plan.yaml", "districts.yaml"):
+    for name in ("plan.yaml", "districts.yaml", "glossary.yaml"):
         shutil.copy(ODAWARA.with_name(name), tmp_path / name)
     return tmp_path
 
@@ -40,7 +41,8 @@ def snapshot(sessions) -> dict:
         out = {}
         for model in TABLES:
             for row in db.scalars(select(model)):
-                key = getattr(row, "number", None) or getattr(row, "key", None) or row.id
+                key = (getattr(row, "number", None) or getattr(row, "key", None) or getattr(row, "term", None)
+                       or row.id)
                 if model is RoadmapItem:
                     key = (row.action_id, row.position)
                 out[(model.__tablename__, key)] = (row.id, row.updated_at)
@@ -55,7 +57,7 @@ def counts(sessions) -> dict:
 def test_odawara_loads_completely(sessions):
     report = load(sessions, ODAWARA, T0)
     assert counts(sessions) == {"plan_info": 1, "plan_projects": 7, "plan_actions": 21, "plan_roadmap_items": 98,
-                                "districts": 26}
+                                "districts": 26, "plan_glossary": 10}
     assert report.inserted["plan_projects"] == 7
     with sessions() as db:
         a103 = db.scalar(select(Action).where(Action.number == 103))
@@ -64,8 +66,14 @@ def test_odawara_loads_completely(sessions):
         assert (item.from_fy, item.to_fy, item.period, item.text) == (2027, 2029, 1, "第5期計画の進捗管理")
         kataura = db.scalar(select(District).where(District.key == "kataura"))
         assert (kataura.name, kataura.kana, kataura.organisation) == ("片浦", "かたうら", None)
-        assert (kataura.lat, kataura.lon) == (35.2, 139.138)
-        assert db.scalar(select(District).where(District.key == "aratama")).lat is None
+        assert (kataura.lat, kataura.lon, kataura.center_estimated, kataura.aliases) == (35.2, 139.138, False, [])
+        aratama = db.scalar(select(District).where(District.key == "aratama"))
+        assert (aratama.lat, aratama.lon, aratama.center_estimated) == (35.251, 139.164, True)
+        maeba = db.scalar(select(District).where(District.key == "maeba"))
+        assert (maeba.name, maeba.kana, maeba.aliases) == ("前羽", "まえば", ["橘南"])
+        terms = {g.term: g for g in db.scalars(select(GlossaryTerm))}
+        assert terms["UDCOD"].confirmed and terms["UDCOD"].gloss.startswith("アーバンデザインセンター小田原")
+        assert not terms["おだタク"].confirmed and terms["おだタク"].gloss is None
 
 
 def test_loading_twice_changes_nothing(sessions, database_url):
@@ -176,6 +184,46 @@ def test_cross_checks_and_yaml_syntax_errors_name_the_line(sessions, city):
         assert db.get(PlanInfo, 1).vision.startswith("誰もが笑顔で")
 
 
+def test_glossary_and_district_mistakes_are_refused_with_their_line(sessions, city):
+    load(sessions, ODAWARA, T0)
+    plan, glossary, districts = city / "plan.yaml", city / "glossary.yaml", city / "districts.yaml"
+    good_glossary, good_districts = glossary.read_text("utf-8"), districts.read_text("utf-8")
+    glossary.write_text(good_glossary.replace("    gloss: 宣伝\n", ""), "utf-8")
+    problems = _expect_refused(sessions, plan, "PR: write a gloss, or mark the term `check: true`")
+    assert problems[0].startswith(f"glossary.yaml:{_line(glossary, 'term: PR')}: terms[7]:")
+    glossary.write_text(good_glossary + "  - {term: CSW, gloss: もう一度}\n", "utf-8")
+    _expect_refused(sessions, plan, "duplicate term 'CSW'")
+    # A term the plan never uses is loaded, with a note naming its line (a typo would never be shown).
+    glossary.write_text(good_glossary.replace("  - term: UDCOD", "  - term: UDCDO"), "utf-8")
+    report = load(sessions, plan, T0)
+    assert report.warnings == [f"glossary.yaml:{_line(glossary, 'term: UDCDO')}: terms[2].term: "
+                               "'UDCDO' does not appear in plan.yaml, so it is never shown"]
+    glossary.write_text(good_glossary, "utf-8")
+    districts.write_text(good_districts.replace("lon: 139.205}", "lon: 139.205, estimated: maybe}"), "utf-8")
+    _expect_refused(sessions, plan, "districts[14].center.estimated: Input should be a valid boolean")
+    districts.write_text(good_districts.replace("aliases: [橘南]", "aliases: [国府津]"), "utf-8")
+    problems = _expect_refused(sessions, plan, "alias '国府津' is the name of a district")
+    assert problems[0].startswith(f"districts.yaml:{_line(districts, 'aliases: [国府津]')}: districts[24].aliases[0]")
+
+
+def test_migration_0005_matches_the_models(database_url):
+    """Glossary table and district columns: the migrations create exactly what the models declare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    import models
+    from bot.db import normalise_url
+
+    engine = create_engine(normalise_url(database_url))
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), models.Base.metadata)
+    finally:
+        engine.dispose()
+    assert [d for d in diff if any(t in repr(d) for t in ("'districts'", "'plan_glossary'"))] == []
+
+
 TINY_PLAN = """\
 city: 架空市
 vision: みんなのまち
@@ -213,7 +261,7 @@ def test_another_city_loads_its_own_folder_with_the_cli(sessions, database_url, 
     assert main(["plan", "load", str(folder / "plan.yaml")]) == 0
     assert "loaded" in capsys.readouterr().out
     assert counts(sessions) == {"plan_info": 1, "plan_projects": 1, "plan_actions": 1, "plan_roadmap_items": 1,
-                                "districts": 2}
+                                "districts": 2, "plan_glossary": 10}  # no glossary.yaml: the old one is kept
     with sessions() as db:
         assert db.get(PlanInfo, 1).city_name == "架空市"
         east = db.scalar(select(District).where(District.key == "east"))

@@ -17,6 +17,8 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# LINE's OpenAPI files, vendored unmodified (see line_openapi/VENDORED.md) so a fresh clone works by itself.
+VENDORED_OPENAPI = Path(__file__).resolve().parent / "line_openapi" / "messaging-api.yml"
 # The spec lists two hosts (api.line.me, api-data.line.me); the emulator serves both on one origin.
 _HOST = "http://emulator.invalid"
 _REQUIRED = re.compile(r"^'(.+)' is a required property")
@@ -28,9 +30,9 @@ except AttributeError:  # pragma: no cover
 
 
 def default_openapi_path() -> Path:
-    """KYODO_LINE_OPENAPI (file or folder) if set, else ../shared/line-openapi/messaging-api.yml beside the repo."""
+    """KYODO_LINE_OPENAPI (file or folder) if set, else the vendored emulator/line_openapi/messaging-api.yml."""
     env = os.environ.get("KYODO_LINE_OPENAPI")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "line-openapi" / "messaging-api.yml"
+    path = Path(env) if env else VENDORED_OPENAPI
     return path / "messaging-api.yml" if path.is_dir() else path
 
 

@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_ADMIN_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-x tests/test_webhook.py"`.
+PYTEST_ARGS ?=
+RUN_SUITE := $(BIN)/python -m tests.run_suite --pg-admin-url "$(PG_ADMIN_URL)" $(PYTEST_ARGS)
 
 .PHONY: demo test test-sqlite test-postgresql bench clean
 
@@ -17,18 +19,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	KYODO_DEMO=1 $(BIN)/kyodo demo
 
-# The whole suite on SQLite, then on PostgreSQL (a scratch database per run). Without a server,
-# a newcomer gets one line and the SQLite half; CI (CI=true) fails instead.
+# The whole suite on SQLite, then on PostgreSQL (a scratch database per run), each half under a heading
+# ("== make test: SQLite ==") and one summary line at the end; non-zero if either half failed.
+# Without a server, a newcomer gets one line and the SQLite half; CI (CI=true) fails instead.
+# tests/setup_env.py first installs chromium for the browser tests when it is missing (one line when it does).
 test: $(STAMP)
 	@$(BIN)/python -m tests.setup_env
-	$(PYTEST) tests
-	@if $(BIN)/python -m tests.pg_available "$(PG_ADMIN_URL)"; then \
-		KYODO_TEST_DB=postgresql KYODO_TEST_PG_ADMIN_URL="$(PG_ADMIN_URL)" $(PYTEST) tests; \
-	elif [ -n "$$CI" ]; then \
-		echo "make test: PostgreSQL is required in CI but is not reachable at $(PG_ADMIN_URL)"; exit 1; \
-	else \
-		echo "make test: no PostgreSQL at 127.0.0.1:5432, so only the SQLite half ran"; \
-	fi
+	@$(RUN_SUITE)
+
+test-sqlite: $(STAMP)
+	@$(BIN)/python -m tests.setup_env
+	@$(RUN_SUITE) --only sqlite
+
+test-postgresql: $(STAMP)
+	@$(BIN)/python -m tests.setup_env
+	@$(RUN_SUITE) --only postgresql
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py

@@ -24,7 +24,8 @@ def chromium_path() -> str | None:
 def chromium():
     path = chromium_path()
     if path is None:
-        pytest.skip("chromium not installed: run `python -m tests.setup_env` as root (apt-get install chromium)")
+        from tests.setup_env import browser_skip_reason
+        pytest.skip(browser_skip_reason())
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

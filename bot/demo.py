@@ -25,19 +25,70 @@ def migrate(cfg) -> None:
     print("  ✓ database migrated")
 
 
-def wait_port(port: int, timeout: float = 20.0) -> None:
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+class ChildStopped(Exception):
+    """One child of the demo stopped, or never came up; the message is the one line the demo prints."""
+
+
+class Child:
+    """A `kyodo <command>` child process, with the name and port used when telling what happened to it."""
+
+    def __init__(self, name: str, args: list[str], port: int | None = None) -> None:
+        self.name, self.port = name, port
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=os.environ.copy())
+
+    def stopped(self) -> bool:
+        return self.proc.poll() is not None
+
+    def why(self) -> str:
+        """'the LINE emulator (port 8081) stopped with exit code 1: port 8081 is in use by another program'."""
+        code = self.proc.returncode
+        where = f" (port {self.port})" if self.port else ""
+        if code is not None and code < 0:
+            try:
+                how = f"was stopped by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was stopped by signal {-code}"
+            return f"the {self.name}{where} {how}"
+        text = f"the {self.name}{where} stopped with exit code {code}"
+        # It does not listen any more, so whoever answers on its port is another program.
+        if self.port and not _port_free(self.port):
+            return f"{text}: port {self.port} is in use by another program"
+        return f"{text} (its own message is above)"
+
+
+def wait_port(port: int, child: Child | None = None, timeout: float = 20.0) -> None:
+    """Until something listens on the port; gives up at once if the child that should listen has stopped."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if child is not None and child.stopped():
+            raise ChildStopped(child.why())
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"nothing is listening on port {port}")
+    who = f"the {child.name} did not listen" if child is not None else "nothing listened"
+    raise ChildStopped(f"{who} on port {port} within {timeout:.0f} s")
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+def first_stopped(children: list[Child]) -> Child | None:
+    return next((c for c in children if c.stopped()), None)
+
+
+def stop_all(children: list[Child]) -> None:
+    for c in children:
+        if not c.stopped():
+            c.proc.send_signal(signal.SIGTERM)
+    for c in children:
+        try:
+            c.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            c.proc.kill()
+            c.proc.wait()
 
 
 def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
@@ -61,39 +112,38 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
 
     # SIGTERM (e.g. from a process manager) must stop the children too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    kyodo = [sys.executable, "-m", "bot.cli"]
-    procs: list[subprocess.Popen] = []
-
-    def start(*args: str) -> None:
-        procs.append(subprocess.Popen([*kyodo, *args], cwd=ROOT, env=os.environ.copy()))
-
+    children: list[Child] = []
     try:
-        start("emulator", "--port", str(emulator_port), "--webhook-url", f"http://127.0.0.1:{port}/callback")
-        wait_port(emulator_port)
-        start("serve", "--port", str(port))
-        wait_port(port)
+        emulator = Child("LINE emulator", ["emulator", "--port", str(emulator_port), "--webhook-url",
+                                           f"http://127.0.0.1:{port}/callback"], emulator_port)
+        children.append(emulator)
+        wait_port(emulator_port, emulator)
+        web = Child("web app", ["serve", "--port", str(port)], port)
+        children.append(web)
+        wait_port(port, web)
         from bot.richmenu import install_default
 
-        install_default(cfg)
+        try:
+            install_default(cfg)
+        except Exception:
+            # The emulator or the web app going away mid-call is told as that, not as this call's traceback.
+            if (dead := first_stopped(children)) is None:
+                raise
+            raise ChildStopped(dead.why()) from None
         print("  ✓ rich menu installed on the emulator")
-        start("scheduler")
+        children.append(Child("scheduler", ["scheduler"]))
         print("\n" + "=" * 60)
         print(f"  チャット画面 (chat as a LINE user):  {emu_url}/")
         print(f"  Web (admin, plan pages):             http://127.0.0.1:{port}/")
         print("  Ctrl-C で終了します (stops everything)")
         print("=" * 60 + "\n", flush=True)
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-        print("kyodo demo: a component stopped; shutting down")
+        while (dead := first_stopped(children)) is None:
+            time.sleep(0.2)
+        raise ChildStopped(dead.why())
+    except ChildStopped as stopped:
+        print(f"kyodo demo: {stopped}; stopping everything", flush=True)
         return 1
     except (KeyboardInterrupt, SystemExit):
         return 0
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(children)

@@ -11,6 +11,7 @@ from handlers import ui
 from handlers.context import Ctx
 from handlers.flex import flex_message, pack, qlabel, tail_quick
 from handlers.menu import main_menu_quick
+from handlers.plan_text import Glossary, this_year_phrase
 from models import plan as P
 
 T = F.T
@@ -45,6 +46,15 @@ def _page(ctx: Ctx) -> int:
 def _projects_quick(projects: list) -> list[dict]:
     return [ui.postback(qlabel(p.number, p.display_short), "plan.project", f"プロジェクト{p.number}", id=p.number)
             for p in projects[:11]]
+
+
+def _glossary(ctx: Ctx) -> Glossary:
+    return Glossary(P.glossary_entries(ctx.db))
+
+
+def _plan_start(ctx: Ctx) -> int | None:
+    years = P.plan_years(ctx.db)
+    return years[0] if years else None
 
 
 def _not_loaded() -> list[dict]:
@@ -123,18 +133,19 @@ def show_action(ctx: Ctx) -> list[dict]:
         return [ui.text(T["no_action"].format(no=no if no is not None else ""),
                         tail_quick(*_projects_quick(projects)))]
     base = _base(ctx)
-    detail_pages = pack(F.detail_bubbles(a, base), max_bubbles=10)
+    terms = _glossary(ctx).tracker()  # one reading order: 実施内容, then the 線表
+    detail_pages = pack(F.detail_bubbles(a, base, terms), max_bubbles=10)
     page = min(_page(ctx), len(detail_pages))
     messages = [flex_message(f"{T['action_label'].format(no=a.number)} {a.name}", detail_pages[page - 1])]
     if page == 1:
         years = P.plan_years(ctx.db)
         if a.roadmap and years:
             now_fy = this_fy(ctx.now)
-            bubbles = F.timeline_bubbles(a, list(range(years[0], years[1] + 1)), now_fy, P.periods(ctx.db), base)
+            bubbles = F.timeline_bubbles(a, list(range(years[0], years[1] + 1)), now_fy, P.periods(ctx.db), base,
+                                         terms)
+            alt = T["roadmap_alt"].format(no=a.number, this_phrase=this_year_phrase(now_fy))
             for group in pack(bubbles)[:3]:
-                messages.append(flex_message(
-                    f"{T['action_label'].format(no=a.number)}の{T['roadmap_title']}（今年度は{fy_label(now_fy)}）",
-                    group))
+                messages.append(flex_message(alt, group))
         else:
             messages.append(ui.text(T["roadmap_none"].format(no=a.number)))
     siblings = list(a.project.actions)
@@ -166,9 +177,9 @@ def show_year(ctx: Ctx) -> list[dict]:
         p = P.project(ctx.db, no, with_roadmap=True)
         if p is None:
             return _no_project(ctx, no)
-        bubbles = F.project_year_bubbles(p, this, nxt)
-        messages = [flex_message(f"プロジェクト{p.number}の今年度（{fy_label(this)}）と来年度の予定", g)
-                    for g in pack(bubbles)][:5]
+        bubbles = F.project_year_bubbles(p, this, nxt, _plan_start(ctx), _glossary(ctx).tracker())
+        alt = T["project_year_alt"].format(no=p.number, this_phrase=this_year_phrase(this))
+        messages = [flex_message(alt, g) for g in pack(bubbles)][:5]
         return ui.with_quick(messages, tail_quick(
             ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
             ui.postback(T["btn_year_all"], "plan.year"),
@@ -176,9 +187,11 @@ def show_year(ctx: Ctx) -> list[dict]:
     projects = P.projects(ctx.db, with_roadmap=True)
     if not projects:
         return _not_loaded()
-    bubbles = [F.overview_year_bubble(p, this, nxt) for p in projects]
+    start, glossary = _plan_start(ctx), _glossary(ctx)
+    bubbles = [F.overview_year_bubble(p, this, nxt, start, glossary.tracker()) for p in projects]
     messages = [ui.text(T["year_intro"].format(this=fy_label(this), next=fy_label(nxt)))]
-    messages += [flex_message(f"今年度（{fy_label(this)}）と来年度の予定", g) for g in pack(bubbles)]
+    alt = T["year_alt"].format(this_phrase=this_year_phrase(this))
+    messages += [flex_message(alt, g) for g in pack(bubbles)]
     quick = [*_projects_quick(projects)[:9], ui.postback(T["btn_list"], "plan.list")]
     return ui.with_quick(messages[:5], tail_quick(*quick))
 

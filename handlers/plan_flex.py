@@ -1,17 +1,17 @@
 """Flex Message views and wording for the plan: pure functions from plan rows to message dicts.
 
-The generic pieces (text, boxes, bubbles, carousels packed within LINE's limits) come from handlers.flex.
-Long text is split on sentence ends (。) only, so nothing is ever cut mid-sentence.
+The generic pieces (text, boxes, bubbles, carousels packed within LINE's limits) come from handlers.flex;
+the text rules shared with the web pages (sentences, the short goal, "from this year", glossary notes) from
+handlers.plan_text. Long text is split on sentence ends (。) only, so nothing is ever cut mid-sentence.
 """
 from __future__ import annotations
-
-import re
-from typing import Iterable
 
 from bot.fiscal import fy_label, fy_short, span_label
 from handlers import ui
 from handlers.flex import (ACCENT, ACCENT_SOFT, MUTED, NOW, NOW_SOFT, OFF, TEXT, WHITE, box, bubble, button, separator,
                            text)
+from handlers.plan_text import (GlossTracker, excerpt, pages_by_chars, paragraphs, sentences,  # noqa: F401
+                                starts_suffix)
 
 # -- wording (one place for the resident-facing text of this feature) ------------------------------------------
 T = {
@@ -44,16 +44,19 @@ T = {
     "now_mark": "▶ 今年度",
     "now_line": "▶ 今年度は{label}です",
     "before_plan": "計画は{label}から始まります",
-    "after_plan": "計画期間（{label}まで）は終わっています",
+    "after_plan": "計画期間は{label}で終わりました",
     "year_key": "{short}＝{label}",
     "active_now": "▶ 今年度に実施",
     "year_title": "今年度と来年度の予定",
     "this_year": "▶ 今年度　{label}",
     "next_year": "来年度　{label}",
-    "starts": "（この年度から）",
     "nothing_year": "予定されている取組はありません。",
     "no_roadmap_project": "このプロジェクトの年度ごとの予定（線表）は、計画に示されていません。",
-    "year_intro": "今年度（{this}）と来年度（{next}）の予定です。\nプロジェクトごとにスライドしてご覧ください。",
+    "year_intro": "今年度は{this}、来年度は{next}です。\n両年度の予定を、プロジェクトごとにスライドしてご覧ください。",
+    "year_alt": "今年度と来年度の予定。{this_phrase}です",
+    "project_year_alt": "プロジェクト{no}の今年度と来年度の予定。{this_phrase}です",
+    "roadmap_alt": "アクション{no}の今後の予定（線表）。{this_phrase}です",
+    "terms": "用語",
     "year_new_next": "来年度から新たに始まる予定",
     "year_continue": "今年度の取組のうち{n}件は来年度も続きます。",
     "year_more": "このプロジェクトの予定をくわしく",
@@ -68,103 +71,16 @@ T = {
     "no_action": "アクション{no}は見つかりませんでした。\nプロジェクトを選んで、アクション一覧からお探しください。",
 }
 
-BUBBLE_CHARS = 260        # characters of running text per bubble before it is continued on the next
-PARA_CHARS = 120          # a bullet longer than this is broken into sentence-sized paragraphs
 TIMELINE_ITEMS = 8        # roadmap bars per timeline bubble
 YEAR_ITEMS = 14           # roadmap lines per year bubble
-EXCERPT_CHARS = 100
 
 
-# -- text shaping ---------------------------------------------------------------------------------------------
-
-_SENTENCE = re.compile(r"[^。]*(?:。|$)")
-
-
-def sentences(s: str) -> list[str]:
-    """Split after each 。 (a closing bracket right after 。 stays with its sentence)."""
-    out: list[str] = []
-    for line in s.splitlines():
-        parts = [p for p in _SENTENCE.findall(line.strip()) if p]
-        for p in parts:
-            if out and p[0] in "」）』)" and out[-1].endswith("。"):
-                out[-1] += p[0]
-                p = p[1:]
-            if p.strip():
-                out.append(p.strip())
-    return out
-
-
-def paragraphs(bullets: Iterable[str], limit: int = PARA_CHARS) -> list[tuple[bool, str]]:
-    """Bullets as readable paragraphs: (starts a bullet?, text); long bullets broken between sentences."""
-    out: list[tuple[bool, str]] = []
-    for bullet in bullets:
-        first, current = True, ""
-        for sent in sentences(bullet):
-            if current and len(current) + len(sent) > limit:
-                out.append((first, current))
-                first, current = False, sent
-            else:
-                current += sent
-        if current:
-            out.append((first, current))
-    return out
-
-
-def pages_by_chars(paras: list[tuple[bool, str]], budget: int = BUBBLE_CHARS) -> list[list[tuple[bool, str]]]:
-    """Paragraphs packed into bubbles of about `budget` characters; a paragraph is never split."""
-    pages: list[list[tuple[bool, str]]] = []
-    current: list[tuple[bool, str]] = []
-    size = 0
-    for para in paras:
-        if current and size + len(para[1]) > budget:
-            pages.append(current)
-            current, size = [], 0
-        current.append(para)
-        size += len(para[1])
-    if current:
-        pages.append(current)
-    return pages
-
-
-def _clauses(sentence: str) -> list[str]:
-    """Split after 、 outside brackets, so a quoted name is never broken."""
-    out, depth, cur = [], 0, ""
-    for ch in sentence:
-        cur += ch
-        if ch in "「（『(":
-            depth += 1
-        elif ch in "」）』)":
-            depth = max(0, depth - 1)
-        elif ch == "、" and depth == 0:
-            out.append(cur)
-            cur = ""
-    if cur:
-        out.append(cur)
-    return out
-
-
-def excerpt(goal: str, limit: int = EXCERPT_CHARS) -> str:
-    """A short form of 目指す姿 that ends where a sentence ends.
-
-    Whole sentences while they fit; when even the first sentence is too long, its closing clauses (the
-    Japanese predicate, where the point is) after an ellipsis.
-    """
-    sents = sentences(goal)
-    if not sents:
-        return ""
-    out = ""
-    for s in sents:
-        if len(out) + len(s) > limit:
-            break
-        out += s
-    if out:
-        return out
-    tail = ""
-    for clause in reversed(_clauses(sents[0])):
-        if tail and len(tail) + len(clause) > limit:
-            break
-        tail = clause + tail
-    return "…" + tail if tail != sents[0] else tail
+def terms_block(glosses: list) -> list[dict]:
+    """A 用語 note under the text where abbreviations first appear (see handlers.plan_text.GlossTracker)."""
+    if not glosses:
+        return []
+    return [separator(), text(T["terms"], size="xs", color=MUTED, margin="md"),
+            *[text(g.line, size="sm", color=MUTED) for g in glosses]]
 
 
 # -- views ------------------------------------------------------------------------------------------------------
@@ -218,8 +134,12 @@ def actions_bubble(p, actions: list, base_url: str, *, page: int, pages: int) ->
     return bubble(rows, header=header, footer=footer)
 
 
-def detail_bubbles(a, base_url: str) -> list[dict]:
-    """実施内容 (and the note) as bubbles of readable length; the last one links to the web page."""
+def detail_bubbles(a, base_url: str, terms: GlossTracker | None = None) -> list[dict]:
+    """実施内容 (and the note) as bubbles of readable length; the last one links to the web page.
+
+    `terms` follows the action's reading order: an abbreviation's 用語 note goes under the bubble where it
+    first appears unexplained.
+    """
     paras = paragraphs(a.details)
     groups = pages_by_chars(paras) if paras else [[]]
     n = len(groups)
@@ -248,6 +168,8 @@ def detail_bubbles(a, base_url: str) -> list[dict]:
                 footer.append(button(ui.postback(T["see_action"].format(no=target), "plan.action",
                                                  T["action_label"].format(no=target), no=target)))
             footer.append(button(ui.uri_action(T["btn_web_all"], f"{base_url}/plan/actions/{a.number}"), "link"))
+        if terms is not None:
+            body += terms_block(terms.notes([para for _, para in group] + ([a.note] if i == n and a.note else [])))
         out.append(bubble(body, header=header, footer=footer or None))
     return out
 
@@ -265,7 +187,8 @@ def _cell(active: bool, current: bool) -> dict:
     return box([{"type": "filler"}], flex=1, height="10px", backgroundColor=color)
 
 
-def timeline_bubbles(a, years: list[int], now_fy: int, periods: list, base_url: str) -> list[dict]:
+def timeline_bubbles(a, years: list[int], now_fy: int, periods: list, base_url: str,
+                     terms: GlossTracker | None = None) -> list[dict]:
     """The 線表 as bars over the plan's years, the current year's column in orange."""
     items = list(a.roadmap)
     chunks = [items[i:i + TIMELINE_ITEMS] for i in range(0, len(items), TIMELINE_ITEMS)] or [[]]
@@ -294,6 +217,8 @@ def timeline_bubbles(a, years: list[int], now_fy: int, periods: list, base_url: 
                 box([_cell(item.active_in(y), y == now_fy) for y in years], "horizontal", spacing="xs",
                     margin="xs"),
             ]
+        if terms is not None:
+            body += terms_block(terms.notes([item.text for item in chunk]))
         header = [text(T["action_label"].format(no=a.number) + (T["continued"].format(i=i, n=len(chunks))
                                                                  if i > 1 else ""), size="sm", color=ACCENT,
                        weight="bold"),
@@ -314,22 +239,17 @@ def _year_lines(p, fy: int) -> list[tuple[object, list]]:
     return out
 
 
-def _first_year(p) -> int | None:
-    years = [it.from_fy for a in p.actions for it in a.roadmap]
-    return min(years) if years else None
-
-
 def _year_section(title: str, groups: list[tuple[object, list]], fy: int, *, highlight: bool,
-                  first_year: int | None) -> list[dict]:
+                  plan_start: int | None, terms: GlossTracker | None = None) -> list[dict]:
     body = [text(title, size="md", weight="bold", color=NOW if highlight else ACCENT, margin="lg")]
     if not groups:
         body.append(text(T["nothing_year"], size="sm", color=MUTED))
     for a, items in groups:
         body.append(text(f"{a.number} {a.name}", size="sm", weight="bold", margin="md"))
         for it in items:
-            # "from this year" says something only once the plan is under way.
-            suffix = T["starts"] if it.from_fy == fy and first_year is not None and fy > first_year else ""
-            body.append(text("・" + it.text + suffix, size="sm"))
+            body.append(text("・" + it.text + starts_suffix(it, fy, plan_start), size="sm"))
+    if terms is not None:
+        body += terms_block(terms.notes([it.text for _, items in groups for it in items]))
     return body
 
 
@@ -350,8 +270,12 @@ def _split_groups(groups: list[tuple[object, list]], limit: int = YEAR_ITEMS) ->
     return parts
 
 
-def project_year_bubbles(p, this: int, nxt: int) -> list[dict]:
-    """One project's 今年度 and 来年度, each as full lists of the roadmap items that run in that year."""
+def project_year_bubbles(p, this: int, nxt: int, plan_start: int | None = None,
+                         terms: GlossTracker | None = None) -> list[dict]:
+    """One project's 今年度 and 来年度, each as full lists of the roadmap items that run in that year.
+
+    `plan_start` is the plan's first year (see handlers.plan_text.starts_in).
+    """
     head = [text(f"{T['project_label'].format(no=p.number)}　{p.name}", size="sm", color=ACCENT, weight="bold"),
             text(T["year_title"], size="lg", weight="bold")]
     if not any(a.roadmap for a in p.actions):
@@ -361,12 +285,13 @@ def project_year_bubbles(p, this: int, nxt: int) -> list[dict]:
         parts = _split_groups(_year_lines(p, fy))
         for k, part in enumerate(parts):
             label = title.format(label=fy_label(fy)) + (T["continued"].format(i=k + 1, n=len(parts)) if k else "")
-            out.append(bubble(_year_section(label, part, fy, highlight=hl, first_year=_first_year(p)), header=head,
-                              header_bg=NOW_SOFT if hl else ACCENT_SOFT))
+            out.append(bubble(_year_section(label, part, fy, highlight=hl, plan_start=plan_start, terms=terms),
+                              header=head, header_bg=NOW_SOFT if hl else ACCENT_SOFT))
     return out
 
 
-def overview_year_bubble(p, this: int, nxt: int) -> dict:
+def overview_year_bubble(p, this: int, nxt: int, plan_start: int | None = None,
+                         terms: GlossTracker | None = None) -> dict:
     """One project in the all-projects view: this year in full, next year as what is new."""
     head = [text(f"{T['project_label'].format(no=p.number)}　{p.name}", size="sm", color=ACCENT, weight="bold")]
     footer = [button(ui.postback(T["year_more"], "plan.year", f"プロジェクト{p.number}の今年度の予定", id=p.number))]
@@ -375,7 +300,7 @@ def overview_year_bubble(p, this: int, nxt: int) -> dict:
     now_groups = _year_lines(p, this)
     shown = sum(len(items) for _, items in now_groups)
     body = _year_section(T["this_year"].format(label=fy_label(this)), _split_groups(now_groups)[0], this,
-                         highlight=True, first_year=_first_year(p))
+                         highlight=True, plan_start=plan_start)
     if shown > YEAR_ITEMS:
         body.append(text(f"ほか{shown - YEAR_ITEMS}件", size="sm", color=MUTED))
     new_next = [(a, [it for it in items if it.from_fy == nxt]) for a, items in _year_lines(p, nxt)]
@@ -392,6 +317,9 @@ def overview_year_bubble(p, this: int, nxt: int) -> dict:
                 body.append(text(f"・{it.text}（{a.number}）", size="sm"))
     elif not continuing:
         body.append(text(T["nothing_year"], size="sm", color=MUTED))
+    if terms is not None:
+        shown_texts = [it.text for _, items in _split_groups(now_groups)[0] for it in items]
+        body += terms_block(terms.notes(shown_texts + [it.text for _, items in new_next for it in items]))
     return bubble(body, header=head, footer=footer)
 
 

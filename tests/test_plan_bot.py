@@ -109,7 +109,9 @@ def test_tapping_reaches_every_project_and_action_within_limits(plan_bot, emulat
         assert labels[:3] == ["アクション一覧", "今年度の予定", "通知を受け取る"]
         uris = [a["uri"] for a in actions_in(b) if a["type"] == "uri"]
         assert uris == [f"{plan_bot.rt.config.public_base_url}/plan/{no}"]
-        assert texts(b["body"])[-1].endswith("。")  # the short goal ends on a sentence
+        goal = texts(b["body"])[-1]
+        assert goal.removesuffix("…").endswith("。")  # the short goal ends on a sentence (… when more follows)
+        assert PLAN["projects"][no - 1]["goal"].replace("\n", "").startswith(goal.removesuffix("…"))
 
     # Walk every plan postback reachable from there, breadth first.
     queue, seen, by_action, replies = [encode("plan.list")], set(), {}, {}
@@ -142,7 +144,7 @@ def test_tapping_reaches_every_project_and_action_within_limits(plan_bot, emulat
 
     # 今年度の予定 across all projects and per project, with both calendars.
     year_all = replies[encode("plan.year")]
-    assert "今年度（令和8年度（2026年度））と来年度（令和9年度（2027年度））" in year_all[0]["text"]
+    assert "今年度は令和8年度（2026年度）、来年度は令和9年度（2027年度）です。" in year_all[0]["text"]
     assert len([b for m in year_all if m["type"] == "flex" for b in bubbles(m)]) == 7
     assert any("市民意識調査 第5期計画策定" in t for t in texts(replies[encode("plan.year", id=1)]))
 
@@ -248,7 +250,7 @@ def test_free_text_intents_reach_the_same_views(plan_bot, emulator, user_id):
         assert "プロジェクト8は見つかりませんでした" in run("plan.project", "8")[0]["text"]
         assert len(bubbles(run("plan.list")[1])) == 7
         assert any("懇談会" in t for t in texts(run("plan.year", "4")))
-        assert run("plan.year")[0]["text"].startswith("今年度（令和8年度（2026年度））")
+        assert run("plan.year")[0]["text"].startswith("今年度は令和8年度（2026年度）、")
         assert PLAN["vision"] in texts(run("plan.vision"))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.postback import VERSION, PostbackError, decode
-from handlers import account, common, nlu, plan
+from handlers import account, common, location, nlu, plan
 from handlers.common import Outcome
 from handlers.context import Ctx
 from models.users import User
@@ -25,7 +25,7 @@ Handler = Callable[[Ctx], "list[dict] | None"]
 
 # `common` supplies defaults (help, placeholders for features still to come); every other module
 # may override those but may not claim a key another feature module already owns.
-FEATURES = [account, plan]
+FEATURES = [account, plan, location]
 MAX_TEXT = 1000  # longer messages are not parsed (LINE allows 5,000; nothing we answer needs that)
 
 

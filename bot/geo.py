@@ -1,0 +1,46 @@
+"""Distances on the Earth's surface, and the nearest of a set of places to a point (e.g. the nearest 地区 centre)."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+EARTH_RADIUS_KM = 6371.0088  # mean radius; the error against the ellipsoid is far below the centres' own
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres between two points given in degrees."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def nearest(places: Iterable[T], lat: float, lon: float,
+            point: Callable[[T], tuple[float | None, float | None]] = lambda p: (p.lat, p.lon),  # type: ignore
+            ) -> tuple[T, float] | None:
+    """The place whose point is closest to (lat, lon), with its distance in km; places without a point are
+    skipped; None when no place has one. Ties keep the first in order."""
+    best: tuple[T, float] | None = None
+    for place in places:
+        plat, plon = point(place)
+        if plat is None or plon is None:
+            continue
+        d = haversine_km(lat, lon, plat, plon)
+        if best is None or d < best[1]:
+            best = (place, d)
+    return best
+
+
+def valid_point(lat: object, lon: object) -> tuple[float, float] | None:
+    """(lat, lon) as floats when both are real, finite coordinates in range; else None."""
+    if isinstance(lat, bool) or isinstance(lon, bool) or not isinstance(lat, (int, float)) \
+            or not isinstance(lon, (int, float)):
+        return None
+    try:
+        lat, lon = float(lat), float(lon)
+    except OverflowError:  # a JSON integer too large for a float
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon

@@ -1,0 +1,112 @@
+"""A location message, sent through the emulator to the live bot: the nearest 地区, the plan's actions there, and
+buttons; far from every centre, a plain "outside the city" with the menu. Every answer within LINE's limits."""
+from __future__ import annotations
+
+import pytest
+
+from bot.geo import haversine_km, nearest
+from bot.plan_loader import default_plan_path, load
+from bot.postback import decode
+from emulator.limits import check_messages
+from models import plan as P
+from tests.helpers import quick_labels
+from tests.test_plan_bot import actions_in, bubbles, texts
+
+CENTRAL = {"緑", "新玉", "万年", "幸", "十字", "足柄", "芦子", "二川", "山王網一色"}  # the old 旧市内 around the station
+MENU = ["プロジェクト", "こどもの居場所", "イベント", "ボランティア", "アンケート", "設定"]
+
+
+@pytest.fixture
+def city_bot(bot):
+    load(bot.rt.sessions, default_plan_path(bot.rt.config.city), bot.rt.now())
+    return bot
+
+
+def send(bot, emulator, user_id, lat, lon, **kw) -> list[dict]:
+    n = len(emulator.sent(user=user_id))
+    status, _ = emulator.send_location(user_id, lat, lon, **kw)
+    assert status == 200
+    bot.settle()
+    records = emulator.sent(user=user_id)[n:]
+    assert len(records) == 1, "one answer per location"
+    assert check_messages(records[0]["messages"]) == [], records[0]["messages"]
+    return records[0]["messages"]
+
+
+def district_answer(messages: list[dict]) -> tuple[str, list[str], list[int], list[str]]:
+    """(district heading, body texts, action numbers tapped into, postback actions of the buttons)."""
+    [msg] = messages
+    assert msg["type"] == "flex"
+    [b] = bubbles(msg)
+    heading = texts(b["header"])[1]
+    actions = [decode(a["data"]) for a in actions_in(b["body"]) if a["type"] == "postback"]
+    buttons = [decode(a["data"]).action for a in actions_in(b["footer"]) if a["type"] == "postback"]
+    return heading, texts(b["body"]), [int(a.params["no"]) for a in actions if a.action == "plan.action"], buttons
+
+
+def expected_nearest(bot, lat, lon):
+    with bot.rt.sessions() as db:
+        d, km = nearest(P.districts(db), lat, lon)
+        return d.name, km
+
+
+def test_the_city_centre_is_answered_with_its_district_and_the_plan_there(city_bot, emulator, user_id):
+    lat, lon = 35.2564, 139.1553  # 小田原駅
+    name, km = expected_nearest(city_bot, lat, lon)
+    assert name in CENTRAL and km < 1.0
+    messages = send(city_bot, emulator, user_id, lat, lon, title="小田原駅")
+    heading, body, actions, buttons = district_answer(messages)
+    assert heading == f"{name}地区"
+    assert body[0] == f"送っていただいた地点は、{name}地区のあたりです。"
+    assert "目安" in body[1] and "となりの地区" in body[1]
+    assert "どの地区でも進める、地域の取組" in body
+    assert actions == [104, 401, 402]  # the actions about 各地区 / 地域コミュニティ / 地域活動
+    assert buttons == ["plan.list", "plan.year"]
+    assert quick_labels(messages[-1]) == ["プロジェクト一覧", "今年度の予定", "位置情報を送る", "メニュー"]
+    assert "居場所やイベント" in body[-1]
+
+
+def test_kozu_and_maeba_points_get_their_own_districts(city_bot, emulator, user_id):
+    for (lat, lon), want in {(35.2775, 139.2020): "国府津", (35.2835, 139.2290): "前羽"}.items():
+        assert expected_nearest(city_bot, lat, lon)[0] == want
+        heading, body, actions, _ = district_answer(send(city_bot, emulator, user_id, lat, lon))
+        assert heading == f"{want}地区" and body[0].endswith(f"{want}地区のあたりです。")
+        assert actions == [104, 401, 402]
+
+
+def test_a_district_the_plan_names_lists_that_action_first(city_bot, emulator, user_id):
+    # 702 says おだタク moves to full operation 「片浦地区で」: shown to a resident near 根府川.
+    heading, body, actions, _ = district_answer(send(city_bot, emulator, user_id, 35.1960, 139.1390))
+    assert heading == "片浦地区"
+    assert "計画の中で片浦地区が出てくる取組" in body and actions[0] == 702
+
+
+def test_near_the_edge_the_answer_says_so_and_far_away_it_says_outside(city_bot, emulator, user_id):
+    lat, lon = 35.2327, 139.1067  # 箱根湯本, just over the city's western border
+    name, km = expected_nearest(city_bot, lat, lon)
+    assert 2.5 < km < 6
+    heading, body, _, _ = district_answer(send(city_bot, emulator, user_id, lat, lon))
+    assert "境目に近いか、小田原市の外のようです" in body[0] and heading == f"{name}地区"
+
+    lat, lon = 35.6812, 139.7671  # 東京駅
+    assert haversine_km(lat, lon, 35.2564, 139.1553) > 60
+    [msg] = send(city_bot, emulator, user_id, lat, lon, title="東京駅")
+    assert msg["type"] == "text" and msg["text"].startswith("送っていただいた地点は、小田原市の外のようです")
+    assert quick_labels(msg)[1:7] == MENU and quick_labels(msg)[0] == "位置情報を送る"
+
+
+def test_without_districts_or_with_an_odd_point_the_answer_is_polite(bot, emulator, user_id):
+    [msg] = send(bot, emulator, user_id, 35.2564, 139.1553)  # nothing loaded yet
+    assert "地区の情報を準備しています" in msg["text"] and quick_labels(msg)[:6] == MENU
+    # The webhook already skips a location that is not a position; the handler still answers one politely
+    # (an event stored before that check, or a future shape), whatever the numbers are.
+    from handlers.context import Ctx
+    from handlers.location import on_location
+
+    load(bot.rt.sessions, default_plan_path(bot.rt.config.city), bot.rt.now())
+    with bot.rt.sessions() as db:
+        for lat, lon in ((135.0, 139.0), (float("nan"), 139.0), ("35.2", "139.1"), (True, 139.0), (10**400, 1)):
+            ctx = Ctx(event={"message": {"type": "location", "latitude": lat, "longitude": lon}}, user=None, db=db,
+                      now=bot.rt.now(), config=bot.rt.config)
+            [msg] = on_location(ctx)
+            assert "位置情報を読み取れませんでした" in msg["text"] and check_messages([msg]) == []

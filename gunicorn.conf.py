@@ -32,3 +32,6 @@ backlog = 2048
 keepalive = 75
 timeout = 30  # a process that stops heartbeating (stuck) is replaced
 graceful_timeout = 20
+# gunicorn 27's runtime-control socket lives at one fixed path per user, shared by every instance on the
+# machine (tests, benchmarks); the platform's process manager does this job.
+control_socket_disable = True

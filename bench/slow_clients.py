@@ -225,8 +225,8 @@ def main() -> int:
                             status, took = type(e).__name__, 5.0
                         worst = max(worst, took)
                         failures += status != 200
-                        print(f"  t={time.monotonic() - slow.opened_at:5.1f}s {name:<8} {status} in {took * 1000:6.0f} ms"
-                              f"   slow connections still open: {slow.open_count}", flush=True)
+                        print(f"  t={time.monotonic() - slow.opened_at:5.1f}s {name:<8} {status} in "
+                              f"{took * 1000:6.0f} ms   slow connections still open: {slow.open_count}", flush=True)
                     time.sleep(0.5)
                 deadline = time.monotonic() + args.linger
                 while slow.open_count and time.monotonic() < deadline:

@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/webhook.py [--events 5000] [--concurrency 50] [--database-url URL]
 
-Starts the LINE emulator and the bot (gunicorn, the Procfile's worker settings) on loopback with a
+Starts the LINE emulator and the bot (gunicorn with the Procfile's gunicorn.conf.py) on loopback with a
 scratch PostgreSQL database (default; --database-url sqlite:///... works too), sends N signed text
 events from 50 concurrent keep-alive connections, prints events/s and p50/p99 ack latency, then the
 same for a bare Flask app that only verifies the signature. Afterwards it waits until the bot has
@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import runpy
 import socket
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -123,10 +125,12 @@ def report(name: str, wall: float, lat: list[float], errors: int) -> dict:
     return r
 
 
-def gunicorn(app: str, port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", str(workers),
-                             "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "--backlog", "2048", "--keep-alive", "30", app], cwd=ROOT, env=env)
+def gunicorn(app: str, port: int, env: dict, workers: int | None, threads: int | None) -> subprocess.Popen:
+    """gunicorn with the Procfile's settings (gunicorn.conf.py: worker class, timeouts, keep-alive), so the
+    bench measures what production runs; only the app, the address and the log level differ."""
+    sizes = [*(["--workers", str(workers)] if workers else []), *(["--threads", str(threads)] if threads else [])]
+    return subprocess.Popen([str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), *sizes,
+                             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app], cwd=ROOT, env=env)
 
 
 def main() -> int:
@@ -134,8 +138,8 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--users", type=int, default=500, help="distinct LINE users sending the events")
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--workers", type=int, help="gunicorn processes (default: gunicorn.conf.py's)")
+    ap.add_argument("--threads", type=int, help="threads per gunicorn process (default: gunicorn.conf.py's)")
     ap.add_argument("--dispatch-mode", choices=("worker", "web"), default="worker",
                     help="worker (the Procfile's layout: a separate `kyodo worker`) or web (pool inside gunicorn)")
     ap.add_argument("--worker-processes", type=int, default=2,
@@ -161,6 +165,7 @@ def run(args, url: str) -> int:
     from models.outbox import OutboxBatch, OutboxMessage
     from models.webhook import DONE, WebhookEvent
 
+    conf = SimpleNamespace(**runpy.run_path(str(ROOT / "gunicorn.conf.py")))
     procs: list[subprocess.Popen] = []
     try:
         emu_port, bot_port, bare_port = free_port(), free_port(), free_port()
@@ -178,8 +183,9 @@ def run(args, url: str) -> int:
         tokens = http_json(f"http://127.0.0.1:{emu_port}/_emulator/reply_tokens", {"users": per_event_users})["tokens"]
         http_json(f"http://127.0.0.1:{emu_port}/_emulator/config", {"reply_token_ttl": 3600})
 
-        print(f"{args.events} events, {args.concurrency} concurrent, gunicorn {args.workers} workers x "
-              f"{args.threads} threads, database {url.split('://')[0]}", flush=True)
+        print(f"{args.events} events, {args.concurrency} concurrent, gunicorn.conf.py "
+              f"{args.workers or conf.workers} workers x {args.threads or conf.threads} threads "
+              f"({conf.worker_class.__name__}), database {url.split('://')[0]}", flush=True)
         bare = gunicorn("bench.bare_app:create_app()", bare_port, env, args.workers, args.threads)
         procs.append(bare)
         wait_port(bare_port)

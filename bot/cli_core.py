@@ -11,7 +11,8 @@ def add_commands(sub) -> None:
     up.add_argument("--revision", default="heads")
     up.set_defaults(func=cmd_db_upgrade)
 
-    p = sub.add_parser("serve", help="run the web app with Flask's development server")
+    p = sub.add_parser("serve", help="run the web app with Flask's development server (development and demo; "
+                                     "production runs the Procfile's gunicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
     p.set_defaults(func=cmd_serve)
@@ -65,9 +66,9 @@ def cmd_db_upgrade(args) -> int:
 def cmd_serve(args) -> int:
     from bot.app import create_app
     from bot.cli import config_for
+    from bot.dev_server import serve
 
-    app = create_app(config_for(args))
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    serve(create_app(config_for(args)), args.host, args.port)  # development and demo; production: Procfile
     return 0
 
 

@@ -39,6 +39,10 @@ class Config:
     reply_token_ttl_s: float = 50.0
     # An event claimed longer ago than this by a process that died is handed back to the sweeper.
     claim_timeout_s: float = 120.0
+    # An event that cannot be processed is tried this many times (a short pause between tries), then
+    # marked failed, so it never holds up the same resident's later events.
+    event_max_attempts: int = 3
+    event_retry_delay_s: float = 0.2
     sweep_interval_s: float = 30.0
     line_timeout_s: float = 10.0
     line_max_attempts: int = 5
@@ -46,6 +50,13 @@ class Config:
     line_backoff_cap_s: float = 30.0
     outbox_max_attempts: int = 8
     max_body_bytes: int = 1024 * 1024
+    # Web: the login throttle's counters ("memory://" is per process; "redis://host:6379/0" is shared by
+    # every worker), the prefix of its keys, and how many proxies in front may set X-Forwarded-For/-Proto.
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_key_prefix: str = "kyodo"
+    trusted_proxies: int = 0
+    # The home page's add-friend QR code: a full URL, or built from the basic id (@xxxx); empty hides it.
+    line_add_friend_url: str = ""
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> "Config":
@@ -77,6 +88,11 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         public_base_url=env.get("KYODO_PUBLIC_BASE_URL", Config.public_base_url).rstrip("/"),
         dispatch_workers=int(env.get("KYODO_DISPATCH_WORKERS", Config.dispatch_workers)),
         dispatch_mode=env.get("KYODO_DISPATCH_MODE", Config.dispatch_mode),
+        event_max_attempts=int(env.get("KYODO_EVENT_MAX_ATTEMPTS", Config.event_max_attempts)),
+        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or Config.ratelimit_storage_uri,
+        ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX") or Config.ratelimit_key_prefix,
+        trusted_proxies=_count(env.get("KYODO_TRUSTED_PROXIES"), "KYODO_TRUSTED_PROXIES"),
+        line_add_friend_url=add_friend_url(env.get("LINE_ADD_FRIEND_URL", ""), env.get("LINE_BASIC_ID", "")),
     )
     if demo:
         # Demo mode talks only to the local emulator, so fixed throwaway secrets are safe.
@@ -84,8 +100,28 @@ def from_env(env: dict[str, str] | None = None) -> Config:
             line_channel_secret=cfg.line_channel_secret or "demo-channel-secret",
             line_channel_access_token=cfg.line_channel_access_token or "demo-access-token",
             secret_key=cfg.secret_key or "demo-secret-key-not-for-production",
+            # The demo's "friend" is the emulator's chat page (LINE_API_BASE_URL points at the emulator).
+            line_add_friend_url=cfg.line_add_friend_url or cfg.line_api_base_url + "/",
         )
     return cfg
+
+
+def _count(value: str | None, name: str) -> int:
+    try:
+        n = int((value or "0").strip())
+    except ValueError:
+        raise ConfigError(f"kyodo: {name} must be a whole number (0 = no proxy in front), not {value!r}") from None
+    if n < 0:
+        raise ConfigError(f"kyodo: {name} must be 0 or more, not {n}")
+    return n
+
+
+def add_friend_url(url: str, basic_id: str) -> str:
+    """LINE_ADD_FRIEND_URL as given, else the add-friend link of the basic id (with or without its "@")."""
+    if url.strip():
+        return url.strip()
+    basic_id = basic_id.strip().lstrip("@")
+    return f"https://line.me/R/ti/p/@{basic_id}" if basic_id else ""
 
 
 def require_secrets(cfg: Config) -> None:

@@ -59,7 +59,7 @@ def index():
 @bp.get("/plan/<ref>")
 def project(ref: str):
     with _rt().sessions() as db:
-        p = P.project(db, int(ref), with_roadmap=True) if ref.isdigit() else None
+        p = P.project(db, _url_number(ref), with_roadmap=True)
         if p is None and not ref.isdigit():
             found = P.project_by_key(db, ref)
             if found is not None:
@@ -70,6 +70,16 @@ def project(ref: str):
         return render_template("plan/project.html", project=p, this_groups=_year_groups(p, ctx["this_fy"]),
                                next_groups=_year_groups(p, ctx["next_fy"]),
                                has_roadmap=any(a.roadmap for a in p.actions), **ctx)
+
+
+def _url_number(ref: str) -> int | None:
+    """A project number from the URL: ASCII digits ("²" is a digit to str.isdigit) within the range an <int:>
+    URL argument allows (bot/app.py), else None (not found)."""
+    from bot.app import MAX_URL_INT
+
+    if not (ref.isascii() and ref.isdigit() and len(ref) <= 10):
+        return None
+    return int(ref) if int(ref) <= MAX_URL_INT else None
 
 
 @bp.get("/plan/actions/<int:no>")

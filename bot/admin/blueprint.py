@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from bot import error_pages
 from bot.admin import auth, policy
 from bot.clock import to_tokyo
 from models.accounts import ROLE_LABELS
@@ -30,11 +31,9 @@ def _before():
 
 @bp.after_request
 def _headers(response):
-    # Admin pages can show one-time passwords and personal details of staff: never cached, never framed.
+    # Admin pages can show one-time passwords and personal details of staff: never cached. (Framing,
+    # sniffing and the referrer are handled for every page by bot/security_headers.py.)
     response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
 
@@ -60,24 +59,11 @@ def tokyo_time(dt, fmt: str = "%Y/%m/%d %H:%M") -> str:
     return to_tokyo(dt).strftime(fmt) if dt else ""
 
 
-def _error_page(status: int, title: str, message: str):
-    return render_template("admin/error.html", title=title, message=message, status=status), status
-
-
+# Other errors (403, 404, 405, 500, ...) get the site's pages in the admin layout (bot/error_pages.py).
 @bp.errorhandler(CSRFError)
 def _csrf_failed(_e):
-    return _error_page(400, "送信を受け付けられませんでした",
-                       "フォームの有効期限が切れたか、正しくない送信です。ページを読み込み直して、もう一度お試しください。")
-
-
-@bp.errorhandler(403)
-def _forbidden(_e):
-    return _error_page(403, "権限がありません", "このページを表示・操作する権限がありません。")
-
-
-@bp.errorhandler(404)
-def _not_found(_e):
-    return _error_page(404, "見つかりません", "お探しのページや項目は見つかりませんでした。")
+    return error_pages.render(400, "送信を受け付けられませんでした",
+                              "フォームの有効期限が切れたか、正しくない送信です。ページを読み込み直して、もう一度お試しください。")
 
 
 @bp.errorhandler(429)

@@ -2,6 +2,8 @@
 re-renders the form with what was typed (except passwords, which are never echoed back)."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.meta import DefaultMeta
@@ -105,11 +107,19 @@ class NoticeForm(JaForm):
 
 
 class JaDateField(DateField):
+    """A date within a sane window: year 9999 or 0001 would overflow the day arithmetic and the databases'
+    timestamp ranges, and no date the admin handles is outside it."""
+
+    EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
     def process_formdata(self, valuelist) -> None:
         try:
             super().process_formdata(valuelist)
         except ValueError as e:
             raise ValueError("日付は 2026-04-01 のように入力してください。") from e
+        if self.data is not None and not (self.EARLIEST <= self.data <= self.LATEST):
+            self.data = None
+            raise ValueError(f"日付は{self.EARLIEST.year}年から{self.LATEST.year}年までの間で入力してください。")
 
 
 class AuditFilterForm(JaForm):

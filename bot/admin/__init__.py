@@ -39,10 +39,15 @@ def register(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(bp)
 
-    # In-memory counters are per process: fine for one web process and for tests. Production with several
-    # workers needs a shared store (storage_uri="redis://..."), or each worker counts on its own; the
-    # per-account lock-out is in the database and holds across processes either way.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=cfg.extra.get("ratelimit_storage_uri", "memory://"),
+    # RATELIMIT_STORAGE_URI: "memory://" (the default) counts per process, fine for the demo and one web
+    # process; several workers share one count through Redis ("redis://127.0.0.1:6379/0"). If Redis is
+    # unreachable, each process counts in memory until it is back rather than refusing logins; the
+    # per-account lock-out is in the database and holds across processes either way. The client address is
+    # the proxy's unless KYODO_TRUSTED_PROXIES lets ProxyFix (bot/app.py) take it from X-Forwarded-For.
+    uri = cfg.ratelimit_storage_uri
+    options = {"socket_connect_timeout": 1, "socket_timeout": 1} if uri.startswith(("redis://", "rediss://")) else {}
+    limiter = Limiter(get_remote_address, app=app, storage_uri=uri, storage_options=options,
+                      key_prefix=cfg.ratelimit_key_prefix, in_memory_fallback_enabled=True,
                       default_limits=[], headers_enabled=False)
     rate = cfg.extra.get("admin_login_rate", LOGIN_RATE)
     app.view_functions["admin.login"] = limiter.limit(rate, methods=["POST"])(app.view_functions["admin.login"])

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from datetime import datetime
+
 from flask import current_app, has_request_context, request
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import system_clock
@@ -16,6 +19,7 @@ ACTIONS = {
     "login": "ログイン",
     "login.failed": "ログイン失敗",
     "login.locked": "アカウントのロック",
+    "login.locked_attempt": "ロック中のログイン試行",
     "logout": "ログアウト",
     "password.change": "パスワード変更",
     "account.create": "アカウント作成",
@@ -65,3 +69,17 @@ def record(db: Session, action: str, *, actor: Account | None = None, obj=None, 
     )
     db.add(entry)
     return entry
+
+
+LOCK_OUT_ACTIONS = ("login.locked", "login.locked_attempt")
+
+
+def lock_outs_since(db: Session, account: Account, since: datetime | None) -> int:
+    """How often this account was locked, or tried while locked, since `since`: told to its owner at the next
+    login, because the login page itself answers a locked account like any wrong password."""
+    stmt = (select(func.count()).select_from(AuditEntry)
+            .where(AuditEntry.object_type == Account.__tablename__, AuditEntry.object_id == str(account.id),
+                   AuditEntry.action.in_(LOCK_OUT_ACTIONS)))
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at > since)
+    return db.scalar(stmt) or 0

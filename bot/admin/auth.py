@@ -99,6 +99,7 @@ class LoginResult:
     status: str
     account: Account | None = None
     failures: int = 0
+    previous_login_at: datetime | None = None  # on success: the login before this one
 
 
 def attempt_login(db: Session, email: str, password: str, now: datetime, *, testing: bool = False) -> LoginResult:
@@ -108,6 +109,9 @@ def attempt_login(db: Session, email: str, password: str, now: datetime, *, test
         _spend_like_a_check(password, testing)
         return LoginResult(BAD)
     if account.locked_until is not None and utc(account.locked_until) > now:
+        # The same argon2 work as a wrong password: a locked account must not answer faster than others
+        # (the answer's text is the same too, see views_auth), or the lock-out tells which addresses exist.
+        check_password(account.password_hash, password, testing=testing)
         return LoginResult(LOCKED, account)
     ok, new_hash = check_password(account.password_hash, password, testing=testing)
     if not ok:
@@ -122,12 +126,13 @@ def attempt_login(db: Session, email: str, password: str, now: datetime, *, test
         return LoginResult(BAD, account, failures)
     if not account.active:
         return LoginResult(DISABLED, account)
+    previous = account.last_login_at
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = now
     if new_hash:
         account.password_hash = new_hash
-    return LoginResult(OK, account)
+    return LoginResult(OK, account, previous_login_at=previous)
 
 
 def set_password(account: Account, password: str, now: datetime, *, testing: bool = False, temporary: bool) -> None:

@@ -1,6 +1,7 @@
 """Log in, log out, change one's own password."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -10,19 +11,25 @@ from bot.admin.blueprint import bp
 from bot.admin.forms import LoginForm, PasswordForm
 from bot.admin.policy import PUBLIC, SIGNED_IN, requires
 
+# A locked account is answered exactly like an unknown address or a wrong password (same words, same
+# status, the same argon2 work in auth.attempt_login): otherwise the lock-out tells which addresses have
+# accounts. The owner learns of it at the next login (and admins in the audit log) instead.
+NOT_SIGNED_IN = (f"メールアドレスかパスワードが違います。続けて{auth.MAX_FAILED_LOGINS}回間違えると、"
+                 f"{int(auth.LOCK_FOR.total_seconds() // 60)}分間ログインできなくなります。")
 MESSAGES = {
-    auth.BAD: "メールアドレスかパスワードが違います。",
-    auth.LOCKED: (f"ログインの失敗が{auth.MAX_FAILED_LOGINS}回続いたため、このアカウントは"
-                  f"{int(auth.LOCK_FOR.total_seconds() // 60)}分間ロックされています。時間をおいてからお試しください。"),
+    auth.BAD: NOT_SIGNED_IN,
+    auth.LOCKED: NOT_SIGNED_IN,
     auth.DISABLED: "このアカウントは利用停止中です。管理者にお問い合わせください。",
 }
+# Printable ASCII without backslash: %-escaped paths pass, CR/LF and spaces (header injection) do not.
+_NEXT = re.compile(r"/admin/[\x21-\x5b\x5d-\x7e]*")
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path inside /admin: never an open redirect to another site."""
-    if target:
+    """Only a path inside /admin: never an open redirect to another site, never a broken header."""
+    if target and _NEXT.fullmatch(target):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin/") and "\\" not in target:
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
             return target
     return url_for("admin.dashboard")
 
@@ -42,6 +49,9 @@ def login():
             audit.record(g.db, "login", actor=account, obj=account)
             g.db.commit()
             auth.start_session(account, g.now)
+            if (lock_outs := audit.lock_outs_since(g.db, account, result.previous_login_at)):
+                flash(f"前回のログインのあと、ログインの失敗が続いて、このアカウントがロックされたことがあります"
+                      f"（記録{lock_outs}件）。心当たりがなければ、パスワードを変更してください。", "warning")
             if account.must_change_password:
                 flash("仮パスワードでログインしました。新しいパスワードを設定してください。", "warning")
                 return redirect(url_for("admin.password"))
@@ -51,9 +61,11 @@ def login():
         elif result.status == auth.LOCKED and result.failures:
             audit.record(g.db, "login.locked", actor=result.account, obj=result.account,
                          summary=f"{auth.MAX_FAILED_LOGINS}回失敗したため{int(auth.LOCK_FOR.total_seconds() // 60)}分間ロック")
+        elif result.status == auth.LOCKED:
+            audit.record(g.db, "login.locked_attempt", actor=result.account, obj=result.account,
+                         summary="ロック中のログイン試行")
         else:
-            reason = {auth.BAD: f"パスワード誤り（{result.failures}回目）", auth.LOCKED: "ロック中",
-                      auth.DISABLED: "利用停止中"}[result.status]
+            reason = {auth.BAD: f"パスワード誤り（{result.failures}回目）", auth.DISABLED: "利用停止中"}[result.status]
             audit.record(g.db, "login.failed", actor=result.account, obj=result.account, summary=reason)
         g.db.commit()
         error = MESSAGES[result.status]

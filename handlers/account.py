@@ -34,7 +34,20 @@ def ask_leave(ctx: Ctx) -> list[dict]:
                        ui.postback("やめる", "leave.no", "やめておきます"))]
 
 
+def _known_only_since_now(ctx: Ctx) -> bool:
+    """The router created this resident's row for this very event: nothing of theirs was stored before it.
+
+    That is the case after 退会 deleted the row, so an old 削除する button tapped now finds the data gone.
+    """
+    return ctx.user is not None and ctx.user.created_at == ctx.now and ctx.user.followed_at is None
+
+
 def confirm_leave(ctx: Ctx) -> list[dict]:
+    if _known_only_since_now(ctx):
+        # Already deleted (or never stored): say so, and keep no row made just to answer this tap.
+        delete_personal_data(ctx.db, ctx.user)
+        ctx.state, ctx.user = None, None
+        return [ui.text(texts.LEAVE_ALREADY_DONE)]
     # The confirmation only counts while the question is fresh (state with expiry).
     if ctx.state is None or ctx.state.flow != LEAVE_FLOW:
         return [ui.text(texts.LEAVE_EXPIRED, main_menu_quick())]

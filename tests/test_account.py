@@ -108,3 +108,23 @@ def test_every_reply_passes_line_limits(bot, emulator, user_id):
     assert len(records) == 6
     for r in records:
         assert check_messages(r["messages"]) == []
+
+
+def test_an_old_delete_button_after_leaving_says_the_data_is_already_deleted(bot, emulator, user_id):
+    emulator.send_follow(user_id)
+    emulator.send_text(user_id, "退会")
+    bot.settle()
+    yes = emulator.messages_for(user_id)[-1]["template"]["actions"][0]
+    emulator.send_postback(user_id, yes["data"])
+    bot.settle()
+    assert "削除しました" in emulator.messages_for(user_id)[-1]["text"]
+    emulator.send_postback(user_id, yes["data"])  # the same button, tapped again later
+    bot.settle()
+    answer = emulator.messages_for(user_id)[-1]["text"]
+    assert "すでに削除されています" in answer and "時間が過ぎました" not in answer
+    with bot.rt.sessions() as db:  # answering the tap stored nothing about them again
+        assert db.scalar(select(func.count()).select_from(User)) == 0
+        assert db.scalar(select(func.count()).select_from(ConversationState)) == 0
+    emulator.send_text(user_id, "ヘルプ")  # and they can come back at any time
+    bot.settle()
+    assert "使い方" in emulator.messages_for(user_id)[-1]["text"] and _user(bot, user_id) is not None

@@ -29,11 +29,13 @@ def test_pages_render_under_the_policy(bot, browser_context):
         page.goto(bot.url + path)
         # The vendored stylesheet applied (Pico sets the body's font), not blocked by the policy.
         assert page.evaluate("getComputedStyle(document.body).fontFamily") != "", path
-    page.goto(bot.url + "/plan/1")
-    if page.locator(".timeline .years").count():
-        # The timeline's grid comes from the cols-N classes in public.css, not from a style attribute.
-        columns = page.evaluate("getComputedStyle(document.querySelector('.timeline .years')).gridTemplateColumns")
-        assert len(columns.split()) > 1
+    page.goto(bot.url + "/plan/actions/101")
+    # The timeline's grid comes from the cols-N classes in public.css now, not from a style attribute: one
+    # column per year of the plan, as wide as each other.
+    years = page.locator(".timeline .years span").count()
+    columns = page.evaluate("getComputedStyle(document.querySelector('.timeline .years')).gridTemplateColumns")
+    widths = {round(float(w.removesuffix("px"))) for w in columns.split()}
+    assert years > 1 and len(columns.split()) == years and max(widths) - min(widths) <= 1, columns
     assert not [p for p in problems if "404" not in p], problems
     # And the policy is enforced: a script slipped into a page (as an XSS would) does not run, here or in the admin.
     for path in ("/", "/plan/1", "/admin/login"):

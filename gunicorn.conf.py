@@ -22,6 +22,7 @@ worker_class = BufferedThreadWorker.with_limits(
     max_head_bytes=64 * 1024,
     max_body_bytes=1024 * 1024,  # the app refuses larger bodies anyway (Config.max_body_bytes)
     io_timeout=10.0,  # a thread writing an answer to a client that stopped reading gives up after 10 s
+    max_buffered_bytes=64 * 1024 * 1024,  # all requests being read by one process (503 past it)
 )
 # Connections (idle, reading or kept alive) per process before it stops accepting; the rest wait in
 # the backlog. A flood larger than this is the reverse proxy's job (limit_conn).

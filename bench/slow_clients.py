@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Slow clients against the Procfile's web command: do /healthz and a signed LINE webhook still answer?
 
-    .venv/bin/python bench/slow_clients.py [--idle 300] [--drip 100] [--drip-every 1] [--seconds 15]
-                                           [--web-command "gunicorn ..."] [--database-url URL]
+    .venv/bin/python bench/slow_clients.py [--idle 300] [--drip 50] [--drip-body 50] [--seconds 15]
+                                           [--drip-every 1] [--web-command "gunicorn ..."] [--database-url URL]
 
 Starts the Procfile's `web:` line (or --web-command) on a free loopback port with a scratch SQLite
-database, opens --idle connections that send nothing and --drip connections that send a request
-head one byte every --drip-every seconds, then probes GET /healthz and a signed POST /callback (each
-on a new connection) every half second for --seconds. Prints each probe's status and time, and when
-the server closed the slow connections. tests/test_slow_clients.py uses the same parts.
+database and opens --idle connections that send nothing, --drip connections that send a request head
+one byte every --drip-every seconds and --drip-body connections that send a head and drip its body.
+Then it probes GET /healthz and a signed POST /callback (each on a new connection) every half second
+for --seconds, printing each probe's status and time, and reports when the server closed the slow
+connections. tests/test_slow_clients.py uses the same parts.
 """
 from __future__ import annotations
 
@@ -119,16 +120,20 @@ def healthz(port: int, timeout: float) -> tuple[int, float]:
 
 # A request head sent one byte at a time never ends: the server must give up on it.
 DRIP = b"POST /callback HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nX-Pad: " + b"a" * 4000
+# The same for a body: the head arrives at once and announces more than will ever come.
+BODY_HEAD = b"POST /callback HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
 
 
 @dataclass
 class SlowClients:
-    """Idle connections (send nothing) and drip connections (one byte every `every` seconds), watched
-    from one thread, which notes when the server closes each."""
+    """Idle connections (send nothing), connections that drip a request head, and connections that send a
+    head and drip its body (one byte every `every` seconds), in that order, watched from one thread, which
+    notes when the server closes each."""
 
     port: int
     idle: int
     drip: int
+    drip_body: int = 0
     every: float = 1.0
     opened_at: float = 0.0
     closed_after: dict[int, float] = field(default_factory=dict)  # socket index -> seconds after opening
@@ -137,8 +142,10 @@ class SlowClients:
     _thread: threading.Thread | None = None
 
     def __enter__(self) -> "SlowClients":
-        for _ in range(self.idle + self.drip):
+        for i in range(self.idle + self.drip + self.drip_body):
             s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            if i >= self.idle + self.drip:
+                s.sendall(BODY_HEAD)
             s.setblocking(False)
             self._socks.append(s)
         self.opened_at = time.monotonic()
@@ -178,7 +185,7 @@ class SlowClients:
                     self._closed(i)
                     sel.unregister(key.fileobj)
             if time.monotonic() >= next_drip and sent < len(DRIP):
-                for i in range(self.idle, self.idle + self.drip):
+                for i in range(self.idle, len(self._socks)):
                     if i not in self.closed_after:
                         try:
                             self._socks[i].send(DRIP[sent:sent + 1])
@@ -192,7 +199,8 @@ class SlowClients:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--idle", type=int, default=300)
-    ap.add_argument("--drip", type=int, default=100)
+    ap.add_argument("--drip", type=int, default=50, help="connections that drip a request head")
+    ap.add_argument("--drip-body", type=int, default=50, help="connections that send a head and drip the body")
     ap.add_argument("--drip-every", type=float, default=1.0)
     ap.add_argument("--seconds", type=float, default=15.0, help="how long to probe while the slow clients are open")
     ap.add_argument("--linger", type=float, default=20.0, help="then wait this long for the server to close them")
@@ -214,8 +222,9 @@ def main() -> int:
             wait_ready(port, proc)
             worst = 0.0
             failures = 0
-            with SlowClients(port, args.idle, args.drip, args.drip_every) as slow:
-                print(f"{args.idle} idle + {args.drip} drip connections open", flush=True)
+            with SlowClients(port, args.idle, args.drip, args.drip_body, args.drip_every) as slow:
+                print(f"{args.idle} idle, {args.drip} head-drip, {args.drip_body} body-drip connections open",
+                      flush=True)
                 end = time.monotonic() + args.seconds
                 while time.monotonic() < end:
                     for name, probe in (("healthz", healthz), ("callback", signed_callback)):
@@ -233,7 +242,7 @@ def main() -> int:
                     time.sleep(0.2)
                 closed = sorted(slow.closed_after.values())
                 print(f"probes: {failures} not 200, slowest {worst * 1000:.0f} ms; server closed {len(closed)} of "
-                      f"{args.idle + args.drip} slow connections"
+                      f"{args.idle + args.drip + args.drip_body} slow connections"
                       + (f", the last {closed[-1]:.1f}s after opening" if closed else ""), flush=True)
             return 1 if failures or slow.open_count else 0
         finally:

@@ -29,6 +29,7 @@ _REFUSALS = {
     408: b"HTTP/1.1 408 Request Timeout\r\n" + _CLOSE,
     413: b"HTTP/1.1 413 Content Too Large\r\n" + _CLOSE,
     431: b"HTTP/1.1 431 Request Header Fields Too Large\r\n" + _CLOSE,
+    503: b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n" + _CLOSE,
 }
 
 
@@ -155,10 +156,14 @@ class BufferedThreadWorker(ThreadWorker):
     max_head_bytes = 64 * 1024
     max_body_bytes = 1024 * 1024
     io_timeout = 10.0  # a thread's socket operations (writing the answer)
+    # All requests being read by one process together: 1,000 connections each 1 MiB into their body would
+    # otherwise hold a gigabyte. Past it, the connection that would grow the total is answered 503.
+    max_buffered_bytes = 64 * 1024 * 1024
 
     @classmethod
     def with_limits(cls, **limits) -> type["BufferedThreadWorker"]:
-        unknown = set(limits) - {"header_timeout", "body_timeout", "max_head_bytes", "max_body_bytes", "io_timeout"}
+        unknown = set(limits) - {"header_timeout", "body_timeout", "max_head_bytes", "max_body_bytes", "io_timeout",
+                                 "max_buffered_bytes"}
         if unknown:
             raise TypeError(f"unknown limits: {sorted(unknown)}")
         return type(cls.__name__, (cls,), {**limits, "__module__": cls.__module__})
@@ -166,6 +171,7 @@ class BufferedThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         self.reading: set[BufferingConn] = set()  # connections whose request is being read in the loop
         self.next_sweep = 0.0
+        self.buffered = 0  # bytes held in the buffers of `reading`
         self.buffering = not self.cfg.is_ssl and self.cfg.http2_cleartext == "off"
         super().init_process()
 
@@ -193,6 +199,7 @@ class BufferedThreadWorker(ThreadWorker):
     def _read_request(self, conn: BufferingConn, pending: bytes = b"") -> None:
         conn.sock.setblocking(False)
         conn.buf = bytearray(pending)
+        self.buffered += len(pending)
         conn.scanner = RequestScanner(self.max_head_bytes, self.max_body_bytes)
         conn.deadline = time.monotonic() + self.header_timeout
         self.reading.add(conn)
@@ -218,7 +225,11 @@ class BufferedThreadWorker(ThreadWorker):
         if not data:
             self._drop(conn)
             return True
+        if self.buffered + len(data) > self.max_buffered_bytes:
+            self._drop(conn, 503)
+            return True
         conn.buf += data
+        self.buffered += len(data)
         return self._scan(conn)
 
     def _scan(self, conn: BufferingConn) -> bool:
@@ -232,6 +243,8 @@ class BufferedThreadWorker(ThreadWorker):
             if not had_head and conn.scanner.head_end is not None:
                 conn.deadline = time.monotonic() + self.body_timeout
                 if conn.scanner.expects_continue:
+                    # The client waits for this before sending the body. gunicorn sends its own 100 once the
+                    # request reaches a thread; a second 1xx is allowed (RFC 9110 section 15.2) and ignored.
                     self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
             return False
         self._unwatch(conn)
@@ -250,7 +263,9 @@ class BufferedThreadWorker(ThreadWorker):
             self._drop(conn, 408 if conn.buf else None)
 
     def _unwatch(self, conn: BufferingConn) -> None:
-        self.reading.discard(conn)
+        if conn in self.reading:
+            self.reading.discard(conn)
+            self.buffered -= len(conn.buf)
         try:
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):

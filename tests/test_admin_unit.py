@@ -177,20 +177,3 @@ def test_demo_accounts_one_per_role(db, database_url, capsys):
     assert sorted(a.role for a in db.scalars(select(Account))) == ["admin", "organisation", "staff", "survey"]
     assert len(db.scalars(select(NoticeDraft)).all()) == 1
 
-
-def test_migration_matches_the_models(database_url):
-    """The 0003_admin migration creates exactly what the models declare (nothing left for autogenerate)."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    import models
-
-    engine = create_engine(normalise_url(database_url))
-    try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), models.Base.metadata)
-    finally:
-        engine.dispose()
-    mine = {"admin_accounts", "organisations", "survey_teams", "audit_log", "notice_drafts"}
-    ours = [d for d in diff if any(t in repr(d) for t in mine)]
-    assert ours == []

@@ -206,24 +206,6 @@ def test_glossary_and_district_mistakes_are_refused_with_their_line(sessions, ci
     assert problems[0].startswith(f"districts.yaml:{_line(districts, 'aliases: [国府津]')}: districts[24].aliases[0]")
 
 
-def test_migration_0005_matches_the_models(database_url):
-    """Glossary table and district columns: the migrations create exactly what the models declare."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlalchemy import create_engine
-
-    import models
-    from bot.db import normalise_url
-
-    engine = create_engine(normalise_url(database_url))
-    try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), models.Base.metadata)
-    finally:
-        engine.dispose()
-    assert [d for d in diff if any(t in repr(d) for t in ("'districts'", "'plan_glossary'"))] == []
-
-
 TINY_PLAN = """\
 city: 架空市
 vision: みんなのまち

@@ -18,10 +18,15 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# SQLAlchemy puts a statement's parameters (LINE ids, residents' text) into its exception messages and
+# echo logs unless told not to; every engine here is told.
+HIDE = {"hide_parameters": True}
+
+
 def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **HIDE)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _rec):  # pragma: no cover - trivial
@@ -37,7 +42,7 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> E
     # No pre-ping: it costs a round trip on every checkout of the webhook's hot path; stale
     # connections are recycled instead, and a failed request is retried by LINE's redelivery.
     extra = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800, **extra)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800, **extra, **HIDE)
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
@@ -48,7 +53,7 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 def scratch_postgres(admin_url: str, prefix: str = "kyodo_scratch") -> Iterator[str]:
     """A throwaway PostgreSQL database (tests, benchmarks): yields its URL, drops it afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT", **HIDE)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,10 +27,19 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.messaging.exceptions import ApiException
 
+from bot import logsafe
 from bot.config import Config
 from bot.logsafe import uid
 
 log = logging.getLogger("kyodo.line")
+
+# LINE's reply tokens are 32 hex digits; anything that is not short printable ASCII cannot be one.
+_REPLY_TOKEN = re.compile(r"[!-~]{1,255}")
+
+
+def usable_reply_token(token: object) -> bool:
+    """Whether `token` can be sent as a replyToken at all (if not, the answer goes by push)."""
+    return isinstance(token, str) and _REPLY_TOKEN.fullmatch(token) is not None
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,9 @@ class InvalidReplyToken(LineError):
 
 class DeliveryUncertain(LineError):
     """The request may have reached LINE (timeout on a call without a retry key)."""
+
+
+logsafe.trust_messages(LineError)  # its messages are ours and LINE's error texts, never message content
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -92,6 +105,8 @@ class LineAdapter:
 
     # -- messaging -------------------------------------------------------------------------------
     def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
+        if not usable_reply_token(reply_token):
+            raise InvalidReplyToken("reply: not a reply token")
         req = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
         return self._call("reply", lambda t: self._api.reply_message_with_http_info(req, _request_timeout=t),
                           idempotent=False)

@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utc
-from bot.line_adapter import DeliveryUncertain, InvalidReplyToken, LineError
+from bot.line_adapter import DeliveryUncertain, InvalidReplyToken, LineError, usable_reply_token
+from bot.logsafe import describe_exception
 from models.outbox import (FAILED, MULTICAST, PENDING, PUSH, REPLY, SENDING, SENT, UNCERTAIN, OutboxBatch,
                            OutboxMessage)
 
@@ -33,9 +34,10 @@ def enqueue_reply(db: Session, *, now: datetime, user_id: str, reply_token: str 
     """The answer to one webhook event. Goes as a push when the token is missing or already stale
     (an event picked up late by the sweeper)."""
     msg = OutboxMessage(purpose="reply", messages=messages, source_event_id=source_event_id, created_at=now)
-    age = (utc(now).timestamp() * 1000 - event_ts_ms) / 1000 if event_ts_ms else 0.0
-    if age > token_ttl_s:
-        reply_token = None
+    ts_ok = isinstance(event_ts_ms, int) and not isinstance(event_ts_ms, bool) and event_ts_ms > 0
+    age = (utc(now).timestamp() * 1000 - event_ts_ms) / 1000 if ts_ok else 0.0  # type: ignore[operator]
+    if age > token_ttl_s or not usable_reply_token(reply_token):
+        reply_token = None  # a token that cannot be one is treated as absent: the answer goes by push
     kind = REPLY if reply_token else PUSH
     # A deterministic key: re-processing the same event can never mint a second push.
     key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kyodo:event:{source_event_id}"))
@@ -118,18 +120,25 @@ def deliver(rt: "Runtime", batch_id: int) -> str:
         batch.kind, batch.reply_token = PUSH, None
         try:
             result = _send(rt, batch, now)
-        except LineError as e2:
-            return _failed(rt, batch, e2, now)
+        except Exception as e2:
+            return _failed(rt, batch, _as_line_error(batch.kind, e2), now)
     except DeliveryUncertain as e:
         _finish(rt, batch.id, status=UNCERTAIN, last_error=str(e))
         log.warning("outbox %s: delivery uncertain (%s); not resent to avoid a duplicate", batch.id, e)
         return UNCERTAIN
     except LineError as e:
         return _failed(rt, batch, e, now)
+    except Exception as e:
+        return _failed(rt, batch, _as_line_error(batch.kind, e), now)
     # ids are not kept once delivered
     _finish(rt, batch.id, status=SENT, kind=batch.kind, reply_token=batch.reply_token, sent_at=rt.now(),
             request_id=result.request_id, recipients=None, last_error=None)
     return SENT
+
+
+def _as_line_error(kind: str, e: Exception) -> LineError:
+    """Not LINE's answer but our side (a request the SDK refuses...): retrying cannot help."""
+    return e if isinstance(e, LineError) else LineError(f"{kind}: {describe_exception(e)}")
 
 
 def _send(rt: "Runtime", batch: _Claimed, now: datetime):
@@ -185,6 +194,9 @@ def sweep(rt: "Runtime") -> int:
     recover_stale(rt)
     sent = 0
     for bid in due_batches(rt):
-        if deliver(rt, bid) == SENT:
-            sent += 1
+        try:
+            if deliver(rt, bid) == SENT:
+                sent += 1
+        except Exception as e:  # one batch's trouble (the database) must not stop the others
+            log.error("outbox %s: delivery stopped: %s", bid, describe_exception(e))
     return sent

@@ -40,6 +40,7 @@ class Runtime:
 
 def build_runtime(config: Config, *, clock: Clock | None = None, adapter: LineAdapter | None = None) -> Runtime:
     logsafe.set_key(config.secret_key or config.line_channel_secret)
+    logsafe.install()  # every process that does work builds a runtime: web, worker, scheduler, cli
     engine = make_engine(config.database_url, pool_size=max(5, config.dispatch_workers + 4))
     autocommit = engine if engine.dialect.name == "sqlite" else make_engine(config.database_url, pool_size=8, autocommit=True)
     return Runtime(config=config, engine=engine, sessions=make_sessions(engine), autocommit_engine=autocommit,

@@ -12,14 +12,11 @@ from werkzeug.wsgi import get_input_stream
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.logsafe import user_key
-from models.webhook import PENDING, WebhookEvent
+from bot.logsafe import describe_exception, user_key
+from bot.webhook_shape import BadPayload, Event, check_event, loggable_type, parse
+from models.webhook import PENDING, SKIPPED, WebhookEvent
 
 log = logging.getLogger("kyodo.webhook")
-
-
-class BadPayload(ValueError):
-    pass
 
 
 def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
@@ -29,45 +26,30 @@ def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
     return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
 
 
-def parse_payload(body: bytes) -> list[dict]:
-    """The events of a LINE webhook body, or BadPayload. Only what we rely on is checked."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise BadPayload("body is not JSON") from e
-    if not isinstance(data, dict) or not isinstance(data.get("destination"), str) or not isinstance(data.get("events"), list):
-        raise BadPayload("not a LINE webhook payload")
-    for ev in data["events"]:
-        if not isinstance(ev, dict):
-            raise BadPayload("event is not an object")
-        if not isinstance(ev.get("type"), str) or not isinstance(ev.get("webhookEventId"), str) or not ev["webhookEventId"]:
-            raise BadPayload("event without type or webhookEventId")
-        if len(ev["webhookEventId"]) > 64 or not isinstance(ev.get("timestamp"), int):
-            raise BadPayload("event with a bad webhookEventId or timestamp")
-        if not isinstance(ev.get("deliveryContext", {}), dict) or not isinstance(ev.get("source", {}), dict):
-            raise BadPayload("event with a bad source or deliveryContext")
-    return data["events"]
+def parse_payload(body: bytes) -> list[Event]:
+    """The events of a LINE webhook body (each with its verdict), or BadPayload."""
+    return parse(body)
 
 
-def _source_id(ev: dict) -> str:
-    src = ev.get("source") or {}
-    return src.get("userId") or src.get("groupId") or src.get("roomId") or "-"
-
-
-def store_events(rt, events: list[dict]) -> list[str]:
-    """Insert all events in one statement; an already-stored webhookEventId is skipped (redelivery)."""
+def store_events(rt, events: list[Event] | list[dict]) -> list[str]:
+    """Insert all events in one statement; an already-stored webhookEventId is skipped (redelivery).
+    Returns the user keys that have events to process. Plain event dicts (tests, tools) are checked here."""
+    events = [ev if isinstance(ev, Event) else check_event(ev) for ev in events]
     now = rt.now()
     rows = [
         {
-            "event_id": ev["webhookEventId"],
-            "user_key": user_key(_source_id(ev)),
-            "event_type": ev["type"][:32],
-            "event_ts": ev["timestamp"],
-            "redelivered": bool((ev.get("deliveryContext") or {}).get("isRedelivery")),
-            "body": ev,
-            "status": PENDING,
+            "event_id": ev.event_id,
+            "user_key": user_key(ev.chat_id or "-"),
+            "event_type": ev.type[:32],
+            "event_ts": ev.timestamp,
+            "redelivered": ev.redelivered,
+            # A skipped event keeps no body: it would hold a resident's text that nothing will clear.
+            "body": None if ev.skip else ev.body,
+            "status": SKIPPED if ev.skip else PENDING,
             "attempts": 0,
             "received_at": now,
+            "processed_at": now if ev.skip else None,
+            "error": f"skipped: {ev.skip}" if ev.skip else None,
         }
         for ev in events
     ]
@@ -76,7 +58,12 @@ def store_events(rt, events: list[dict]) -> list[str]:
     engine = rt.autocommit_engine
     with engine.begin() as conn:  # with AUTOCOMMIT, begin/commit send nothing to the server
         conn.execute(_insert_stmt(engine.dialect.name), rows)
-    return [r["user_key"] for r in rows]
+    for ev in events:
+        if ev.skip:
+            log.warning("webhook: event %s (%s) stored but skipped: %s", ev.event_id, loggable_type(ev.type), ev.skip)
+        elif ev.token_dropped:
+            log.info("webhook: event %s has an unusable replyToken; it will be answered by push", ev.event_id)
+    return [r["user_key"] for r in rows if r["status"] == PENDING]
 
 
 _STMTS: dict = {}
@@ -99,9 +86,16 @@ def receive(rt, body: bytes, signature: str | None, remote: str | None) -> tuple
     except BadPayload as e:
         log.warning("webhook: %s", e)
         return 400, {"error": str(e)}
+    except Exception as e:  # a check that trips over input it did not foresee: refused, never a 500
+        log.error("webhook: body refused by a failing check: %s", describe_exception(e))
+        return 400, {"error": "not a LINE webhook payload"}
     if events:
-        keys = store_events(rt, events)
-        if rt.dispatcher is not None:
+        try:
+            keys = store_events(rt, events)
+        except Exception as e:  # the database, not the body: LINE redelivers what was not acknowledged
+            log.error("webhook: could not store %d events: %s", len(events), describe_exception(e))
+            return 503, {"error": "temporarily unavailable"}
+        if keys and rt.dispatcher is not None:
             rt.dispatcher.submit(keys)
     return 200, {"status": "ok"}
 
@@ -124,25 +118,57 @@ class WebhookMiddleware:
             return self.app(environ, start_response)
         if environ.get("REQUEST_METHOD") != "POST":
             return _respond(start_response, 405, {"error": "method not allowed"}, [("Allow", "POST")])
-        limit = self.rt.config.max_body_bytes
-        try:
-            declared = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _respond(start_response, 400, {"error": "bad Content-Length"})
-        if declared > limit:
-            return _respond(start_response, 413, {"error": "body over 1 MiB"})
-        try:
-            stream = get_input_stream(environ, max_content_length=limit)
-            body = stream.read(limit + 1)
-        except RequestEntityTooLarge:
-            return _respond(start_response, 413, {"error": "body over 1 MiB"})
-        if len(body) > limit:
-            return _respond(start_response, 413, {"error": "body over 1 MiB"})
+        body = read_body(environ, self.rt.config.max_body_bytes)
+        if isinstance(body, int):
+            return _respond(start_response, body, {"error": _BODY_ERRORS[body]})
         status, payload = receive(self.rt, body, environ.get("HTTP_X_LINE_SIGNATURE"), environ.get("REMOTE_ADDR"))
         return _respond(start_response, status, payload)
 
 
-_REASONS = {200: "200 OK", 400: "400 Bad Request", 405: "405 Method Not Allowed", 413: "413 Payload Too Large"}
+_BODY_ERRORS = {400: "could not read the body", 413: "body over 1 MiB"}
+
+
+def read_body(environ, limit: int) -> bytes | int:
+    """The request body, or the status refusing it (400 unreadable, 413 too large).
+
+    With `Transfer-Encoding: chunked` there is no Content-Length: the server de-chunks the stream
+    (`wsgi.input_terminated`), and a framing error or a client that goes away surfaces as an exception
+    from read() (werkzeug's ClientDisconnected, OSError, gunicorn's NoMoreData/InvalidChunkSize...),
+    which used to escape as a 500. A chunked body over the limit used to be cut at the limit and then
+    refused as a bad signature; reading one byte more tells it apart.
+    """
+    raw = environ.get("CONTENT_LENGTH") or ""
+    declared = None
+    if raw:
+        if not (raw.isascii() and raw.isdigit()):  # also refuses "-5", "+5" and "１"
+            return 400
+        declared = int(raw)
+        if declared > limit:
+            return 413
+    cap = limit + 1
+    try:
+        stream = get_input_stream(environ, max_content_length=cap)
+        buf, size = bytearray(min(cap, declared + 1 if declared is not None else 64 * 1024)), 0
+        while size < cap:
+            if size == len(buf):
+                buf = buf + bytearray(min(cap, 2 * len(buf)) - len(buf))
+            # readinto a memoryview, never read(): werkzeug's dev-server de-chunker shrinks a bytearray it
+            # is given when a chunk is cut short and then reports the full length, and read() trusts
+            # that count (a crash of the whole process, not an exception). A memoryview cannot shrink.
+            with memoryview(buf) as view:
+                n = stream.readinto(view[size:])
+            if not n:
+                break
+            size += n
+    except RequestEntityTooLarge:
+        return 413
+    except Exception:  # whatever the server raises for a broken or abandoned body: the client's fault
+        return 400
+    return 413 if size > limit else bytes(buf[:size])
+
+
+_REASONS = {200: "200 OK", 400: "400 Bad Request", 405: "405 Method Not Allowed", 413: "413 Payload Too Large",
+            503: "503 Service Unavailable"}
 
 
 def _respond(start_response, status: int, payload: dict, headers: list | None = None):

@@ -82,27 +82,37 @@ def _route_postback(ctx: Ctx, data: str) -> list[dict]:
     return handler(ctx) or []
 
 
+def _obj(value) -> dict:
+    # The webhook checks every event's shape before storing it; this keeps a row stored before that
+    # check (or edited by hand) from raising here.
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def handle_event(rt: "Runtime", db: Session, body: dict) -> Outcome:
-    source = body.get("source") or {}
-    line_user_id = source.get("userId")
-    etype = body.get("type")
+    source = _obj(body.get("source"))
+    line_user_id = _str(source.get("userId"))
+    etype = _str(body.get("type"))
     if not line_user_id or source.get("type", "user") != "user":
         return Outcome([], None)  # group/room chats are not part of this service
     now = rt.now()
     user = _user(db, line_user_id, now, create=etype != "unfollow")
     ctx = Ctx(event=body, user=user, db=db, now=now, config=rt.config, state=Ctx.load_state(db, user, now))
     if etype == "message":
-        msg = body.get("message") or {}
-        mtype = msg.get("type")
+        msg = _obj(body.get("message"))
+        mtype = _str(msg.get("type"))
         if mtype == "text":
-            replies = _route_text(ctx, msg.get("text") or "")
+            replies = _route_text(ctx, _str(msg.get("text")))
         elif handler := TABLES["EVENTS"].get(f"message:{mtype}"):
             replies = handler(ctx) or []
         else:
             replies = common.unsupported_message(ctx)
     elif etype == "postback":
-        replies = _route_postback(ctx, (body.get("postback") or {}).get("data") or "")
-    elif handler := TABLES["EVENTS"].get(etype or ""):
+        replies = _route_postback(ctx, _str(_obj(body.get("postback")).get("data")))
+    elif handler := TABLES["EVENTS"].get(etype):
         replies = handler(ctx) or []
     else:
         replies = []

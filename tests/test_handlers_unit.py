@@ -96,3 +96,52 @@ def test_logs_never_show_user_ids(live_bot, emulator, caplog):
     live_bot.settle()
     assert uid not in caplog.text
     assert "ヘルプ" not in caplog.text and "退会" not in caplog.text
+
+
+def test_logs_never_show_user_ids_on_error_paths(bot, emulator, caplog, monkeypatch):
+    """A handler that raises quoting the resident, a database error echoing the id, a poison event: each
+    resident is still answered, and neither the log nor the stored error shows an id or a text."""
+    import json
+    import logging
+
+    from sqlalchemy import select
+
+    import handlers.router as router
+    from emulator import new_user_id
+    from models.users import User
+    from models.webhook import WebhookEvent
+    from tests.helpers import post, sign, text_event
+
+    secrets = {"raise": "例外になる秘密の文", "duplicate": "重複になる秘密の文", "poison": "毒になる秘密の文"}
+    raising, duplicating, poisoned = new_user_id(), new_user_id(), new_user_id()
+    real = router.handle_event
+
+    def failing(rt, db, body):
+        text, line_id = body["message"]["text"], body["source"]["userId"]
+        if text == secrets["raise"]:
+            raise ValueError(f"cannot parse {text!r} from {line_id}")
+        if text == secrets["duplicate"]:
+            real(rt, db, body)  # creates the user ...
+            db.add(User(line_user_id=line_id, active=True, created_at=rt.now()))
+            db.flush()  # ... and again: the unique index refuses, quoting the id (DETAIL / parameters)
+        return real(rt, db, body)
+
+    monkeypatch.setattr(router, "handle_event", failing)
+    caplog.set_level(logging.DEBUG)
+    emulator.send_text(raising, secrets["raise"])
+    emulator.send_text(duplicating, secrets["duplicate"])
+    poison = text_event(poisoned, secrets["poison"])
+    poison["replyToken"] = {"token": poisoned, "text": secrets["poison"]}
+    body = json.dumps({"destination": "U" + "0" * 32, "events": [poison]}, ensure_ascii=False).encode()
+    assert post(bot.url + "/callback", body, {"X-Line-Signature": sign(body)})[0] == 200
+    bot.settle()
+
+    for user in (raising, duplicating, poisoned):
+        assert len(emulator.sent(user=user)) == 1, user  # an apology, an apology, the answer
+    assert caplog.text.count("handler failed for event") == 2  # the error paths did run
+    with bot.rt.sessions() as db:
+        errors = " ".join(e for e in db.scalars(select(WebhookEvent.error)) if e)
+    assert "ValueError" in errors and "IntegrityError" in errors
+    for leak in (raising, duplicating, poisoned, *secrets.values()):
+        assert leak not in caplog.text, leak
+        assert leak not in errors, leak

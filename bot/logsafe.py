@@ -17,6 +17,8 @@ from pathlib import Path
 
 _KEY = b"kyodo"
 _ROOT = str(Path(__file__).resolve().parent.parent) + "/"
+# Our code, wherever it is installed (a checkout, or site-packages beside every other library).
+_OURS = tuple(_ROOT + d + "/" for d in ("bot", "handlers", "models", "scheduler", "emulator", "migrations", "tests"))
 
 # LINE user, group and room ids: "U", "C" or "R" and 32 lower-case hex digits.
 LINE_ID = re.compile(r"(?<![0-9A-Za-z])[UCR][0-9a-f]{32}(?![0-9a-f])")
@@ -83,7 +85,7 @@ def safe_message(e: BaseException) -> str:
 
 def _where(tb) -> str:
     frames = traceback.extract_tb(tb) if tb is not None else []
-    ours = [f for f in frames if f.filename.startswith(_ROOT) and "/.venv/" not in f.filename]
+    ours = [f for f in frames if f.filename.startswith(_OURS)]
     if not (ours or frames):
         return ""
     f = (ours or frames)[-1]

@@ -51,3 +51,10 @@ def texts_of(messages: list[dict]) -> list[str]:
 
 def quick_labels(message: dict) -> list[str]:
     return [i["action"]["label"] for i in (message.get("quickReply") or {}).get("items", [])]
+
+
+def issue_reply_tokens(emulator, users: list[str]) -> list[str]:
+    """Reply tokens the emulator will accept for webhooks posted by hand, one per entry of `users`."""
+    status, body = post(emulator.base_url + "/_emulator/reply_tokens", json.dumps({"users": users}).encode())
+    assert status == 200, body
+    return json.loads(body)["tokens"]

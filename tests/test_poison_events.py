@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot import dispatcher
 from models.webhook import DONE, FAILED, PENDING, PROCESSING, WebhookEvent
-from tests.helpers import post, sign, text_event
+from tests.helpers import issue_reply_tokens, post, sign, text_event
 
 SECRET = "秘密の相談です"  # a resident's text: never in a log line or an error column
 POISON_TOKENS = {"object": {"t": "x"}, "list": ["x"], "2**64": 2**64, "300 chars": "a" * 300,
@@ -68,7 +68,7 @@ def test_failure_outside_the_handler_is_tried_a_bounded_number_of_times_then_fai
         bot, emulator, user_id, monkeypatch, caplog):
     caplog.set_level(logging.INFO)
     calls = _failing_enqueue(monkeypatch, "POISONEVENT1", user_id)
-    token = emulator._issue_reply_token(user_id)
+    token = issue_reply_tokens(emulator, [user_id])[0]
     assert _post(bot, [text_event(user_id, SECRET, event_id="POISONEVENT1", reply_token=token)]) == 200
     assert emulator.send_text(user_id, "ヘルプ")[0] == 200
     bot.settle(timeout=5)
@@ -88,7 +88,7 @@ def test_failure_outside_the_handler_is_tried_a_bounded_number_of_times_then_fai
 
 def test_failure_that_heals_is_answered_on_the_next_attempt(bot, emulator, user_id, monkeypatch):
     calls = _failing_enqueue(monkeypatch, "FLAKYEVENT1", user_id, times=1)
-    token = emulator._issue_reply_token(user_id)
+    token = issue_reply_tokens(emulator, [user_id])[0]
     assert _post(bot, [text_event(user_id, "ヘルプ", event_id="FLAKYEVENT1", reply_token=token)]) == 200
     assert emulator.send_text(user_id, "ヘルプ")[0] == 200
     bot.settle(timeout=5)

@@ -16,13 +16,12 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import func, select
 
 from emulator import new_user_id
 from models.outbox import FAILED as OB_FAILED, UNCERTAIN, OutboxBatch
 from models.webhook import PENDING, PROCESSING, WebhookEvent
-from tests.helpers import sign
+from tests.helpers import issue_reply_tokens, sign
 
 SEED = 20261126
 PER_CATEGORY = 220
@@ -48,6 +47,12 @@ class Fuzz:
     def __init__(self, rng: random.Random, emulator, users: list[str]) -> None:
         self.rng, self.emulator, self.users = rng, emulator, users
         self.n = 0
+        self._tokens: dict[str, list[str]] = {u: [] for u in users}
+
+    def token(self, user: str) -> str:
+        if not self._tokens[user]:
+            self._tokens[user] = issue_reply_tokens(self.emulator, [user] * 200)
+        return self._tokens[user].pop()
 
     def text(self) -> str:
         self.n += 1
@@ -57,7 +62,7 @@ class Fuzz:
         from emulator import webhooks
 
         user = user or self.rng.choice(self.users)
-        token = self.emulator._issue_reply_token(user)
+        token = self.token(user)
         kind = kind or self.rng.choice(["text", "text", "postback", "follow", "location", "sticker", "unfollow"])
         if kind == "text":
             return webhooks.text_event(user, self.text(), token)

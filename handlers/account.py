@@ -42,12 +42,22 @@ def _known_only_since_now(ctx: Ctx) -> bool:
     return ctx.user is not None and ctx.user.created_at == ctx.now and ctx.user.followed_at is None
 
 
+def _way_back() -> list[dict]:
+    """The one button after the data is gone: tapping it is the resident's own choice to start again."""
+    return [ui.postback("メニュー", "help")]
+
+
+def _already_deleted(ctx: Ctx) -> list[dict]:
+    # Already deleted (or never stored): say so, and keep no row made just to answer this tap.
+    assert ctx.user is not None
+    delete_personal_data(ctx.db, ctx.user)
+    ctx.state, ctx.user = None, None
+    return [ui.text(texts.LEAVE_ALREADY_DONE, _way_back())]
+
+
 def confirm_leave(ctx: Ctx) -> list[dict]:
     if _known_only_since_now(ctx):
-        # Already deleted (or never stored): say so, and keep no row made just to answer this tap.
-        delete_personal_data(ctx.db, ctx.user)
-        ctx.state, ctx.user = None, None
-        return [ui.text(texts.LEAVE_ALREADY_DONE)]
+        return _already_deleted(ctx)
     # The confirmation only counts while the question is fresh (state with expiry).
     if ctx.state is None or ctx.state.flow != LEAVE_FLOW:
         return [ui.text(texts.LEAVE_EXPIRED, main_menu_quick())]
@@ -55,10 +65,14 @@ def confirm_leave(ctx: Ctx) -> list[dict]:
     delete_personal_data(ctx.db, ctx.user)
     ctx.state = None
     ctx.user = None  # the row is gone; the router must not touch it again
-    return [ui.text(texts.LEAVE_DONE)]
+    return [ui.text(texts.LEAVE_DONE, _way_back())]
 
 
 def cancel_leave(ctx: Ctx) -> list[dict]:
+    if _known_only_since_now(ctx):
+        return _already_deleted(ctx)  # an old 「やめる」 after deleting: nothing is kept to "continue"
+    if ctx.state is None or ctx.state.flow != LEAVE_FLOW:
+        return [ui.text(texts.LEAVE_NOT_PENDING, main_menu_quick())]
     ctx.clear_state()
     return [ui.text(texts.LEAVE_CANCELLED, main_menu_quick())]
 

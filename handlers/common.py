@@ -15,7 +15,8 @@ class Outcome:
 
 
 def show_help(ctx: Ctx) -> list[dict]:
-    return [ui.text(texts.HELP, main_menu_quick())]
+    # Leaving is offered as a button too: a resident should not have to know a typed command.
+    return [ui.text(texts.HELP, [*main_menu_quick(), ui.postback(texts.LEAVE_BUTTON, "leave")])]
 
 
 def not_understood(ctx: Ctx) -> list[dict]:

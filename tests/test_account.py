@@ -128,3 +128,74 @@ def test_an_old_delete_button_after_leaving_says_the_data_is_already_deleted(bot
     emulator.send_text(user_id, "ヘルプ")  # and they can come back at any time
     bot.settle()
     assert "使い方" in emulator.messages_for(user_id)[-1]["text"] and _user(bot, user_id) is not None
+
+
+def _leave_buttons(bot, emulator, user_id):
+    emulator.send_follow(user_id)
+    emulator.send_text(user_id, "退会")
+    bot.settle()
+    return emulator.messages_for(user_id)[-1]["template"]["actions"]
+
+
+def test_an_old_cancel_button_after_leaving_does_not_pretend_the_data_is_kept(bot, emulator, user_id):
+    yes, no = _leave_buttons(bot, emulator, user_id)
+    emulator.send_postback(user_id, yes["data"])
+    bot.settle()
+    emulator.send_postback(user_id, no["data"])  # the old 「やめる」, tapped after the data is gone
+    bot.settle()
+    answer = emulator.messages_for(user_id)[-1]["text"]
+    assert "すでに削除されています" in answer and "取りやめました" not in answer
+    with bot.rt.sessions() as db:  # no row is kept for this tap...
+        assert db.scalar(select(func.count()).select_from(User)) == 0
+        assert db.scalar(select(func.count()).select_from(ConversationState)) == 0
+    emulator.send_postback(user_id, yes["data"])  # ...so the old 「削除する」 still tells the truth
+    bot.settle()
+    answer = emulator.messages_for(user_id)[-1]["text"]
+    assert "すでに削除されています" in answer and "時間が過ぎました" not in answer
+
+
+def test_cancel_without_a_pending_question_says_the_check_is_over(bot, emulator, user_id):
+    from bot.postback import encode
+
+    emulator.send_text(user_id, "ヘルプ")  # a resident who never asked to leave
+    emulator.send_postback(user_id, encode("leave.no"))
+    bot.settle()
+    msg = emulator.messages_for(user_id)[-1]
+    assert "退会の確認は終わっています" in msg["text"] and "取りやめました" not in msg["text"]
+    assert quick_labels(msg)[0] == "プロジェクト"
+    assert _user(bot, user_id) is not None  # their data stays
+
+
+def test_greeting_is_honest_about_what_is_still_coming(bot, emulator, user_id):
+    emulator.send_follow(user_id)
+    bot.settle()
+    greeting = emulator.messages_for(user_id)[-1]["text"]
+    assert "今年度の予定" in greeting and "今年の" not in greeting
+    ready, coming = greeting.split("準備中")
+    assert "プロジェクト" in ready
+    assert all(w in coming for w in ("こどもの居場所", "イベント", "ボランティア", "アンケート"))
+
+
+def test_help_offers_leaving_as_a_button_and_no_feature_still_to_come(bot, emulator, user_id):
+    emulator.send_text(user_id, "ヘルプ")
+    bot.settle()
+    msg = emulator.messages_for(user_id)[-1]
+    assert "設定" not in msg["text"] and len(msg["text"]) < 160
+    leave = next(i["action"] for i in msg["quickReply"]["items"] if i["action"]["label"] == "退会・データ削除")
+    emulator.send_postback(user_id, leave["data"])
+    bot.settle()
+    assert emulator.messages_for(user_id)[-1]["template"]["type"] == "confirm"
+
+
+def test_after_deleting_the_last_answer_still_has_a_way_back(bot, emulator, user_id):
+    yes, _ = _leave_buttons(bot, emulator, user_id)
+    emulator.send_postback(user_id, yes["data"])
+    bot.settle()
+    done = emulator.messages_for(user_id)[-1]
+    assert "削除しました" in done["text"] and "「メニュー」を押して" in done["text"]
+    [back] = [i["action"] for i in done["quickReply"]["items"]]
+    with bot.rt.sessions() as db:  # offering the button stores nothing
+        assert db.scalar(select(func.count()).select_from(User)) == 0
+    emulator.send_postback(user_id, back["data"])
+    bot.settle()
+    assert "使い方" in emulator.messages_for(user_id)[-1]["text"]

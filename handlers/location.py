@@ -7,7 +7,7 @@ Places and events near the point come with step 7. Only centres are known, not b
 """
 from __future__ import annotations
 
-from bot.geo import nearest, valid_point
+from bot.geo import haversine_km, nearest, valid_point
 from handlers import location_flex as V
 from handlers import ui
 from handlers.context import Ctx
@@ -22,6 +22,10 @@ T = V.T
 # hills) are expected to lie about 4.5 km from a centre.
 NEAR_KM = 2.5
 OUTSIDE_KM = 6.0
+# The border note is shown only when another 地区's centre is nearly as close: within this factor of the
+# nearest distance, or this many km farther. Far from every other centre the answer needs no caveat.
+CLOSE_RATIO = 1.3
+CLOSE_KM = 1.0
 # Words in an action's text that mark work every 地区 takes part in.
 LOCAL_WORDS = ("各地区", "地域コミュニティ", "地域活動")
 MAX_ROWS = 4  # actions per section: the bubble stays short on a phone
@@ -45,13 +49,24 @@ def plan_for(db, district) -> tuple[list, list, bool]:
     return mentioned, local[:MAX_ROWS], bool(actions)
 
 
+def close_neighbour(districts, found, km: float, lat: float, lon: float):
+    """The next-nearest 地区 when its centre is nearly as close as the nearest one's, else None."""
+    others = [d for d in districts if d is not found]
+    second = nearest(others, lat, lon)
+    if second is None:
+        return None
+    other, km2 = second
+    return other if km2 <= km * CLOSE_RATIO or km2 - km <= CLOSE_KM else None
+
+
 def on_location(ctx: Ctx) -> list[dict]:
     msg = ctx.event.get("message")
     msg = msg if isinstance(msg, dict) else {}
     point = valid_point(msg.get("latitude"), msg.get("longitude"))
     if point is None:
         return [ui.text(T["unreadable"], main_menu_quick())]
-    found = nearest(P.districts(ctx.db), *point)
+    districts = P.districts(ctx.db)
+    found = nearest(districts, *point)
     if found is None:
         return [ui.text(T["not_ready"], main_menu_quick())]
     district, km = found
@@ -60,8 +75,8 @@ def on_location(ctx: Ctx) -> list[dict]:
         return [ui.text(T["outside"].format(city=city, name=district.name, km=V.km_text(km)),
                         [V.send_location_action(), *main_menu_quick()])]
     mentioned, local, loaded = plan_for(ctx.db, district)
-    bubble = V.district_bubble(district, km, city, edge=km > NEAR_KM, mentioned=mentioned, local=local,
-                               plan_loaded=loaded)
+    bubble = V.district_bubble(district, city, edge=km > NEAR_KM, mentioned=mentioned, local=local,
+                               plan_loaded=loaded, neighbour=close_neighbour(districts, district, km, *point))
     msg_out = flex_message(T["alt"].format(name=district.name), [bubble])
     return ui.with_quick([msg_out], tail_quick(ui.postback(T["btn_list"], "plan.list"),
                                                ui.postback(T["btn_year"], "plan.year", "今年度の予定（全体）"),

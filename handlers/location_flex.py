@@ -11,8 +11,7 @@ T = {
     "district": "{name}地区",
     "inside": "送っていただいた地点は、{name}地区のあたりです。",
     "edge": "送っていただいた地点は、{city}の境目に近いか、{city}の外のようです。いちばん近い地区は{name}地区です。",
-    "how": ("地区の境目ではなく、各地区の中心（目安）からの距離（約{km}km）で選んでいます。"
-            "境目の近くでは、となりの地区のこともあります。"),
+    "how": "{other}地区との境目の近くかもしれません（各地区の中心からの距離で選んでいます）。",
     "mentioned": "計画の中で{name}地区が出てくる取組",
     "local": "どの地区でも進める、地域の取組",
     "tap": "押すと、くわしい内容をご覧になれます。",
@@ -43,17 +42,19 @@ def _action_row(a) -> dict:
         action=ui.postback(T["action_label"].format(no=a.number), "plan.action", no=a.number))
 
 
-def district_bubble(district, km: float, city: str, *, edge: bool, mentioned: list, local: list,
-                    plan_loaded: bool = True) -> dict:
-    """`mentioned`: actions whose text names this 地区; `local`: actions every 地区 takes part in."""
+def district_bubble(district, city: str, *, edge: bool, mentioned: list, local: list,
+                    plan_loaded: bool = True, neighbour=None) -> dict:
+    """`mentioned`: actions whose text names this 地区; `local`: actions every 地区 takes part in;
+    `neighbour`: another 地区 whose centre is nearly as close (then the answer says the choice may be off)."""
     name = district.name
     header = [text(T["heading"], size="sm", color=ACCENT, weight="bold"),
               text(T["district"].format(name=name), size="xl", weight="bold")]
     if district.kana:
         header.append(text(district.kana, size="xs", color=MUTED))
     lead = T["edge"] if edge else T["inside"]
-    body = [text(lead.format(name=name, city=city), size="md"),
-            text(T["how"].format(km=km_text(km)), size="xs", color=MUTED, margin="sm")]
+    body = [text(lead.format(name=name, city=city), size="md")]
+    if neighbour is not None:
+        body.append(text(T["how"].format(other=neighbour.name), size="xs", color=MUTED, margin="sm"))
     sections = [(T["mentioned"].format(name=name), mentioned), (T["local"], local)]
     if any(items for _, items in sections):
         for title, items in sections:

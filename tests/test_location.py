@@ -58,7 +58,8 @@ def test_the_city_centre_is_answered_with_its_district_and_the_plan_there(city_b
     heading, body, actions, buttons = district_answer(messages)
     assert heading == f"{name}地区"
     assert body[0] == f"送っていただいた地点は、{name}地区のあたりです。"
-    assert "目安" in body[1] and "となりの地区" in body[1]
+    # 幸's centre is nearly as close as 緑's: the answer says the point may lie near their border.
+    assert "幸地区との境目" in body[1] and "中心からの距離" in body[1]
     assert "どの地区でも進める、地域の取組" in body
     assert actions == [104, 401, 402]  # the actions about 各地区 / 地域コミュニティ / 地域活動
     assert buttons == ["plan.list", "plan.year"]
@@ -72,6 +73,23 @@ def test_kozu_and_maeba_points_get_their_own_districts(city_bot, emulator, user_
         heading, body, actions, _ = district_answer(send(city_bot, emulator, user_id, lat, lon))
         assert heading == f"{want}地区" and body[0].endswith(f"{want}地区のあたりです。")
         assert actions == [104, 401, 402]
+        assert not any("境目" in t or "中心からの距離" in t for t in body)  # no other centre is nearly as close
+
+
+def test_the_border_note_appears_only_when_another_centre_is_nearly_as_close(city_bot, emulator, user_id):
+    with city_bot.rt.sessions() as db:
+        a, b = (d for d in P.districts(db) if d.name in ("国府津", "下府中"))
+        a, b = (a.lat, a.lon, a.name), (b.lat, b.lon, b.name)
+    # 0.1 km from 国府津's centre: nothing to explain.
+    _, body, _, _ = district_answer(send(city_bot, emulator, user_id, a[0] + 0.0009, a[1]))
+    assert body[0].endswith("国府津地区のあたりです。") and len([t for t in body if "距離" in t]) == 0
+    # Between the two centres, a little nearer 国府津: the note names 下府中.
+    lat, lon = a[0] + (b[0] - a[0]) * 0.45, a[1] + (b[1] - a[1]) * 0.45
+    name, km = expected_nearest(city_bot, lat, lon)
+    assert name == "国府津"
+    _, body, _, _ = district_answer(send(city_bot, emulator, user_id, lat, lon))
+    [note] = [t for t in body if "境目" in t]
+    assert "下府中地区" in note and len(note) < 60
 
 
 def test_a_district_the_plan_names_lists_that_action_first(city_bot, emulator, user_id):

@@ -11,7 +11,7 @@ from handlers import ui
 from handlers.flex import (ACCENT, ACCENT_SOFT, MUTED, NOW, NOW_SOFT, OFF, TEXT, WHITE, box, bubble, button, separator,
                            text)
 from handlers.plan_text import (GlossTracker, excerpt, pages_by_chars, paragraphs, sentences,  # noqa: F401
-                                starts_suffix)
+                                starts_suffix, starts_year)
 
 # -- wording (one place for the resident-facing text of this feature) ------------------------------------------
 T = {
@@ -57,7 +57,7 @@ T = {
     "project_year_alt": "プロジェクト{no}の今年度と来年度の予定。{this_phrase}です",
     "roadmap_alt": "アクション{no}の今後の予定（線表）。{this_phrase}です",
     "terms": "用語",
-    "year_new_next": "来年度から新たに始まる予定",
+    "year_new_next": "{year}から新たに始まる予定",
     "year_continue": "今年度の取組のうち{n}件は来年度も続きます。",
     "year_more": "このプロジェクトの予定をくわしく",
     "vision_title": "{city}の将来都市像",
@@ -311,7 +311,7 @@ def overview_year_bubble(p, this: int, nxt: int, plan_start: int | None = None,
     if continuing:
         body.append(text(T["year_continue"].format(n=continuing), size="sm"))
     if new_next:
-        body.append(text(T["year_new_next"], size="sm", weight="bold", margin="md"))
+        body.append(text(T["year_new_next"].format(year=starts_year(nxt)), size="sm", weight="bold", margin="md"))
         for a, items in new_next:
             for it in items:
                 body.append(text(f"・{it.text}（{a.number}）", size="sm"))

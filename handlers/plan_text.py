@@ -2,7 +2,8 @@
 
 - Long text is split only after 。 (never mid-sentence); the short goal keeps whole sentences from the start.
 - "This year" is said as 今年度は令和8年度（2026年度）, never as nested brackets.
-- A roadmap item is tagged 「（この年度から）」 only when its span really starts in that year.
+- A roadmap item is tagged 「（令和9年度から）」 only when its span really starts in that year; the year is named,
+  never "this year", which would read as 今年度 under a 来年度 heading.
 - Abbreviations get a 用語 note from the city's glossary where they first appear unexplained.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.fiscal import fy_label
 PARA_CHARS = 120          # a bullet longer than this is broken into sentence-sized paragraphs
 BUBBLE_CHARS = 260        # characters of running text per bubble before it is continued on the next
 EXCERPT_CHARS = 100       # the short goal: further sentences are added while the total stays within this
-STARTS = "（この年度から）"
+STARTS = "（{year}から）"
 ELLIPSIS = "…"
 
 _SENTENCE = re.compile(r"[^。]*(?:。|$)")
@@ -107,8 +108,13 @@ def starts_in(item, fy: int, plan_start: int | None) -> bool:
     return item.from_fy == fy and (plan_start is None or fy > plan_start)
 
 
+def starts_year(fy: int) -> str:
+    """`令和9年度`: the label without its Gregorian bracket, so it can sit inside a bracket of its own."""
+    return fy_label(fy).partition("（")[0]
+
+
 def starts_suffix(item, fy: int, plan_start: int | None) -> str:
-    return STARTS if starts_in(item, fy, plan_start) else ""
+    return STARTS.format(year=starts_year(fy)) if starts_in(item, fy, plan_start) else ""
 
 
 # -- glossary ---------------------------------------------------------------------------------------------------

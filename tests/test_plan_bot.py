@@ -219,11 +219,11 @@ def test_roadmap_spans_and_this_year_follow_the_clock(plan_bot, emulator, user_i
     for t in next_items:
         assert any(s.startswith(t) for s in next_lines), t
     if fy == 2029:
-        assert "市民意識調査 第6期計画策定（この年度から）" in next_lines
+        assert "市民意識調査 第6期計画策定（令和12年度から）" in next_lines
         assert "第5期計画の進捗管理" in this_lines
     if fy == 2026:  # the plan's first year: nothing is flagged as new
-        assert not any("この年度から" in t for t in this_lines)
-        assert "第5期計画の進捗管理（この年度から）" in next_lines
+        assert not any("年度から）" in t for t in this_lines)
+        assert "第5期計画の進捗管理（令和9年度から）" in next_lines
     assert shown
     assert_no_rejections(emulator)
 

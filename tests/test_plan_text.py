@@ -1,5 +1,5 @@
 """The plan's text rules, on LINE and on the web alike: sentences never cut, the short goal read from its start,
-no nested year brackets, one 「（この年度から）」 rule, and a 用語 note for every abbreviation the plan leaves
+no nested year brackets, one 「（令和N年度から）」 rule, and a 用語 note for every abbreviation the plan leaves
 unexplained."""
 from __future__ import annotations
 
@@ -95,26 +95,31 @@ def test_this_year_is_said_without_nested_brackets_on_line_and_the_web(plan_bot,
     assert status and not any(NESTED.search(t) for t in status)
 
 
-def _tagged_on_line(messages: list[dict]) -> set[tuple[str, str]]:
-    """(year heading, item) pairs the LINE year view tags 「（この年度から）」."""
+STARTS_TAG = re.compile(r"^(.*)（(令和\d+年度)から）$")
+
+
+def _tagged_on_line(messages: list[dict]) -> set[tuple[str, str, str]]:
+    """(year heading, item, year named) for items the LINE year view tags 「（令和N年度から）」."""
     out, heading = set(), ""
     for m in messages:
         for b in bubbles(m):
             for t in texts(b["body"]):
+                assert "この年度" not in t, t  # ambiguous next to 今年度
                 if "年度　" in t:
                     heading = t.split("　")[0].removeprefix("▶ ")
-                elif t.endswith("（この年度から）"):
-                    out.add((heading, t.removeprefix("・").removesuffix("（この年度から）")))
+                elif tag := STARTS_TAG.match(t):
+                    out.add((heading, tag.group(1).removeprefix("・"), tag.group(2)))
     return out
 
 
-def _tagged_on_web(html: str) -> set[tuple[str, str]]:
+def _tagged_on_web(html: str) -> set[tuple[str, str, str]]:
     out, heading = set(), ""
+    assert "この年度" not in html
     for m in re.finditer(r"<h3[^>]*>(.*?)</h3>|<li>(.*?)</li>", html, re.S):
         if m.group(1) is not None:
             heading = _html_text(m.group(1)).strip().split("　")[0].removeprefix("▶ ")
-        elif m.group(2).endswith("（この年度から）"):
-            out.add((heading, m.group(2).removesuffix("（この年度から）")))
+        elif tag := STARTS_TAG.match(m.group(2)):
+            out.add((heading, tag.group(1), tag.group(2)))
     return out
 
 
@@ -125,13 +130,17 @@ def test_from_this_year_follows_one_rule_on_line_and_the_web(plan_bot, emulator,
     for p in PLAN["projects"]:
         # A span starts "this year" only when it begins after the plan's first year (2026): every row of the
         # city's 線表 opens in 2026, including work already under way.
-        expected = {(title, it["text"]) for title, fy in (("今年度", year), ("来年度", year + 1))
+        expected = {(title, it["text"], f"令和{fy - 2018}年度") for title, fy in (("今年度", year), ("来年度", year + 1))
                     for a in p["actions"] for it in a["roadmap"] if it["from_fy"] == fy and fy > 2026}
         on_line = _tagged_on_line(chat.tap(encode("plan.year", id=p["no"])))
         on_web = _tagged_on_web(web.get(f"/plan/{p['no']}").get_data(as_text=True))
         assert on_line == expected and on_web == expected, p["no"]
     if year == 2026:
-        assert not any(t == "今年度" for t, _ in _tagged_on_web(web.get("/plan/1").get_data(as_text=True)))
+        assert not any(t == "今年度" for t, _, _ in _tagged_on_web(web.get("/plan/1").get_data(as_text=True)))
+    # The all-projects view names the same year the same way.
+    overview = [t for m in chat.tap(encode("plan.year")) for t in texts(m)]
+    assert not any("来年度から新たに" in t for t in overview)
+    assert any(t == f"令和{year + 1 - 2018}年度から新たに始まる予定" for t in overview)
 
 
 # -- glossary ------------------------------------------------------------------------------------------------

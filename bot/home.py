@@ -1,4 +1,5 @@
-"""The public home page at /: what the LINE account does, how to add it as a friend (QR code), the plan."""
+"""The public home page at /: what the LINE account does, how to add it as a friend (QR code), the plan.
+Also /favicon.ico, which browsers ask for on every page whatever the <link rel="icon"> says."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -22,6 +23,11 @@ def qr_svg(url: str) -> Markup:
     code = segno.make(url, error="m")
     return Markup(code.svg_inline(scale=5, border=2, svgclass="qr", lineclass="qr-line",
                                   title="友だち追加用のQRコード"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return current_app.send_static_file("favicon.ico")
 
 
 @bp.get("/")

@@ -27,7 +27,7 @@ def assert_site_page(resp, status: int, *, admin: bool) -> str:
     return body
 
 
-@pytest.mark.parametrize("path", ["/no-such-page", "/plan/99", "/plan/actions/9999", "/favicon.ico", "/static/none.css"])
+@pytest.mark.parametrize("path", ["/no-such-page", "/plan/99", "/plan/actions/9999", "/favicon.png", "/static/none.css"])
 def test_unknown_public_paths_get_the_japanese_404(admin_env, path):
     body = assert_site_page(admin_env.client().c.get(path), 404, admin=False)
     assert "ページが見つかりません" in body

@@ -131,3 +131,42 @@ def test_add_friend_url_from_the_environment():
     # The demo points the QR code at the emulator's chat page.
     demo = from_env({"KYODO_DEMO": "1", "LINE_API_BASE_URL": "http://127.0.0.1:8081"})
     assert demo.line_add_friend_url == "http://127.0.0.1:8081/"
+
+
+def test_home_page_reads_cleanly_and_offers_the_friend_button_first(home_app):
+    app, rt = home_app(line_add_friend_url=FRIEND_URL)
+    fresh_env(app, rt, FrozenClock(T0))
+    load_plan(rt)
+    html = app.test_client().get("/").get_data(as_text=True)
+    # A line break inside a Japanese paragraph shows as a stray space between sentences.
+    intro = re.search(r"<p>市民のみなさんと.*?</p>", html, re.S).group(0)
+    assert not re.search(r"。\s", intro), intro
+    # The add-friend button comes before the feature lists (a phone's first screen).
+    assert html.index(f'href="{FRIEND_URL}"') < html.index("いまできること")
+
+
+def test_plan_pages_link_back_to_the_home_page(home_app):
+    app, rt = home_app(line_add_friend_url=FRIEND_URL)
+    fresh_env(app, rt, FrozenClock(T0))
+    load_plan(rt)
+    c = app.test_client()
+    for path in ("/plan", "/plan/1", "/plan/actions/101"):
+        assert "/" in links(c.get(path).get_data(as_text=True)), path
+
+
+def test_every_page_has_an_icon_and_favicon_ico_answers(home_app):
+    from bot.security_headers import HEADERS
+
+    app, rt = home_app(line_add_friend_url=FRIEND_URL)
+    fresh_env(app, rt, FrozenClock(T0))
+    load_plan(rt)
+    c = app.test_client()
+    for path in ("/", "/plan/1", "/no-such-page", "/admin/login"):
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', c.get(path).get_data(as_text=True))
+        assert icon, path
+        r = c.get(icon.group(1))
+        assert r.status_code == 200 and r.content_type.startswith("image/svg+xml") and b"<svg" in r.data
+    r = c.get("/favicon.ico")
+    assert r.status_code == 200 and r.content_type.startswith("image/") and r.data[:4] == b"\0\0\1\0"  # an .ico
+    for name, value in HEADERS.items():
+        assert r.headers.get(name) == value, name

@@ -6,6 +6,7 @@ gunicorn faces clients directly, so LINE's webhook is answered even while slow c
 import os
 
 from bot.gthread_buffered import BufferedThreadWorker
+from bot.log_format import gunicorn_logconfig
 
 wsgi_app = "bot.app:create_app()"
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
@@ -24,6 +25,10 @@ worker_class = BufferedThreadWorker.with_limits(
     io_timeout=10.0,  # a thread writing an answer to a client that stopped reading gives up after 10 s
     max_buffered_bytes=64 * 1024 * 1024,  # all requests being read by one process (503 past it)
 )
+# The longest request line (method, path and query, version) gunicorn parses; longer ones get the site's
+# Japanese 414. nginx in docs/DEPLOY.md (large_client_header_buffers 4 8k) passes no longer line, so a URL
+# is refused the same way whether it stops at nginx or here. 8190 is gunicorn's maximum short of unlimited.
+limit_request_line = 8190
 # Connections (idle, reading or kept alive) per process before it stops accepting; the rest wait in
 # the backlog. A flood larger than this is the reverse proxy's job (limit_conn).
 worker_connections = 1000
@@ -36,3 +41,5 @@ graceful_timeout = 20
 # gunicorn 27's runtime-control socket lives at one fixed path per user, shared by every instance on the
 # machine (tests, benchmarks); the platform's process manager does this job.
 control_socket_disable = True
+# The app's log lines (kyodo.*) with time, level and logger name, as the worker and scheduler print them.
+logconfig_dict = gunicorn_logconfig()

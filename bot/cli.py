@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bot.config import ConfigError, from_env, require_secrets
+from bot.log_format import LOG_FORMAT
 
 # Modules exposing `add_commands(subparsers)`; later steps append theirs (plan, admin...).
 COMMAND_MODULES = ["bot.cli_core", "bot.plan_loader", "bot.admin.cli"]
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("kyodo.web")
@@ -18,19 +19,42 @@ TEXTS: dict[int, tuple[str, str]] = {
     403: ("権限がありません", "このページを表示・操作する権限がありません。"),
     404: ("ページが見つかりません", "お探しのページや項目は見つかりませんでした。アドレスが正しいか、お確かめください。"),
     405: ("この操作はできません", "このページでは、その操作を受け付けていません。"),
+    # 408, 414, 431, 501 and 503 come from the web server in front of the app (bot/gthread_buffered.py).
+    408: ("時間内に受け取れませんでした", "通信が途中で止まりました。電波のよい所で、もう一度お試しください。"),
     413: ("送信された内容が大きすぎます", "入力の量を減らして、もう一度お試しください。"),
+    414: ("アドレスが長すぎます", "ページのアドレスが長すぎて、受け付けられませんでした。トップページから開き直してください。"),
     429: ("アクセスが集中しています", "短時間に多くのアクセスがありました。しばらく待ってから、もう一度お試しください。"),
+    431: ("リクエストが大きすぎます", "送信された情報が多すぎて、受け付けられませんでした。トップページから開き直してください。"),
     500: ("システムでエラーが発生しました",
           "申し訳ありません。ページを表示できませんでした。時間をおいて、もう一度お試しください。"),
+    501: ("この送り方には対応していません", "ページを開き直して、もう一度お試しください。"),
+    503: ("ただいま混み合っています", "しばらく待ってから、もう一度お試しください。"),
 }
 
-# If even the error page cannot be drawn (e.g. a broken template): a page with no moving parts.
-_BARE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>エラー</title></head><body>'
-         '<main class="error-page" data-status="{status}"><h1>{title}</h1><p>{message}</p></main></body></html>')
+# If even the error page cannot be drawn (e.g. a broken template), and for refusals the web server makes
+# before the app sees the request: a page with no moving parts.
+_BARE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title></head><body>'
+         '<main class="error-page" data-status="{status}"><h1>{title}</h1><p>{message}</p>'
+         '<p><small>エラー番号 {status}</small></p></main></body></html>')
 
 
 def texts(status: int) -> tuple[str, str]:
     return TEXTS.get(status) or TEXTS[500 if status >= 500 else 400]
+
+
+def bare_page(status: int, title: str | None = None, message: str | None = None) -> str:
+    """The error page without the site's layout (no template, no request): the texts are ours, not input."""
+    default_title, default_message = texts(status)
+    return _BARE.format(status=status, title=title or default_title, message=message or default_message)
+
+
+def _bind_links_without_host() -> None:
+    """A Host header Werkzeug cannot use (a DNS label over 63 characters) leaves the request without a URL
+    adapter, so every url_for in the layouts would fail. The pages link by path only: bind one to no host."""
+    ctx = request_ctx._get_current_object()
+    if ctx.url_adapter is None:
+        ctx.url_adapter = current_app.url_map.bind("localhost", script_name=request.root_path or "/",
+                                                   url_scheme=request.scheme)
 
 
 def _in_admin() -> bool:
@@ -42,11 +66,12 @@ def render(status: int, title: str | None = None, message: str | None = None, he
     default_title, default_message = texts(status)
     title, message = title or default_title, message or default_message
     try:
+        _bind_links_without_host()
         body = render_template("errors/error.html", status=status, title=title, message=message,
                                layout="admin/layout.html" if _in_admin() else "base.html", in_admin=_in_admin())
     except Exception:  # noqa: BLE001 - the error page itself must not fail
         log.exception("error page for %s could not be drawn", status)
-        body = _BARE.format(status=status, title=title, message=message)
+        body = bare_page(status, title, message)
     return body, status, headers or []
 
 

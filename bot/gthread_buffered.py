@@ -9,6 +9,11 @@ oversized requests are dropped in the loop: 408 when a started request misses it
 it is too large, plain close when nothing was sent. Everything after the hand-over is gunicorn's own
 (parsing, keep-alive, the WSGI call); the buffered bytes are fed to its parser.
 
+Every answer made here or by gunicorn's parser (a malformed request line, a line too long) is the site's
+own small Japanese page with the site's security headers (`refusal`), not gunicorn's English one, and
+its log line names the status and the error class only: gunicorn's own quotes the request line, which
+can carry a query string with an e-mail address or a name.
+
 TLS and HTTP/2 cleartext are not buffered (the loop would see encrypted bytes or a preface): with those
 settings the worker behaves exactly like gthread. TLS ends at the reverse proxy (docs/DEPLOY.md).
 Settings: gunicorn.conf.py, via BufferedThreadWorker.with_limits().
@@ -17,20 +22,51 @@ from __future__ import annotations
 
 import errno
 import selectors
+import ssl
 import time
 from functools import partial
+from http import HTTPStatus
 
+from gunicorn import util
+from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from bot.error_pages import bare_page
+from bot.logsafe import describe_exception
+from bot.security_headers import HEADERS
+
 _MORE = object()  # the request is not complete yet
-_CLOSE = b"Connection: close\r\nContent-Length: 0\r\n\r\n"
-_REFUSALS = {
-    400: b"HTTP/1.1 400 Bad Request\r\n" + _CLOSE,
-    408: b"HTTP/1.1 408 Request Timeout\r\n" + _CLOSE,
-    413: b"HTTP/1.1 413 Content Too Large\r\n" + _CLOSE,
-    431: b"HTTP/1.1 431 Request Header Fields Too Large\r\n" + _CLOSE,
-    503: b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n" + _CLOSE,
-}
+
+
+def refusal(status: int, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """A whole HTTP answer: the site's Japanese error page and security headers; the connection closes."""
+    body = bare_page(status).encode()
+    head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: text/html; charset=utf-8",
+            f"Content-Length: {len(body)}", "Connection: close", *(f"{k}: {v}" for k, v in HEADERS.items()),
+            *(f"{k}: {v}" for k, v in extra)]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+_REFUSALS = {status: refusal(status) for status in (400, 408, 413, 431)}
+_REFUSALS[503] = refusal(503, (("Retry-After", "5"),))
+
+# gunicorn's parser errors and the status gunicorn answers them with (gunicorn/workers/base.py); any other
+# ParseException is a client error answered 400. These are the response's faults, not the client's: 500.
+_PARSE_STATUS = ((http_errors.LimitRequestLine, 414), (http_errors.LimitRequestHeaders, 431),
+                 (http_errors.ExpectationFailed, 417), (http_errors.UnsupportedTransferCoding, 501),
+                 (http_errors.ForbiddenProxyRequest, 403), (http_errors.ConfigurationProblem, 500))
+_APP_FAULTS = (http_errors.InvalidResponseHeader, http_errors.InvalidResponseHeaderName)
+
+
+def client_error_status(exc: BaseException) -> int | None:
+    """The status gunicorn gives a request it refused itself, or None when the fault is not the client's."""
+    if isinstance(exc, _APP_FAULTS):
+        return None
+    if isinstance(exc, ssl.SSLError):
+        return 403
+    if not isinstance(exc, http_errors.ParseException):
+        return None
+    return next((status for cls, status in _PARSE_STATUS if isinstance(exc, cls)), 400)
 
 
 class Refuse(Exception):
@@ -270,6 +306,20 @@ class BufferedThreadWorker(ThreadWorker):
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):
             pass
+
+    def handle_error(self, req, client, addr, exc) -> None:
+        """gunicorn's handle_error, without its English page and without the request line in the log."""
+        status = client_error_status(exc)
+        if status is None:
+            status = 500
+            self.log.error("Error handling request: %s", describe_exception(exc))
+        else:
+            self.log.warning("Invalid request refused with %d: %s", status, type(exc).__name__)
+        try:
+            page = _REFUSALS.get(status) or refusal(status)
+            util.write_nonblock(client, page)
+        except Exception:  # noqa: BLE001 - the client may be gone; as gunicorn does
+            self.log.debug("Failed to send error message.")
 
     def _drop(self, conn: BufferingConn, status: int | None = None) -> None:
         self._unwatch(conn)

@@ -36,6 +36,11 @@ def uid(user_id: str | None) -> str:
     return "u:" + hmac.new(_KEY, user_id.encode(), hashlib.sha256).hexdigest()[:12]
 
 
+def event_ref(event_id: str) -> str:
+    """Keyed hash of a webhookEventId for a log line: a body's id is any printable text (up to 64 characters)."""
+    return "e:" + hmac.new(_KEY, b"ev:" + event_id.encode(), hashlib.sha256).hexdigest()[:12]
+
+
 def user_key(user_id: str) -> str:
     """Keyed hash used as a database key for ordering (so the events table holds no id in clear)."""
     return hmac.new(_KEY, b"uk:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]

@@ -12,7 +12,7 @@ from werkzeug.wsgi import get_input_stream
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.logsafe import describe_exception, user_key
+from bot.logsafe import describe_exception, event_ref, user_key
 from bot.webhook_shape import BadPayload, Event, check_event, loggable_type, parse
 from models.webhook import PENDING, SKIPPED, WebhookEvent
 
@@ -40,7 +40,8 @@ def store_events(rt, events: list[Event] | list[dict]) -> list[str]:
         {
             "event_id": ev.event_id,
             "user_key": user_key(ev.chat_id or "-"),
-            "event_type": ev.type[:32],
+            # A known type, or "?": an unknown type string is input, and a skipped row keeps no input.
+            "event_type": loggable_type(ev.type),
             "event_ts": ev.timestamp,
             "redelivered": ev.redelivered,
             # A skipped event keeps no body: it would hold a resident's text that nothing will clear.
@@ -57,12 +58,18 @@ def store_events(rt, events: list[Event] | list[dict]) -> list[str]:
     # trips on the hot path (a multi-event body becomes one multi-VALUES statement).
     engine = rt.autocommit_engine
     with engine.begin() as conn:  # with AUTOCOMMIT, begin/commit send nothing to the server
-        conn.execute(_insert_stmt(engine.dialect.name), rows)
+        inserted = set(conn.execute(_insert_stmt(engine.dialect.name), rows).scalars())
+    # Only rows this delivery stored: a redelivery of a stored id must not buy another log line. The id is
+    # logged as a keyed hash: a body's id is any printable text up to 64 characters.
     for ev in events:
+        if ev.event_id not in inserted:
+            continue
+        inserted.discard(ev.event_id)  # an id twice in one body is stored (and logged) once
         if ev.skip:
-            log.warning("webhook: event %s (%s) stored but skipped: %s", ev.event_id, loggable_type(ev.type), ev.skip)
+            log.warning("webhook: event %s (%s) stored but skipped: %s", event_ref(ev.event_id), loggable_type(ev.type),
+                        ev.skip)
         elif ev.token_dropped:
-            log.info("webhook: event %s has an unusable replyToken; it will be answered by push", ev.event_id)
+            log.info("webhook: event %s has an unusable replyToken; it will be answered by push", event_ref(ev.event_id))
     return [r["user_key"] for r in rows if r["status"] == PENDING]
 
 
@@ -72,7 +79,8 @@ _STMTS: dict = {}
 def _insert_stmt(dialect: str):
     if dialect not in _STMTS:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        _STMTS[dialect] = insert(WebhookEvent).on_conflict_do_nothing(index_elements=["event_id"])
+        _STMTS[dialect] = (insert(WebhookEvent).on_conflict_do_nothing(index_elements=["event_id"])
+                           .returning(WebhookEvent.event_id))  # the ids actually inserted
     return _STMTS[dialect]
 
 

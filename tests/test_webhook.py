@@ -220,3 +220,37 @@ def test_lone_surrogates_and_nul_in_a_residents_text_are_repaired_and_answered(b
     bot.settle()
     assert seen == ["ヘルプ\ufffd", "a\ufffdb", "x\ufffdy"]
     assert len(emulator.sent(user=user_id)) == 3
+
+
+def test_a_skipped_event_is_logged_once_by_a_hash_keeps_nothing_personal_and_is_unlinked_on_leaving(
+        bot, emulator, user_id, caplog):
+    import logging
+
+    from bot.logsafe import user_key
+    from models.webhook import SKIPPED
+
+    caplog.set_level(logging.INFO, logger="kyodo.webhook")
+    odd_id = "taro.yamada@example.com"  # any printable ASCII up to 64 characters passes as an id
+    ev = {**text_event(user_id, "秘密の相談", event_id=odd_id), "type": "yamada-taro"}
+    for _ in range(3):  # the first delivery and two redeliveries of the same id
+        assert post_events(bot.url, [ev]) == 200
+    skipped = [r for r in caplog.records if "stored but skipped" in r.getMessage()]
+    assert "taro" not in caplog.text and "yamada" not in caplog.text and "秘密" not in caplog.text
+    assert len(skipped) == 1, [r.getMessage() for r in skipped]
+    from bot.logsafe import event_ref
+
+    assert event_ref(odd_id) in skipped[0].getMessage()  # a keyed hash: findable by whoever holds the key
+    with bot.rt.sessions() as db:
+        row = db.scalars(select(WebhookEvent).where(WebhookEvent.event_id == odd_id)).one()
+        assert (row.status, row.body, row.event_type) == (SKIPPED, None, "?")
+        assert "yamada" not in (row.error or "") and row.user_key == user_key(user_id)
+    # Leaving deletes the link from the skipped row to the resident too.
+    emulator.send_follow(user_id)
+    emulator.send_text(user_id, "退会")
+    bot.settle()
+    yes = emulator.messages_for(user_id)[-1]["template"]["actions"][0]
+    emulator.send_postback(user_id, yes["data"])
+    bot.settle()
+    assert "削除しました" in emulator.messages_for(user_id)[-1]["text"]
+    with bot.rt.sessions() as db:
+        assert db.scalar(select(WebhookEvent.user_key).where(WebhookEvent.event_id == odd_id)) == "deleted"

@@ -24,7 +24,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
 from bot import outbox
-from bot.logsafe import describe_exception, format_exception, uid
+from bot.logsafe import event_ref, describe_exception, format_exception, uid
 from bot.webhook_shape import loggable_type
 from models.webhook import DONE, FAILED, PENDING, PROCESSING, WebhookEvent
 
@@ -138,7 +138,7 @@ def _run(rt: "Runtime", claim: Claim) -> tuple[str, int | None]:
             from handlers.common import sorry
 
             error = describe_exception(e)
-            log.error("handler failed for event %s (%s): %s\n%s", event_id, loggable_type(str(body.get("type"))),
+            log.error("handler failed for event %s (%s): %s\n%s", event_ref(event_id), loggable_type(str(body.get("type"))),
                       error, format_exception(e))
             outcome = sorry(body)
         if outcome.replies and outcome.line_user_id:
@@ -152,10 +152,10 @@ def _run(rt: "Runtime", claim: Claim) -> tuple[str, int | None]:
                          .values(status=status, processed_at=rt.now(), body=None, error=error, claim_token=None))
         if res.rowcount != 1:
             db.rollback()
-            log.warning("event %s: claim lost; discarding this run", event_id)
+            log.warning("event %s: claim lost; discarding this run", event_ref(event_id))
             return "lost", None
         db.commit()
-        log.debug("event %s %s from %s %s", event_id, loggable_type(str(body.get("type"))), uid(outcome.line_user_id), status)
+        log.debug("event %s %s from %s %s", event_ref(event_id), loggable_type(str(body.get("type"))), uid(outcome.line_user_id), status)
     return status, batch_id
 
 
@@ -164,11 +164,11 @@ def _record_failure(rt: "Runtime", claim: Claim, error: str, exc: BaseException 
     final = claim.attempts >= rt.config.event_max_attempts
     if final:
         values = dict(status=FAILED, processed_at=rt.now(), body=None, error=error, claim_token=None)
-        log.error("event %s failed for good after %d attempts: %s%s", claim.event_id, claim.attempts, error,
+        log.error("event %s failed for good after %d attempts: %s%s", event_ref(claim.event_id), claim.attempts, error,
                   "\n" + format_exception(exc) if exc is not None else "")
     else:
         values = dict(status=PENDING, error=error, claim_token=None)
-        log.warning("event %s: attempt %d of %d failed: %s", claim.event_id, claim.attempts,
+        log.warning("event %s: attempt %d of %d failed: %s", event_ref(claim.event_id), claim.attempts,
                     rt.config.event_max_attempts, error)
     try:
         with rt.autocommit_engine.begin() as conn:
@@ -176,7 +176,7 @@ def _record_failure(rt: "Runtime", claim: Claim, error: str, exc: BaseException 
                                .where(WebhookEvent.id == claim.row_id, WebhookEvent.claim_token == claim.token)
                                .values(**values))
     except Exception as e:  # the database is away: the claim times out and the sweeper takes the event back
-        log.error("event %s: could not record the failure: %s", claim.event_id, describe_exception(e))
+        log.error("event %s: could not record the failure: %s", event_ref(claim.event_id), describe_exception(e))
         return PROCESSING
     if res.rowcount != 1:
         return "lost"
@@ -200,7 +200,7 @@ def _apologise(rt: "Runtime", claim: Claim) -> None:
                                             messages=outcome.replies, source_event_id=claim.event_id).id
             db.commit()
     except Exception as e:
-        log.warning("event %s: no apology sent either: %s", claim.event_id, describe_exception(e))
+        log.warning("event %s: no apology sent either: %s", event_ref(claim.event_id), describe_exception(e))
         return
     _deliver(rt, batch_id, claim.event_id)
 
@@ -209,7 +209,7 @@ def _deliver(rt: "Runtime", batch_id: int, event_id: str) -> None:
     try:
         outbox.deliver(rt, batch_id)
     except Exception as e:  # the batch is stored; the outbox sweeper sends it
-        log.error("event %s: delivery of batch %s stopped: %s", event_id, batch_id, describe_exception(e))
+        log.error("event %s: delivery of batch %s stopped: %s", event_ref(event_id), batch_id, describe_exception(e))
 
 
 def requeue_stale(rt: "Runtime") -> int:

@@ -15,6 +15,7 @@ def add_commands(sub) -> None:
                                      "production runs the Procfile's gunicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
+    p.add_argument("--quiet", action="store_true", help="no start-up banner and no access log, errors only (the demo)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("emulator", help="run the local LINE Messaging API emulator and chat page")
@@ -51,15 +52,14 @@ def add_commands(sub) -> None:
 
 def cmd_db_upgrade(args) -> int:
     from bot.cli import config_for
-    from bot.migrate import upgrade
+    from bot.migrate import upgrade, upgrade_summary
 
     cfg = config_for(args, need_secrets=False)
     if cfg.database_url.startswith("sqlite:///"):
         from pathlib import Path
 
         Path(cfg.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    upgrade(cfg.database_url, args.revision)
-    print("database is up to date")
+    print(upgrade_summary(*upgrade(cfg.database_url, args.revision)))
     return 0
 
 
@@ -68,7 +68,7 @@ def cmd_serve(args) -> int:
     from bot.cli import config_for
     from bot.dev_server import serve
 
-    serve(create_app(config_for(args)), args.host, args.port)  # development and demo; production: Procfile
+    serve(create_app(config_for(args)), args.host, args.port, quiet=args.quiet)  # development and demo; production: Procfile
     return 0
 
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,12 +19,11 @@ SETUP_STEPS: list[str] = ["bot.demo:migrate", "bot.plan_loader:load_default", "b
 
 
 def migrate(cfg) -> None:
-    from bot.migrate import upgrade
+    from bot.migrate import upgrade, upgrade_summary
 
     if cfg.database_url.startswith("sqlite:///"):
         Path(cfg.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    upgrade(cfg.database_url)
-    print("  ✓ database migrated")
+    print(f"  ✓ {upgrade_summary(*upgrade(cfg.database_url))}")
 
 
 def _port_free(port: int) -> bool:
@@ -30,8 +31,39 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _next_free(port: int, taken: set[int]) -> int:
+    while port in taken or not _port_free(port):
+        port += 1
+    return port
+
+
+def ports_in_use_message(port: int, emulator_port: int) -> str:
+    """Which port is taken, and the command that starts the demo on free ones (make passes no options)."""
+    busy = [p for p in (port, emulator_port) if not _port_free(p)]
+    new_port = _next_free(port, {emulator_port}) if port in busy else port
+    new_emulator_port = _next_free(emulator_port, {new_port}) if emulator_port in busy else emulator_port
+    kyodo = Path(sys.executable).parent / "kyodo"
+    try:
+        command = str(kyodo.relative_to(Path.cwd())) if kyodo.exists() else "kyodo"
+    except ValueError:
+        command = str(kyodo)
+    which = " and ".join(map(str, busy))
+    return (f"kyodo demo: port {which} {'is' if len(busy) == 1 else 'are'} already in use (another program, or a demo"
+            " still running). Stop it, or start the demo on other ports:\n"
+            f"    {command} demo --port {new_port} --emulator-port {new_emulator_port}")
+
+
 class ChildStopped(Exception):
-    """One child of the demo stopped, or never came up; the message is the one line the demo prints."""
+    """One child of the demo stopped, or never came up; the message is the one line the demo prints.
+    `code` is the demo's exit status: 0 when a child ended normally (exit code 0), else 1."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# A routine log line ("2026-11-25 18:03:47,634 INFO kyodo.scheduler: ..."): not a message about why a child stopped.
+_ROUTINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO) ")
 
 
 class Child:
@@ -39,13 +71,33 @@ class Child:
 
     def __init__(self, name: str, args: list[str], port: int | None = None) -> None:
         self.name, self.port = name, port
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=os.environ.copy())
+        self.spoke = False  # wrote something other than routine log lines to stderr (a traceback, an error)
+        # stderr passes through the demo, which notes whether the child said anything before it stopped.
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=os.environ.copy(),
+                                     stderr=subprocess.PIPE, text=True, errors="replace")
+        self._relay = threading.Thread(target=self._pass_stderr_on, name=f"{name} stderr", daemon=True)
+        self._relay.start()
+
+    def _pass_stderr_on(self) -> None:
+        for line in self.proc.stderr:
+            if line.strip() and not _ROUTINE.match(line):
+                self.spoke = True
+            try:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass  # our stderr is gone (a closed pipe): keep draining, or the child would block writing
 
     def stopped(self) -> bool:
         return self.proc.poll() is not None
 
-    def why(self) -> str:
+    def wait_output(self, timeout: float = 2.0) -> None:
+        """Until its last lines have been passed on (a grandchild holding the pipe open is not waited for long)."""
+        self._relay.join(timeout)
+
+    def why(self) -> ChildStopped:
         """'the LINE emulator (port 8081) stopped with exit code 1: port 8081 is in use by another program'."""
+        self.wait_output()
         code = self.proc.returncode
         where = f" (port {self.port})" if self.port else ""
         if code is not None and code < 0:
@@ -53,12 +105,14 @@ class Child:
                 how = f"was stopped by {signal.Signals(-code).name}"
             except ValueError:
                 how = f"was stopped by signal {-code}"
-            return f"the {self.name}{where} {how}"
+            return ChildStopped(f"the {self.name}{where} {how}")
+        if code == 0:  # it ended normally, e.g. on a Ctrl-C the demo itself ignores (started in the background)
+            return ChildStopped(f"the {self.name}{where} stopped", code=0)
         text = f"the {self.name}{where} stopped with exit code {code}"
         # It does not listen any more, so whoever answers on its port is another program.
         if self.port and not _port_free(self.port):
-            return f"{text}: port {self.port} is in use by another program"
-        return f"{text} (its own message is above)"
+            return ChildStopped(f"{text}: port {self.port} is in use by another program")
+        return ChildStopped(f"{text} (its own message is above)" if self.spoke else text)
 
 
 def wait_port(port: int, child: Child | None = None, timeout: float = 20.0) -> None:
@@ -66,7 +120,7 @@ def wait_port(port: int, child: Child | None = None, timeout: float = 20.0) -> N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child is not None and child.stopped():
-            raise ChildStopped(child.why())
+            raise child.why()
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -89,13 +143,14 @@ def stop_all(children: list[Child]) -> None:
         except subprocess.TimeoutExpired:
             c.proc.kill()
             c.proc.wait()
+    for c in children:
+        c.wait_output(0.5)
 
 
 def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
-    for p in (port, emulator_port):
-        if not _port_free(p):
-            print(f"kyodo demo: port {p} is already in use; stop the other program or pass --port/--emulator-port")
-            return 1
+    if not (_port_free(port) and _port_free(emulator_port)):
+        print(ports_in_use_message(port, emulator_port))
+        return 1
     emu_url = f"http://127.0.0.1:{emulator_port}"
     os.environ.setdefault("KYODO_DEMO", "1")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'demo.sqlite3'}")
@@ -118,7 +173,7 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
                                            f"http://127.0.0.1:{port}/callback"], emulator_port)
         children.append(emulator)
         wait_port(emulator_port, emulator)
-        web = Child("web app", ["serve", "--port", str(port)], port)
+        web = Child("web app", ["serve", "--port", str(port), "--quiet"], port)
         children.append(web)
         wait_port(port, web)
         from bot.richmenu import install_default
@@ -129,7 +184,7 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
             # The emulator or the web app going away mid-call is told as that, not as this call's traceback.
             if (dead := first_stopped(children)) is None:
                 raise
-            raise ChildStopped(dead.why()) from None
+            raise dead.why() from None
         print("  ✓ rich menu installed on the emulator")
         children.append(Child("scheduler", ["scheduler"]))
         print("\n" + "=" * 60)
@@ -139,10 +194,10 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
         print("=" * 60 + "\n", flush=True)
         while (dead := first_stopped(children)) is None:
             time.sleep(0.2)
-        raise ChildStopped(dead.why())
+        raise dead.why()
     except ChildStopped as stopped:
         print(f"kyodo demo: {stopped}; stopping everything", flush=True)
-        return 1
+        return stopped.code
     except (KeyboardInterrupt, SystemExit):
         return 0
     finally:

@@ -8,10 +8,11 @@ per-read timeout) has its socket shut down, which ends every read and write on i
 """
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 
-from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 
 class TimedRequestHandler(WSGIRequestHandler):
@@ -34,5 +35,12 @@ class TimedRequestHandler(WSGIRequestHandler):
             pass  # already closed
 
 
-def serve(app, host: str, port: int) -> None:
-    app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=TimedRequestHandler)
+def serve(app, host: str, port: int, *, quiet: bool = False) -> None:
+    if not quiet:
+        app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=TimedRequestHandler)
+        return
+    # Quiet (the demo, which prints its own banner with the URLs): no Flask banner (" * Serving Flask app",
+    # " * Debug mode"; run_simple instead of app.run), and none of werkzeug's INFO lines: its development-server
+    # warning, "Press CTRL+C to quit" and one access-log line per request. Its errors are logged at ERROR and show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=TimedRequestHandler)

@@ -365,14 +365,37 @@ class LoadReport:
         return bool(self.inserted or self.updated or self.deleted)
 
     def summary(self) -> str:
+        """Plain words, not table names: 'added 7 projects, 21 actions, …; changed 1 district; removed 2 actions'."""
         if not self.changed:
             return "no changes"
         parts = []
-        for kind in ("inserted", "updated", "deleted"):
+        for verb, kind in (("added", "inserted"), ("changed", "updated"), ("removed", "deleted")):
             d = getattr(self, kind)
             if d:
-                parts.append(f"{kind} " + ", ".join(f"{n} {t}" for t, n in sorted(d.items())))
+                parts.append(f"{verb} " + ", ".join(_counted(t, d[t]) for t in sorted(d, key=_SUMMARY_ORDER.index)))
         return "; ".join(parts)
+
+
+# What each table holds, in words a city employee uses, in the order a summary names them.
+_PLAIN_NAMES = {
+    "plan_projects": ("project", "projects"),
+    "plan_actions": ("action", "actions"),
+    "plan_roadmap_items": ("roadmap item", "roadmap items"),
+    "districts": ("district", "districts"),
+    "plan_glossary": ("glossary term", "glossary terms"),
+    "plan_pillars": ("pillar", "pillars"),
+    "plan_forces": ("force", "forces"),
+    "plan_periods": ("period", "periods"),
+    "plan_info": ("the city name and vision", "the city name and vision"),  # one row
+}
+_SUMMARY_ORDER = list(_PLAIN_NAMES)
+
+
+def _counted(table: str, n: int) -> str:
+    one, many = _PLAIN_NAMES[table]
+    if table == "plan_info":
+        return one
+    return f"{n} {one if n == 1 else many}"
 
 
 def _apply(row, values: dict, now: datetime) -> bool:
@@ -561,7 +584,21 @@ def load_default(cfg) -> None:
         report = load(make_sessions(engine), default_plan_path(cfg.city), system_clock())
     finally:
         engine.dispose()
-    print(f"  ✓ plan loaded for {cfg.city} ({report.summary()})")
+    print("\n".join(wrap_at_commas(f"  ✓ plan for {cfg.city}: {report.summary()}", width=78, indent="      ")))
+
+
+def wrap_at_commas(text: str, *, width: int, indent: str) -> list[str]:
+    """Lines of at most `width` characters, broken only after a comma: a first load's long list stays readable
+    in an 80-column terminal without splitting '26 districts' across two lines."""
+    lines = [""]
+    for item in text.split(", "):
+        piece = item if not lines[-1] else lines[-1] + ", " + item
+        if lines[-1] and len(piece) >= width:
+            lines[-1] += ","
+            lines.append(indent + item)
+        else:
+            lines[-1] = piece
+    return lines
 
 
 # -- command line ----------------------------------------------------------------------------------------------

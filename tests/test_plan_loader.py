@@ -59,6 +59,9 @@ def test_odawara_loads_completely(sessions):
     assert counts(sessions) == {"plan_info": 1, "plan_projects": 7, "plan_actions": 21, "plan_roadmap_items": 98,
                                 "districts": 26, "plan_glossary": 10}
     assert report.inserted["plan_projects"] == 7
+    # In words a city employee uses, not table names (`kyodo plan load` and `make demo` print it).
+    assert report.summary() == ("added 7 projects, 21 actions, 98 roadmap items, 26 districts, 10 glossary terms, "
+                                "5 pillars, 5 forces, 2 periods, the city name and vision")
     with sessions() as db:
         a103 = db.scalar(select(Action).where(Action.number == 103))
         assert a103.merged_into == [102, 104] and "102と104" in a103.note and a103.roadmap == []
@@ -241,7 +244,11 @@ def test_another_city_loads_its_own_folder_with_the_cli(sessions, database_url, 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)  # no .env from the repository
     assert main(["plan", "load", str(folder / "plan.yaml")]) == 0
-    assert "loaded" in capsys.readouterr().out
+    # What changed, in words a city employee uses, not table names.
+    assert capsys.readouterr().out == (
+        f"loaded {folder / 'plan.yaml'} and districts.yaml: added 1 action, 1 roadmap item, 2 districts; "
+        "changed 1 project, 1 period, the city name and vision; "
+        "removed 6 projects, 21 actions, 26 districts, 5 pillars, 5 forces, 1 period\n")
     assert counts(sessions) == {"plan_info": 1, "plan_projects": 1, "plan_actions": 1, "plan_roadmap_items": 1,
                                 "districts": 2, "plan_glossary": 10}  # no glossary.yaml: the old one is kept
     with sessions() as db:

@@ -1,6 +1,8 @@
 """`make demo`: one account per role, with fixed throwaway passwords printed for the local demo only."""
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import select
 
 from models.accounts import ADMIN, ORGANISATION, ROLE_LABELS, STAFF, SURVEY, Account, NoticeDraft, Organisation, SurveyTeam
@@ -39,5 +41,18 @@ def demo_accounts(cfg) -> None:
     finally:
         rt.close()
     print("  ✓ demo admin accounts (web admin at /admin/):")
-    for role, email, _name, password in DEMO_ACCOUNTS:
-        print(f"      {ROLE_LABELS[role]:<6} {email:<24} {password}")
+    labels = [ROLE_LABELS[role] for role, *_ in DEMO_ACCOUNTS]
+    label_cols = max(map(display_width, labels))
+    email_cols = max(len(email) for _, email, *_ in DEMO_ACCOUNTS)
+    for label, (_role, email, _name, password) in zip(labels, DEMO_ACCOUNTS):
+        print(f"      {pad(label, label_cols)}  {email:<{email_cols}}  {password}")
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives the text: wide (W) and fullwidth (F) characters such as kanji take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` followed by spaces up to `columns` terminal columns (str.ljust counts a kanji as one)."""
+    return text + " " * max(0, columns - display_width(text))

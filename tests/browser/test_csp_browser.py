@@ -16,7 +16,10 @@ def watch(page) -> list[str]:
     """Console errors (a CSP violation is reported there) and failed requests, as they happen."""
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    # A request the browser itself abandoned because the test navigated on (the icon, fetched lazily) is not
+    # a failure of the page; a blocked or refused one is.
+    page.on("requestfailed", lambda r: None if "ERR_ABORTED" in (r.failure or "")
+            else problems.append(f"failed: {r.url} ({r.failure})"))
     return problems
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utc
@@ -29,24 +29,58 @@ log = logging.getLogger("kyodo.outbox")
 MULTICAST_MAX = 500
 
 
-def enqueue_reply(db: Session, *, now: datetime, user_id: str, reply_token: str | None, messages: list[dict],
-                  source_event_id: str, event_ts_ms: int | None = None, token_ttl_s: float = 50.0) -> OutboxBatch:
-    """The answer to one webhook event. Goes as a push when the token is missing or already stale
-    (an event picked up late by the sweeper)."""
-    msg = OutboxMessage(purpose="reply", messages=messages, source_event_id=source_event_id, created_at=now)
+def reply_values(*, now: datetime, user_id: str, reply_token: str | None, source_event_id: str,
+                 event_ts_ms: int | None = None, token_ttl_s: float = 50.0) -> dict:
+    """The batch columns of the answer to one webhook event. It goes as a push when the token is missing
+    or already stale (an event picked up late by the sweeper)."""
     ts_ok = isinstance(event_ts_ms, int) and not isinstance(event_ts_ms, bool) and event_ts_ms > 0
     age = (utc(now).timestamp() * 1000 - event_ts_ms) / 1000 if ts_ok else 0.0  # type: ignore[operator]
     if age > token_ttl_s or not usable_reply_token(reply_token):
         reply_token = None  # a token that cannot be one is treated as absent: the answer goes by push
-    kind = REPLY if reply_token else PUSH
     # A deterministic key: re-processing the same event can never mint a second push.
     key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kyodo:event:{source_event_id}"))
-    batch = OutboxBatch(kind=kind, recipients=[user_id], recipient_count=1, reply_token=reply_token,
-                        retry_key=key, created_at=now, next_attempt_at=now)
+    return dict(kind=REPLY if reply_token else PUSH, recipients=[user_id], recipient_count=1,
+                reply_token=reply_token, retry_key=key, status=PENDING, attempts=0, created_at=now,
+                next_attempt_at=now)
+
+
+def enqueue_reply(db: Session, *, now: datetime, user_id: str, reply_token: str | None, messages: list[dict],
+                  source_event_id: str, event_ts_ms: int | None = None, token_ttl_s: float = 50.0) -> OutboxBatch:
+    """The answer to one webhook event (see reply_values)."""
+    values = reply_values(now=now, user_id=user_id, reply_token=reply_token, source_event_id=source_event_id,
+                          event_ts_ms=event_ts_ms, token_ttl_s=token_ttl_s)
+    msg = OutboxMessage(purpose="reply", messages=messages, source_event_id=source_event_id, created_at=now)
+    batch = OutboxBatch(**values)
     msg.batches.append(batch)
     db.add(msg)
     db.flush()
     return batch
+
+
+@dataclass
+class Reply:
+    """One answer for enqueue_replies: what enqueue_reply takes, written in bulk."""
+
+    user_id: str
+    reply_token: str | None
+    messages: list[dict]
+    source_event_id: str
+    event_ts_ms: int | None = None
+
+
+def enqueue_replies(db: Session, *, now: datetime, replies: list[Reply], token_ttl_s: float = 50.0) -> list[int]:
+    """The answers to many webhook events in two INSERT statements (Core, no ORM flush); returns the
+    batch ids in the order of `replies`. Same rows and keys as enqueue_reply would write one by one."""
+    if not replies:
+        return []
+    values = [reply_values(now=now, user_id=r.user_id, reply_token=r.reply_token, source_event_id=r.source_event_id,
+                           event_ts_ms=r.event_ts_ms, token_ttl_s=token_ttl_s) for r in replies]
+    m, b = OutboxMessage.__table__, OutboxBatch.__table__
+    msg_ids = db.execute(insert(m).returning(m.c.id, sort_by_parameter_order=True),
+                         [dict(purpose="reply", messages=r.messages, source_event_id=r.source_event_id, created_at=now)
+                          for r in replies]).scalars().all()
+    return list(db.execute(insert(b).returning(b.c.id, sort_by_parameter_order=True),
+                           [dict(v, message_id=mid) for v, mid in zip(values, msg_ids)]).scalars().all())
 
 
 def enqueue_push(db: Session, *, now: datetime, purpose: str, messages: list[dict], recipients: Iterable[str],
@@ -102,9 +136,32 @@ def _claim(rt: "Runtime", batch_id: int, now: datetime) -> _Claimed | None:
                     row.created_at, messages)
 
 
+# Built once: every delivery ends with it, and a statement built per call costs more CPU in
+# SQLAlchemy's cache-key walk than the database spends running it.
+_SENT = (update(OutboxBatch).where(OutboxBatch.id == bindparam("b_id"))
+         .values(status=SENT, kind=bindparam("b_kind"), reply_token=bindparam("b_token"), sent_at=bindparam("b_at"),
+                 request_id=bindparam("b_request"), recipients=None, last_error=None))
+
+
 def _finish(rt: "Runtime", batch_id: int, **values) -> None:
     with rt.autocommit_engine.begin() as conn:
         conn.execute(update(OutboxBatch).where(OutboxBatch.id == batch_id).values(**values))
+
+
+def claim_many(rt: "Runtime", messages_by_batch: dict[int, list[dict]]) -> list[_Claimed]:
+    """Claim many pending batches in one statement, their messages already at hand (the answers just
+    written): what a worker does after committing a batch of events."""
+    if not messages_by_batch:
+        return []
+    b, now = OutboxBatch, rt.now()
+    with rt.autocommit_engine.begin() as conn:  # one statement: its own transaction
+        rows = conn.execute(
+            update(b).where(b.id.in_(list(messages_by_batch)), b.status == PENDING)
+            .values(status=SENDING, claimed_at=now, attempts=b.attempts + 1)
+            .returning(b.id, b.kind, b.recipients, b.reply_token, b.retry_key, b.attempts, b.created_at)
+        ).all()
+    return [_Claimed(r.id, r.kind, r.recipients or [], r.reply_token, r.retry_key, r.attempts, r.created_at,
+                     messages_by_batch[r.id]) for r in rows]
 
 
 def deliver(rt: "Runtime", batch_id: int) -> str:
@@ -113,6 +170,11 @@ def deliver(rt: "Runtime", batch_id: int) -> str:
     batch = _claim(rt, batch_id, now)
     if batch is None:
         return "skipped"
+    return deliver_claimed(rt, batch, now)
+
+
+def deliver_claimed(rt: "Runtime", batch: _Claimed, now: datetime) -> str:
+    """Send a batch this process holds (status sending) and record the outcome."""
     try:
         result = _send(rt, batch, now)
     except InvalidReplyToken as e:
@@ -131,8 +193,9 @@ def deliver(rt: "Runtime", batch_id: int) -> str:
     except Exception as e:
         return _failed(rt, batch, _as_line_error(batch.kind, e), now)
     # ids are not kept once delivered
-    _finish(rt, batch.id, status=SENT, kind=batch.kind, reply_token=batch.reply_token, sent_at=rt.now(),
-            request_id=result.request_id, recipients=None, last_error=None)
+    with rt.autocommit_engine.begin() as conn:
+        conn.execute(_SENT, dict(b_id=batch.id, b_kind=batch.kind, b_token=batch.reply_token, b_at=rt.now(),
+                                 b_request=result.request_id))
     return SENT
 
 

@@ -109,11 +109,13 @@ class _ClaimLost(Exception):
 
 def _run_together(rt: "Runtime", claims: list[BatchClaim]) -> list[Delivery]:
     from handlers.router import Known, handle_event
+    from models.plan import memoise_plan_reads
 
     now = rt.now()
     replies: list[outbox.Reply] = []
     keys: list[str] = []
     with rt.sessions() as db:
+        memoise_plan_reads(db)
         known = Known.load(db, [c.body for c in claims])
         for c in claims:
             # A handler that raises aborts the batch: the per-event path answers with an apology.

@@ -248,3 +248,27 @@ def test_a_lost_claim_rolls_the_whole_batch_back(bot, emulator):
     assert _outbox_count(bot) == 1
     bot.settle(timeout=5)
     assert len(emulator.sent(user=users[0])) + len(emulator.sent(user=users[1])) == 1
+
+
+def test_plan_reads_are_memoised_in_a_batch_session_and_only_there(bot):
+    from sqlalchemy import event
+
+    from models import plan as P
+
+    statements: list[str] = []
+    listener = lambda conn, cur, st, params, ctx, many: statements.append(st)  # noqa: E731
+    event.listen(bot.rt.engine, "before_cursor_execute", listener)
+    try:
+        with bot.rt.sessions() as db:  # an ordinary session (web pages, `kyodo plan load`): always read
+            P.projects(db), P.projects(db)
+            assert len(statements) == 2
+        statements.clear()
+        with bot.rt.sessions() as db:  # a worker batch: each plan query once
+            P.memoise_plan_reads(db)
+            first = P.projects(db)
+            first.append("mutated by a handler")
+            assert P.projects(db) == [] and P.plan_years(db) is None and P.plan_years(db) is None
+            assert P.project(db, 1) is None and P.project(db, 1) is None
+            assert len([s for s in statements if "plan_projects" in s]) == 2  # projects(), project(1)
+    finally:
+        event.remove(bot.rt.engine, "before_cursor_execute", listener)

@@ -38,7 +38,7 @@ class Config:
     # `kyodo worker`: events claimed and run in one transaction (distinct residents), and the threads
     # that deliver the answers meanwhile, so LINE's latency does not serialise the sends.
     worker_batch_size: int = 64
-    delivery_threads: int = 16
+    delivery_threads: int = 32
     # LINE reply tokens are single use and short-lived; past this age we push instead.
     reply_token_ttl_s: float = 50.0
     # An event claimed longer ago than this by a process that died is handed back to the sweeper.

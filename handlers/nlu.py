@@ -423,6 +423,12 @@ def _alternatives(t: Tables, pairs) -> tuple[Alternative, ...]:
     return tuple(out[:3])
 
 
+@lru_cache(maxsize=16)
+def _tables_for(city: str | os.PathLike | None, env_city: str | None) -> Tables:
+    # Resolving the folder (Path work) cost more than the rest of a short message's classification.
+    return tables(str(_city_dir(city)))
+
+
 def _candidates(t: Tables, key: str) -> list[Entry]:
     """The entries that can match `key`, in table order: an entry's first part must occur in the key
     (or be it), so its first character must too. Saves scoring the whole table for every message."""
@@ -438,7 +444,7 @@ def _candidates(t: Tables, key: str) -> list[Entry]:
 
 def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     """The intent of one message. `city` is a folder name under cities/ or a path (default KYODO_CITY)."""
-    t = tables(str(_city_dir(city)))
+    t = _tables_for(city, os.environ.get("KYODO_CITY"))
     key = t.f(text or "")
     if not key:
         return UNKNOWN

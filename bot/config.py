@@ -38,6 +38,7 @@ class Config:
     # `kyodo worker`: events claimed and run in one transaction (distinct residents), and the threads
     # that deliver the answers meanwhile, so LINE's latency does not serialise the sends.
     worker_batch_size: int = 64
+    worker_loops: int = 2
     delivery_threads: int = 32
     # LINE reply tokens are single use and short-lived; past this age we push instead.
     reply_token_ttl_s: float = 50.0
@@ -94,6 +95,7 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         dispatch_mode=env.get("KYODO_DISPATCH_MODE", Config.dispatch_mode),
         worker_batch_size=max(1, int(env.get("KYODO_WORKER_BATCH_SIZE", Config.worker_batch_size))),
         delivery_threads=max(1, int(env.get("KYODO_DELIVERY_THREADS", Config.delivery_threads))),
+        worker_loops=max(1, int(env.get("KYODO_WORKER_LOOPS", Config.worker_loops))),
         event_max_attempts=int(env.get("KYODO_EVENT_MAX_ATTEMPTS", Config.event_max_attempts)),
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or Config.ratelimit_storage_uri,
         ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX") or Config.ratelimit_key_prefix,

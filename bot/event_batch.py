@@ -137,13 +137,20 @@ def _run_together(rt: "Runtime", claims: list[BatchClaim]) -> list[Delivery]:
 
 class DeliveryPool:
     """Threads that send answers while the worker runs the next batch. Remembers whose answers are in
-    flight, so the next claim can leave those residents for later and their answers keep their order."""
+    flight, so the next claim can leave those residents for later and their answers keep their order.
+    The threads only talk to LINE; one more thread marks what they sent, many rows per statement."""
+
+    FLUSH_S = 0.02
 
     def __init__(self, rt: "Runtime", threads: int) -> None:
         self.rt = rt
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
         self._lock = threading.Lock()
         self._inflight: dict[str, int] = {}
+        self._sent: list[dict] = []
+        self._closing = threading.Event()
+        self._recorder = threading.Thread(target=self._record_loop, name="deliver-record", daemon=True)
+        self._recorder.start()
 
     def busy_keys(self) -> list[str]:
         with self._lock:
@@ -151,7 +158,7 @@ class DeliveryPool:
 
     def busy(self) -> bool:
         with self._lock:
-            return bool(self._inflight)
+            return bool(self._inflight) or bool(self._sent)
 
     def send(self, deliveries: list[Delivery]) -> None:
         if not deliveries:
@@ -170,7 +177,7 @@ class DeliveryPool:
 
     def _deliver(self, batch, key: str) -> None:
         try:
-            outbox.deliver_claimed(self.rt, batch, self.rt.now())
+            outbox.deliver_claimed(self.rt, batch, self.rt.now(), sent=self._record)
         except Exception as e:  # left `sending`: the outbox sweeper recovers it
             log.error("outbox %s: delivery stopped: %s", batch.id, describe_exception(e))
         finally:
@@ -179,5 +186,23 @@ class DeliveryPool:
                 if n:
                     self._inflight[key] = n
 
+    def _record(self, record: dict) -> None:
+        with self._lock:
+            self._sent.append(record)
+
+    def _record_loop(self) -> None:
+        while True:
+            closing = self._closing.wait(self.FLUSH_S)
+            with self._lock:
+                records, self._sent = self._sent, []
+            try:
+                outbox.record_sent(self.rt, records)
+            except Exception as e:  # they stay `sending`; recover_stale deals with them
+                log.error("delivery: could not mark %d batches sent: %s", len(records), describe_exception(e))
+            if closing:
+                return
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
+        self._closing.set()
+        self._recorder.join()

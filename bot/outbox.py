@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -173,8 +173,10 @@ def deliver(rt: "Runtime", batch_id: int) -> str:
     return deliver_claimed(rt, batch, now)
 
 
-def deliver_claimed(rt: "Runtime", batch: _Claimed, now: datetime) -> str:
-    """Send a batch this process holds (status sending) and record the outcome."""
+def deliver_claimed(rt: "Runtime", batch: _Claimed, now: datetime,
+                    sent: Callable[[dict], None] | None = None) -> str:
+    """Send a batch this process holds (status sending) and record the outcome. `sent` takes the
+    success record instead of writing it here, for record_sent to write many in one statement."""
     try:
         result = _send(rt, batch, now)
     except InvalidReplyToken as e:
@@ -193,10 +195,21 @@ def deliver_claimed(rt: "Runtime", batch: _Claimed, now: datetime) -> str:
     except Exception as e:
         return _failed(rt, batch, _as_line_error(batch.kind, e), now)
     # ids are not kept once delivered
-    with rt.autocommit_engine.begin() as conn:
-        conn.execute(_SENT, dict(b_id=batch.id, b_kind=batch.kind, b_token=batch.reply_token, b_at=rt.now(),
-                                 b_request=result.request_id))
+    record = dict(b_id=batch.id, b_kind=batch.kind, b_token=batch.reply_token, b_at=rt.now(),
+                  b_request=result.request_id)
+    if sent is not None:
+        sent(record)
+    else:
+        record_sent(rt, [record])
     return SENT
+
+
+def record_sent(rt: "Runtime", records: list[dict]) -> None:
+    """Mark delivered batches sent (one executemany). Should the process die first, a batch stays
+    `sending`: recover_stale resends a push under its retry key (LINE answers 409) and flags a reply."""
+    if records:
+        with rt.autocommit_engine.begin() as conn:
+            conn.execute(_SENT, records)
 
 
 def _as_line_error(kind: str, e: Exception) -> LineError:

@@ -32,32 +32,45 @@ def run(config, *, poll_s: float = 0.1, nice: int = 5, stop: threading.Event | N
     pool = eb.DeliveryPool(rt, config.delivery_threads)
     stop = stop or threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is threading.main_thread() else None
-    log.info("worker started (batches of %d, %d delivery threads)", config.worker_batch_size, config.delivery_threads)
-    last_sweep = 0.0
+    log.info("worker started (%d loops, batches of %d, %d delivery threads)", config.worker_loops,
+             config.worker_batch_size, config.delivery_threads)
+    # More than one loop: while one waits for the database, another runs its handlers.
+    loops = [threading.Thread(target=_loop, args=(rt, pool, stop, poll_s, False), name=f"batch-{n}", daemon=True)
+             for n in range(1, config.worker_loops)]
+    for t in loops:
+        t.start()
     try:
-        while not stop.is_set():
-            try:
-                claims = eb.claim_batch(rt, config.worker_batch_size, exclude_keys=pool.busy_keys())
-                if claims:
-                    pool.send(eb.run_batch(rt, claims))
-                retry = eb.claim_batch(rt, 1, exclude_keys=pool.busy_keys(), retries=True)
-                if retry:
-                    eb.run_batch(rt, retry)  # alone, delivered inline
-                    claims += retry
-                if time.monotonic() - last_sweep > config.sweep_interval_s:
-                    dsp.requeue_stale(rt)
-                    outbox.sweep(rt)
-                    last_sweep = time.monotonic()
-            except Exception as e:  # the database is away: try again shortly; claims time out and are swept
-                log.error("worker: %s", describe_exception(e))
-                claims = []
-                stop.wait(1.0)
-            if not claims:
-                # Nothing to claim (or only residents whose answer is still being sent): a short nap.
-                stop.wait(poll_s / 5 if pool.busy() else poll_s)
+        _loop(rt, pool, stop, poll_s, True)
     except KeyboardInterrupt:
-        pass
+        stop.set()
     finally:
+        for t in loops:
+            t.join()
         pool.shutdown()
         rt.close()
     return 0
+
+
+def _loop(rt, pool: eb.DeliveryPool, stop: threading.Event, poll_s: float, sweeper: bool) -> None:
+    config = rt.config
+    last_sweep = 0.0
+    while not stop.is_set():
+        try:
+            claims = eb.claim_batch(rt, config.worker_batch_size, exclude_keys=pool.busy_keys())
+            if claims:
+                pool.send(eb.run_batch(rt, claims))
+            retry = eb.claim_batch(rt, 1, exclude_keys=pool.busy_keys(), retries=True)
+            if retry:
+                eb.run_batch(rt, retry)  # alone, delivered inline
+                claims += retry
+            if sweeper and time.monotonic() - last_sweep > config.sweep_interval_s:
+                dsp.requeue_stale(rt)
+                outbox.sweep(rt)
+                last_sweep = time.monotonic()
+        except Exception as e:  # the database is away: try again shortly; claims time out and are swept
+            log.error("worker: %s", describe_exception(e))
+            claims = []
+            stop.wait(1.0)
+        if not claims:
+            # Nothing to claim (or only residents whose answer is still being sent): a short nap.
+            stop.wait(poll_s / 5 if pool.busy() else poll_s)

@@ -15,7 +15,7 @@ from bot import event_batch as eb
 from bot.runtime import build_runtime
 from bot.webhook import store_events
 from emulator import new_user_id
-from models.outbox import OutboxMessage
+from models.outbox import SENT, OutboxBatch, OutboxMessage
 from models.webhook import DONE, FAILED, PENDING, PROCESSING, WebhookEvent
 from tests.helpers import issue_reply_tokens, text_event
 
@@ -82,6 +82,8 @@ def test_a_batch_takes_each_residents_oldest_event_and_nothing_of_a_resident_bei
     assert {r.status for r in _rows(bot).values()} == {DONE}
     for u in users:
         assert [r["kind"] for r in emulator.sent(user=u)] == ["reply"] * 3
+    with bot.rt.sessions() as db:  # marked sent by the pool's recorder, ids gone
+        assert set(db.execute(select(OutboxBatch.status, OutboxBatch.recipients)).all()) == {(SENT, None)}
 
 
 def test_two_processes_claiming_batches_keep_each_residents_order_and_answer_once(bot, emulator, monkeypatch):

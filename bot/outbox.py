@@ -266,11 +266,11 @@ def _failed(rt: "Runtime", batch: _Claimed, err: LineError, now: datetime) -> st
     return values["status"]
 
 
-def due_batches(rt: "Runtime", limit: int = 200) -> list[int]:
+def due_batches(rt: "Runtime", limit: int = 200, settle_s: float = 0.0) -> list[int]:
     with rt.sessions() as db:
-        now = rt.now()
+        due = rt.now() - timedelta(seconds=settle_s)
         return list(db.scalars(
-            select(OutboxBatch.id).where(OutboxBatch.status == PENDING, OutboxBatch.next_attempt_at <= now)
+            select(OutboxBatch.id).where(OutboxBatch.status == PENDING, OutboxBatch.next_attempt_at <= due)
             .order_by(OutboxBatch.id).limit(limit)))
 
 
@@ -290,10 +290,12 @@ def recover_stale(rt: "Runtime") -> int:
     return n
 
 
-def sweep(rt: "Runtime") -> int:
+def sweep(rt: "Runtime", settle_s: float = 0.0) -> int:
+    """Send what is due. `settle_s`: leave batches due for less than that to whoever wrote them (a
+    worker's answers are claimed by its delivery pool a moment after their commit)."""
     recover_stale(rt)
     sent = 0
-    for bid in due_batches(rt):
+    for bid in due_batches(rt, settle_s=settle_s):
         try:
             if deliver(rt, bid) == SENT:
                 sent += 1

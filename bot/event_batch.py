@@ -156,6 +156,11 @@ class DeliveryPool:
         with self._lock:
             return list(self._inflight)
 
+    def backlog(self) -> int:
+        """Answers claimed for sending and not yet sent."""
+        with self._lock:
+            return sum(self._inflight.values())
+
     def busy(self) -> bool:
         with self._lock:
             return bool(self._inflight) or bool(self._sent)

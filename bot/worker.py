@@ -59,6 +59,11 @@ def _loop(rt, pool: eb.DeliveryPool, stop: threading.Event, poll_s: float, sweep
     config = rt.config
     last_sweep = 0.0
     while not stop.is_set():
+        if pool.backlog() >= 2 * config.delivery_threads:
+            # LINE is slow: claim no more for now. Keeps few answers claimed-but-unsent, which a crash
+            # would leave `sending` (a reply then cannot be resent safely).
+            stop.wait(0.005)
+            continue
         try:
             claims = eb.claim_batch(rt, config.worker_batch_size, exclude_keys=pool.busy_keys())
             if claims:

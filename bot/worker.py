@@ -23,6 +23,10 @@ from bot.runtime import build_runtime
 log = logging.getLogger("kyodo.worker")
 
 
+RETRY_POLL_S = 0.25
+GATHER_S = 0.03
+
+
 def run(config, *, poll_s: float = 0.1, nice: int = 5, stop: threading.Event | None = None) -> int:
     if nice:
         try:
@@ -57,29 +61,38 @@ def run(config, *, poll_s: float = 0.1, nice: int = 5, stop: threading.Event | N
 
 def _loop(rt, pool: eb.DeliveryPool, stop: threading.Event, poll_s: float, sweeper: bool) -> None:
     config = rt.config
-    last_sweep = 0.0
+    last_sweep = last_retry = 0.0
     while not stop.is_set():
         if pool.backlog() >= 2 * config.delivery_threads:
             # LINE is slow: claim no more for now. Keeps few answers claimed-but-unsent, which a crash
             # would leave `sending` (a reply then cannot be resent safely).
             stop.wait(0.005)
             continue
+        claims, retry = [], []
         try:
             claims = eb.claim_batch(rt, config.worker_batch_size, exclude_keys=pool.busy_keys())
             if claims:
                 pool.send(eb.run_batch(rt, claims))
-            retry = eb.claim_batch(rt, 1, exclude_keys=pool.busy_keys(), retries=True)
-            if retry:
-                eb.run_batch(rt, retry)  # alone, delivered inline
-                claims += retry
+            if time.monotonic() - last_retry > RETRY_POLL_S:  # retries are rare: look now and then
+                retry = eb.claim_batch(rt, 1, exclude_keys=pool.busy_keys(), retries=True)
+                if retry:
+                    eb.run_batch(rt, retry)  # alone, delivered inline
+                else:
+                    last_retry = time.monotonic()
             if sweeper and time.monotonic() - last_sweep > config.sweep_interval_s:
                 dsp.requeue_stale(rt)
                 outbox.sweep(rt, settle_s=10.0)
                 last_sweep = time.monotonic()
         except Exception as e:  # the database is away: try again shortly; claims time out and are swept
             log.error("worker: %s", describe_exception(e))
-            claims = []
+            claims, retry = [], []
             stop.wait(1.0)
+        if retry:
+            continue
         if not claims:
             # Nothing to claim (or only residents whose answer is still being sent): a short nap.
             stop.wait(poll_s / 5 if pool.busy() else poll_s)
+        elif len(claims) < config.worker_batch_size // 4:
+            # A trickle: let a few more events arrive, so each batch's fixed costs (claims, the plan
+            # reads, the commit) are shared by more of them. Adds at most this to an answer's wait.
+            stop.wait(GATHER_S)

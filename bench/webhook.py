@@ -15,47 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import base64
-import hashlib
-import hmac
 import json
 import os
 import runpy
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bot.demo import wait_port  # noqa: E402
-
-SECRET, TOKEN = "bench-secret", "bench-token"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_json(url: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method="POST" if data else "GET",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.loads(r.read())
-
-
-def sign(body: bytes) -> str:
-    return base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import (BIN, PG_ADMIN, ROOT, Connection, bot_env, free_port, gunicorn, http_json,  # noqa: E402
+                           kyodo_workers, stop, wait_port, webhook_headers)
 
 
 def build_bodies(n: int, users: list[str], tokens: list[str] | None) -> list[bytes]:
@@ -81,34 +54,18 @@ async def load(port: int, bodies: list[bytes], concurrency: int) -> tuple[float,
 
     async def worker() -> None:
         nonlocal errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conn = await Connection.open(port)
         while True:
             try:
                 body = queue.get_nowait()
             except asyncio.QueueEmpty:
                 break
-            head = (f"POST /callback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    f"X-Line-Signature: {sign(body)}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
             t0 = time.perf_counter()
-            writer.write(head + body)
-            await writer.drain()
-            status_line = await reader.readline()
-            length = 0
-            close = False
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                k, _, v = line.decode().partition(":")
-                if k.lower() == "content-length":
-                    length = int(v)
-                elif k.lower() == "connection" and "close" in v.lower():
-                    close = True
-            await reader.readexactly(length)
+            status = await conn.post("/callback", body, webhook_headers(body))
             latencies.append(time.perf_counter() - t0)
-            if b" 200 " not in status_line:
+            if status != 200:
                 errors += 1
-            if close:
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.close()
+        conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -123,14 +80,6 @@ def report(name: str, wall: float, lat: list[float], errors: int) -> dict:
     print(f"{name:<10} {r['events_per_s']:8.0f} events/s   p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms   "
           f"max {r['max_ms']:6.1f} ms   non-200: {errors}", flush=True)
     return r
-
-
-def gunicorn(app: str, port: int, env: dict, workers: int | None, threads: int | None) -> subprocess.Popen:
-    """gunicorn with the Procfile's settings (gunicorn.conf.py: worker class, timeouts, keep-alive), so the
-    bench measures what production runs; only the app, the address and the log level differ."""
-    sizes = [*(["--workers", str(workers)] if workers else []), *(["--threads", str(threads)] if threads else [])]
-    return subprocess.Popen([str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), *sizes,
-                             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app], cwd=ROOT, env=env)
 
 
 def main() -> int:
@@ -169,10 +118,7 @@ def run(args, url: str) -> int:
     procs: list[subprocess.Popen] = []
     try:
         emu_port, bot_port, bare_port = free_port(), free_port(), free_port()
-        env = {**os.environ, "LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-               "KYODO_SECRET_KEY": "bench", "DATABASE_URL": url, "KYODO_DEMO": "",
-               "KYODO_DISPATCH_MODE": args.dispatch_mode,
-               "LINE_API_BASE_URL": f"http://127.0.0.1:{emu_port}", "LINE_DATA_API_BASE_URL": f"http://127.0.0.1:{emu_port}"}
+        env = bot_env(dict(os.environ), url, emu_port, args.dispatch_mode)
         # The emulator stands in for LINE's servers, which are not on our machine: lower its priority.
         procs.append(subprocess.Popen(["nice", "-n", "10", str(BIN / "kyodo"), "emulator", "--port", str(emu_port), "--webhook-url",
                                        f"http://127.0.0.1:{bot_port}/callback"], cwd=ROOT, env=env,
@@ -186,7 +132,7 @@ def run(args, url: str) -> int:
         print(f"{args.events} events, {args.concurrency} concurrent, gunicorn.conf.py "
               f"{args.workers or conf.workers} workers x {args.threads or conf.threads} threads "
               f"({conf.worker_class.__name__}), database {url.split('://')[0]}", flush=True)
-        bare = gunicorn("bench.bare_app:create_app()", bare_port, env, args.workers, args.threads)
+        bare = gunicorn("bench.bare_app:create_app()", bare_port, env, workers=args.workers, threads=args.threads)
         procs.append(bare)
         wait_port(bare_port)
         asyncio.run(load(bare_port, build_bodies(200, users, None), args.concurrency))  # warm-up
@@ -194,12 +140,10 @@ def run(args, url: str) -> int:
         bare.terminate()
         bare.wait()
 
-        bot = gunicorn("bot.app:create_app()", bot_port, env, args.workers, args.threads)
+        bot = gunicorn("bot.app:create_app()", bot_port, env, workers=args.workers, threads=args.threads)
         procs.append(bot)
         def start_worker() -> None:
-            for _ in range(args.worker_processes):
-                procs.append(subprocess.Popen([str(BIN / "kyodo"), "worker"], cwd=ROOT, env=env,
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.extend(kyodo_workers(env, args.worker_processes))
 
         if args.dispatch_mode == "worker" and not args.worker_after_acks:
             start_worker()
@@ -243,15 +187,7 @@ def run(args, url: str) -> int:
         print("exactly once: " + ("OK" if ok else "FAILED"))
         return 0 if ok else 1
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
+        stop(procs)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,6 +35,11 @@ class Config:
     # `kyodo worker` (a separate, lower-priority process) runs the events.
     dispatch_mode: str = "web"
     dispatch_queue_max: int = 10_000
+    # `kyodo worker`: events claimed and run in one transaction (distinct residents), and the threads
+    # that deliver the answers meanwhile, so LINE's latency does not serialise the sends.
+    worker_batch_size: int = 64
+    worker_loops: int = 2
+    delivery_threads: int = 32
     # LINE reply tokens are single use and short-lived; past this age we push instead.
     reply_token_ttl_s: float = 50.0
     # An event claimed longer ago than this by a process that died is handed back to the sweeper.
@@ -88,6 +93,9 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         public_base_url=env.get("KYODO_PUBLIC_BASE_URL", Config.public_base_url).rstrip("/"),
         dispatch_workers=int(env.get("KYODO_DISPATCH_WORKERS", Config.dispatch_workers)),
         dispatch_mode=env.get("KYODO_DISPATCH_MODE", Config.dispatch_mode),
+        worker_batch_size=max(1, int(env.get("KYODO_WORKER_BATCH_SIZE", Config.worker_batch_size))),
+        delivery_threads=max(1, int(env.get("KYODO_DELIVERY_THREADS", Config.delivery_threads))),
+        worker_loops=max(1, int(env.get("KYODO_WORKER_LOOPS", Config.worker_loops))),
         event_max_attempts=int(env.get("KYODO_EVENT_MAX_ATTEMPTS", Config.event_max_attempts)),
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or Config.ratelimit_storage_uri,
         ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX") or Config.ratelimit_key_prefix,

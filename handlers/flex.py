@@ -70,17 +70,23 @@ def flex_size(contents: dict) -> int:
     return len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
+_CAROUSEL_FRAME = flex_size({"type": "carousel", "contents": []})
+
+
 def pack(bubbles: list[dict], *, max_bubbles: int = CAROUSEL_MAX, budget: int = FLEX_BUDGET) -> list[list[dict]]:
     """Group bubbles into carousels that respect the count and byte limits (order kept)."""
+    # A carousel's compact JSON is its fixed frame plus its bubbles' JSON joined by commas, so each
+    # bubble is measured once (not the whole trial carousel again for every bubble added).
     groups: list[list[dict]] = []
     current: list[dict] = []
+    size = _CAROUSEL_FRAME
     for b in bubbles:
-        trial = current + [b]
-        if current and (len(trial) > max_bubbles or flex_size({"type": "carousel", "contents": trial}) > budget):
+        trial_size = size + flex_size(b) + (1 if current else 0)
+        if current and (len(current) + 1 > max_bubbles or trial_size > budget):
             groups.append(current)
-            current = [b]
+            current, size = [b], _CAROUSEL_FRAME + flex_size(b)
         else:
-            current = trial
+            current, size = current + [b], trial_size
     if current:
         groups.append(current)
     return groups

@@ -423,9 +423,28 @@ def _alternatives(t: Tables, pairs) -> tuple[Alternative, ...]:
     return tuple(out[:3])
 
 
+@lru_cache(maxsize=16)
+def _tables_for(city: str | os.PathLike | None, env_city: str | None) -> Tables:
+    # Resolving the folder (Path work) cost more than the rest of a short message's classification.
+    return tables(str(_city_dir(city)))
+
+
+def _candidates(t: Tables, key: str) -> list[Entry]:
+    """The entries that can match `key`, in table order: an entry's first part must occur in the key
+    (or be it), so its first character must too. Saves scoring the whole table for every message."""
+    index = t.__dict__.get("_by_first_char")
+    if index is None:
+        index = {}
+        for i, e in enumerate(t.entries):
+            index.setdefault(e.parts[0][0], []).append(i)
+        t.__dict__["_by_first_char"] = index
+    hits = sorted({i for ch in set(key) for i in index.get(ch, ())})
+    return [t.entries[i] for i in hits]
+
+
 def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     """The intent of one message. `city` is a folder name under cities/ or a path (default KYODO_CITY)."""
-    t = tables(str(_city_dir(city)))
+    t = _tables_for(city, os.environ.get("KYODO_CITY"))
     key = t.f(text or "")
     if not key:
         return UNKNOWN
@@ -434,7 +453,7 @@ def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     c: Cand = {}
     number_alts: list[tuple[str, str | None]] = []
     _numbers(t, key, c, number_alts)
-    for e in t.entries:
+    for e in _candidates(t, key):
         s = _entry_score(e, key, core)
         if s is not None:
             _put(c, e.intent, e.target, s)

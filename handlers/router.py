@@ -6,15 +6,18 @@ adding its module to FEATURES. Keys must be unique across modules (checked at im
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import utc
 from bot.postback import VERSION, PostbackError, decode
 from handlers import account, common, location, nlu, plan
 from handlers.common import Outcome
 from handlers.context import Ctx
+from models.conversation import ConversationState
 from models.users import User
 
 if TYPE_CHECKING:
@@ -47,8 +50,35 @@ def tables() -> dict[str, dict[str, Handler]]:
 TABLES = tables()
 
 
-def _user(db: Session, line_user_id: str, now, *, create: bool) -> User | None:
-    user = db.scalar(select(User).where(User.line_user_id == line_user_id))
+@dataclass
+class Known:
+    """Users and conversation states of a batch of events, read in two queries before its handlers run
+    (a batch holds one event per user), so each event does not pay two round trips for them."""
+
+    users: dict[str, User]
+    states: dict[int, ConversationState]
+
+    @classmethod
+    def load(cls, db: Session, bodies: list[dict]) -> "Known":
+        ids = {_str(_obj(b.get("source")).get("userId")) for b in bodies} - {""}
+        users = {u.line_user_id: u for u in db.scalars(select(User).where(User.line_user_id.in_(ids)))} if ids else {}
+        uids = [u.id for u in users.values()]
+        states = {st.user_id: st for st in db.scalars(select(ConversationState).where(ConversationState.user_id.in_(uids)))} if uids else {}
+        return cls(users, states)
+
+    def state(self, db: Session, user: User | None, now) -> ConversationState | None:
+        st = self.states.get(user.id) if user is not None else None
+        if st is not None and utc(st.expires_at) <= utc(now):  # as get_state: an expired state is gone
+            db.delete(st)
+            return None
+        return st
+
+
+def _user(db: Session, line_user_id: str, now, *, create: bool, known: Known | None = None) -> User | None:
+    if known is None:
+        user = db.scalar(select(User).where(User.line_user_id == line_user_id))
+    else:
+        user = known.users.get(line_user_id)
     if user is None and create:
         user = User(line_user_id=line_user_id, active=True, created_at=now)
         db.add(user)
@@ -92,15 +122,16 @@ def _str(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def handle_event(rt: "Runtime", db: Session, body: dict) -> Outcome:
+def handle_event(rt: "Runtime", db: Session, body: dict, known: Known | None = None) -> Outcome:
     source = _obj(body.get("source"))
     line_user_id = _str(source.get("userId"))
     etype = _str(body.get("type"))
     if not line_user_id or source.get("type", "user") != "user":
         return Outcome([], None)  # group/room chats are not part of this service
     now = rt.now()
-    user = _user(db, line_user_id, now, create=etype != "unfollow")
-    ctx = Ctx(event=body, user=user, db=db, now=now, config=rt.config, state=Ctx.load_state(db, user, now))
+    user = _user(db, line_user_id, now, create=etype != "unfollow", known=known)
+    state = Ctx.load_state(db, user, now) if known is None else known.state(db, user, now)
+    ctx = Ctx(event=body, user=user, db=db, now=now, config=rt.config, state=state)
     if etype == "message":
         msg = _obj(body.get("message"))
         mtype = _str(msg.get("type"))

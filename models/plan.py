@@ -7,6 +7,7 @@ nothing here is personal, so there is no deletion hook.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, false, select
@@ -162,6 +163,28 @@ class GlossaryTerm(Base):
 
 # -- queries the handlers and pages share ---------------------------------------------------------------------
 
+def memoise_plan_reads(db: Session) -> None:
+    """Within this session, answer each plan query below once. For the worker's batch transactions,
+    whose events read the same plan again and again (it changes only when `kyodo plan load` runs, and
+    never in such a session); never for a session that writes the plan."""
+    db.info["plan_memo"] = {}
+
+
+def _memo(fn):
+    @functools.wraps(fn)
+    def read(db: Session, *args, **kw):
+        memo = db.info.get("plan_memo")
+        if memo is None:
+            return fn(db, *args, **kw)
+        key = (fn.__name__, args, tuple(sorted(kw.items())))
+        if key not in memo:
+            memo[key] = fn(db, *args, **kw)
+        value = memo[key]
+        return list(value) if isinstance(value, list) else value  # a caller may sort or slice its copy
+    return read
+
+
+@_memo
 def plan_info(db: Session) -> PlanInfo | None:
     return db.get(PlanInfo, 1)
 
@@ -172,6 +195,7 @@ def city_name(db: Session, default: str = "このまち") -> str:
     return info.city_name if info else default
 
 
+@_memo
 def projects(db: Session, *, with_roadmap: bool = False) -> list[Project]:
     opt = selectinload(Project.actions)
     if with_roadmap:
@@ -179,6 +203,7 @@ def projects(db: Session, *, with_roadmap: bool = False) -> list[Project]:
     return list(db.scalars(select(Project).options(opt).order_by(Project.position, Project.number)))
 
 
+@_memo
 def project(db: Session, number: int | None, *, with_roadmap: bool = False) -> Project | None:
     if number is None:
         return None
@@ -188,10 +213,12 @@ def project(db: Session, number: int | None, *, with_roadmap: bool = False) -> P
     return db.scalar(select(Project).options(opt).where(Project.number == number))
 
 
+@_memo
 def project_by_key(db: Session, key: str) -> Project | None:
     return db.scalar(select(Project).options(selectinload(Project.actions)).where(Project.key == key))
 
 
+@_memo
 def action(db: Session, number: int | None) -> Action | None:
     if number is None:
         return None
@@ -199,18 +226,22 @@ def action(db: Session, number: int | None) -> Action | None:
                      .where(Action.number == number))
 
 
+@_memo
 def pillars(db: Session) -> list[PlanPillar]:
     return list(db.scalars(select(PlanPillar).order_by(PlanPillar.position)))
 
 
+@_memo
 def forces(db: Session) -> list[PlanForce]:
     return list(db.scalars(select(PlanForce).order_by(PlanForce.position)))
 
 
+@_memo
 def periods(db: Session) -> list[PlanPeriod]:
     return list(db.scalars(select(PlanPeriod).order_by(PlanPeriod.from_fy)))
 
 
+@_memo
 def plan_years(db: Session) -> tuple[int, int] | None:
     """The years a timeline shows: the periods' whole range, else the roadmap's own range."""
     ps = periods(db)
@@ -222,10 +253,12 @@ def plan_years(db: Session) -> tuple[int, int] | None:
     return min(r[0] for r in rows), max(r[1] for r in rows)
 
 
+@_memo
 def districts(db: Session) -> list[District]:
     return list(db.scalars(select(District).order_by(District.position)))
 
 
+@_memo
 def glossary_entries(db: Session) -> list[tuple[str, str]]:
     """(term, gloss) for the confirmed glossary terms, in the file's order."""
     rows = db.execute(select(GlossaryTerm.term, GlossaryTerm.gloss)

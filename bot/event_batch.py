@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Iterable
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, any_, exists, func, or_, select, update
 
 from bot import outbox
 from bot.dispatcher import Claim, process_claimed
@@ -64,20 +64,28 @@ def claim_batch(rt: "Runtime", limit: int, exclude_keys: Iterable[str] = (), *,
     w, e, b = (WebhookEvent.__table__.alias(n) for n in ("w", "e", "b"))
     earlier = exists().where(e.c.user_key == w.c.user_key, e.c.status == PENDING,
                              or_(e.c.event_ts < w.c.event_ts, and_(e.c.event_ts == w.c.event_ts, e.c.id < w.c.id)))
-    busy = exists().where(b.c.user_key == w.c.user_key, b.c.status == PROCESSING, b.c.claimed_at > fresh)
     tried = w.c.attempts > 0 if retries else w.c.attempts == 0
-    picked = select(w.c.id).where(w.c.status == PENDING, tried, ~earlier, ~busy)
+    # Candidates: the first residents' oldest pending events in arrival order, walked along the partial
+    # index of pending rows and cut off, so the claim's cost does not grow with the backlog. Four times
+    # the batch leaves room for residents skipped below (busy, or answers still being sent).
+    cand = (select(w.c.id, w.c.user_key).where(w.c.status == PENDING, tried, ~earlier)
+            .order_by(w.c.id).limit(limit * 4).subquery("cand"))
+    busy = exists().where(b.c.user_key == cand.c.user_key, b.c.status == PROCESSING, b.c.claimed_at > fresh)
+    picked = select(cand.c.id).where(~busy)
     exclude = list(exclude_keys)
     if exclude:
-        picked = picked.where(w.c.user_key.not_in(exclude))
-    picked = picked.order_by(w.c.id).limit(limit)
+        picked = picked.where(cand.c.user_key.not_in(exclude))
+    picked = picked.order_by(cand.c.id).limit(limit)
     token = str(uuid.uuid4())
     t = WebhookEvent
     with rt.engine.begin() as conn:
+        chosen = t.id.in_(picked.scalar_subquery())
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))  # held until this commit
+            # The ids as an array: rows are then fetched by primary key, not by hashing every pending row.
+            chosen = t.id == any_(func.array(picked.scalar_subquery()))
         rows = conn.execute(
-            update(t).where(t.id.in_(picked.scalar_subquery()), t.status == PENDING)
+            update(t).where(chosen, t.status == PENDING)
             .values(status=PROCESSING, claim_token=token, claimed_at=now, attempts=t.attempts + 1)
             .returning(t.id, t.event_id, t.body, t.attempts, t.user_key)
         ).all()

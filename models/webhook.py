@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, update
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, BigId
@@ -18,6 +18,9 @@ STATUSES = (PENDING, PROCESSING, DONE, FAILED, SKIPPED)
 class WebhookEvent(Base):
     __tablename__ = "webhook_events"
     __table_args__ = (Index("ix_webhook_events_user_queue", "user_key", "status", "event_ts", "id"),
+                      # The worker's claim walks only pending rows, in arrival order (bot/event_batch.py).
+                      Index("ix_webhook_events_pending", "id", postgresql_where=text("status = 'pending'"),
+                            sqlite_where=text("status = 'pending'")),
                       CheckConstraint(f"status IN {STATUSES}", name="status"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

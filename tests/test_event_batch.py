@@ -274,3 +274,48 @@ def test_plan_reads_are_memoised_in_a_batch_session_and_only_there(bot):
             assert len([s for s in statements if "plan_projects" in s]) == 2  # projects(), project(1)
     finally:
         event.remove(bot.rt.engine, "before_cursor_execute", listener)
+
+
+def test_the_claim_reads_a_bounded_number_of_rows_whatever_the_backlog(bot):
+    """The claim walks the pending rows in arrival order and stops after four times the batch, instead
+    of checking every pending row (a backlog made each claim cost milliseconds)."""
+    from sqlalchemy import event, insert, text
+
+    now = bot.rt.now()
+    with bot.rt.engine.begin() as conn:
+        conn.execute(insert(WebhookEvent), [
+            dict(event_id=f"BL{i:05d}", user_key=f"k{i % 500}", event_type="message", event_ts=i,
+                 body={}, status=PENDING, attempts=0, received_at=now) for i in range(3000)])
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE webhook_events"))
+    seen: list[tuple] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            seen.append((statement, params))
+
+    event.listen(bot.rt.engine, "before_cursor_execute", capture)
+    try:
+        assert len(eb.claim_batch(bot.rt, 8)) == 8
+    finally:
+        event.remove(bot.rt.engine, "before_cursor_execute", capture)
+    statement, params = seen[-1]
+    try:
+        _assert_bounded(bot, statement, params)
+    finally:  # the fixture waits for the queue to empty; these rows were never real events
+        with bot.rt.engine.begin() as conn:
+            conn.execute(update(WebhookEvent).where(WebhookEvent.event_id.like("BL%")).values(status=DONE, body=None))
+
+
+def _assert_bounded(bot, statement, params) -> None:
+    with bot.rt.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":  # no row counts in its plans; the worker's load runs on PostgreSQL
+            return
+        tx = conn.begin()
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params).scalar()
+        tx.rollback()
+
+    def rows_read(node: dict) -> list[int]:
+        return [node["Actual Rows"] * node["Actual Loops"]] + [n for c in node.get("Plans", ()) for n in rows_read(c)]
+
+    assert max(rows_read(plan[0]["Plan"])) <= 8 * 4 * 8  # never the 3,000 pending rows

@@ -58,3 +58,11 @@ def issue_reply_tokens(emulator, users: list[str]) -> list[str]:
     status, body = post(emulator.base_url + "/_emulator/reply_tokens", json.dumps({"users": users}).encode())
     assert status == 200, body
     return json.loads(body)["tokens"]
+
+
+def leave_buttons(bot, emulator, user_id: str) -> list[dict]:
+    """Follow, ask to leave (退会), and return the confirmation's [削除する, やめる] actions."""
+    emulator.send_follow(user_id)
+    emulator.send_text(user_id, "退会")
+    bot.settle()
+    return emulator.messages_for(user_id)[-1]["template"]["actions"]

@@ -7,7 +7,7 @@ from models.conversation import ConversationState
 from models.outbox import OutboxBatch
 from models.users import User
 from models.webhook import WebhookEvent
-from tests.helpers import quick_labels
+from tests.helpers import leave_buttons, quick_labels
 
 
 def _user(bot, user_id):
@@ -111,10 +111,7 @@ def test_every_reply_passes_line_limits(bot, emulator, user_id):
 
 
 def test_an_old_delete_button_after_leaving_says_the_data_is_already_deleted(bot, emulator, user_id):
-    emulator.send_follow(user_id)
-    emulator.send_text(user_id, "退会")
-    bot.settle()
-    yes = emulator.messages_for(user_id)[-1]["template"]["actions"][0]
+    yes = leave_buttons(bot, emulator, user_id)[0]
     emulator.send_postback(user_id, yes["data"])
     bot.settle()
     assert "削除しました" in emulator.messages_for(user_id)[-1]["text"]
@@ -130,15 +127,8 @@ def test_an_old_delete_button_after_leaving_says_the_data_is_already_deleted(bot
     assert "使い方" in emulator.messages_for(user_id)[-1]["text"] and _user(bot, user_id) is not None
 
 
-def _leave_buttons(bot, emulator, user_id):
-    emulator.send_follow(user_id)
-    emulator.send_text(user_id, "退会")
-    bot.settle()
-    return emulator.messages_for(user_id)[-1]["template"]["actions"]
-
-
 def test_an_old_cancel_button_after_leaving_does_not_pretend_the_data_is_kept(bot, emulator, user_id):
-    yes, no = _leave_buttons(bot, emulator, user_id)
+    yes, no = leave_buttons(bot, emulator, user_id)
     emulator.send_postback(user_id, yes["data"])
     bot.settle()
     emulator.send_postback(user_id, no["data"])  # the old 「やめる」, tapped after the data is gone
@@ -188,7 +178,7 @@ def test_help_offers_leaving_as_a_button_and_no_feature_still_to_come(bot, emula
 
 
 def test_after_deleting_the_last_answer_still_has_a_way_back(bot, emulator, user_id):
-    yes, _ = _leave_buttons(bot, emulator, user_id)
+    yes, _ = leave_buttons(bot, emulator, user_id)
     emulator.send_postback(user_id, yes["data"])
     bot.settle()
     done = emulator.messages_for(user_id)[-1]

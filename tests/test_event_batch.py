@@ -57,6 +57,15 @@ def _rows(bot) -> dict[str, WebhookEvent]:
         return {r.event_id: r for r in db.scalars(select(WebhookEvent))}
 
 
+def _drain_with_a_pool(rt) -> None:
+    """_drain with a delivery pool of its own, shut down afterwards."""
+    pool = eb.DeliveryPool(rt, 4)
+    try:
+        _drain(rt, pool)
+    finally:
+        pool.shutdown()
+
+
 def _outbox_count(bot) -> int:
     with bot.rt.sessions() as db:
         return db.scalar(select(func.count()).select_from(OutboxMessage))
@@ -148,11 +157,7 @@ def test_an_event_failing_in_a_batch_leaves_the_others_and_fails_after_bounded_a
         return real(**kw)
 
     monkeypatch.setattr(outbox, "reply_values", values)
-    pool = eb.DeliveryPool(bot.rt, 4)
-    try:
-        _drain(bot.rt, pool)
-    finally:
-        pool.shutdown()
+    _drain_with_a_pool(bot.rt)
     rows = _rows(bot)
     limit = bot.rt.config.event_max_attempts
     assert (rows[poison].status, rows[poison].attempts, rows[poison].body) == (FAILED, limit, None)
@@ -178,11 +183,7 @@ def test_a_handler_raising_in_a_batch_is_answered_with_an_apology_and_the_others
         return real(rt, db, body, known)
 
     monkeypatch.setattr(router, "handle_event", handler)
-    pool = eb.DeliveryPool(bot.rt, 4)
-    try:
-        _drain(bot.rt, pool)
-    finally:
-        pool.shutdown()
+    _drain_with_a_pool(bot.rt)
     rows = _rows(bot)
     assert rows["EV00200"].status == FAILED and rows["EV00000"].status == rows["EV00100"].status == DONE
     assert "申し訳" in emulator.sent(user=users[2])[0]["messages"][0]["text"]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from models.outbox import OutboxMessage
 from models.webhook import WebhookEvent
-from tests.helpers import post, post_events, sign, text_event
+from tests.helpers import leave_buttons, post, post_events, sign, text_event
 
 
 def _count(rt, model, *where):
@@ -245,10 +245,7 @@ def test_a_skipped_event_is_logged_once_by_a_hash_keeps_nothing_personal_and_is_
         assert (row.status, row.body, row.event_type) == (SKIPPED, None, "?")
         assert "yamada" not in (row.error or "") and row.user_key == user_key(user_id)
     # Leaving deletes the link from the skipped row to the resident too.
-    emulator.send_follow(user_id)
-    emulator.send_text(user_id, "退会")
-    bot.settle()
-    yes = emulator.messages_for(user_id)[-1]["template"]["actions"][0]
+    yes = leave_buttons(bot, emulator, user_id)[0]
     emulator.send_postback(user_id, yes["data"])
     bot.settle()
     assert "削除しました" in emulator.messages_for(user_id)[-1]["text"]

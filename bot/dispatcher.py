@@ -155,7 +155,9 @@ def _run(rt: "Runtime", claim: Claim) -> tuple[str, int | None]:
             log.warning("event %s: claim lost; discarding this run", event_ref(event_id))
             return "lost", None
         db.commit()
-        log.debug("event %s %s from %s %s", event_ref(event_id), loggable_type(str(body.get("type"))), uid(outcome.line_user_id), status)
+        if log.isEnabledFor(logging.DEBUG):  # its arguments cost two keyed hashes per event
+            log.debug("event %s %s from %s %s", event_ref(event_id), loggable_type(str(body.get("type"))),
+                      uid(outcome.line_user_id), status)
     return status, batch_id
 
 

@@ -33,7 +33,11 @@ def uid(user_id: str | None) -> str:
     """Keyed hash of a LINE user id: stable within a deployment, useless outside it."""
     if not user_id:
         return "-"
-    return "u:" + hmac.new(_KEY, user_id.encode(), hashlib.sha256).hexdigest()[:12]
+    return "u:" + _hash12(user_id)
+
+
+def _hash12(ident: str) -> str:
+    return hmac.new(_KEY, ident.encode(), hashlib.sha256).hexdigest()[:12]
 
 
 def event_ref(event_id: str) -> str:
@@ -48,7 +52,7 @@ def user_key(user_id: str) -> str:
 
 def _pseudonym(m: re.Match) -> str:
     ident = m.group()
-    return ident[0].lower() + ":" + hmac.new(_KEY, ident.encode(), hashlib.sha256).hexdigest()[:12]
+    return ident[0].lower() + ":" + _hash12(ident)
 
 
 def redact(text: str) -> str:

@@ -26,11 +26,6 @@ def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
     return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
 
 
-def parse_payload(body: bytes) -> list[Event]:
-    """The events of a LINE webhook body (each with its verdict), or BadPayload."""
-    return parse(body)
-
-
 def store_events(rt, events: list[Event] | list[dict]) -> list[str]:
     """Insert all events in one statement; an already-stored webhookEventId is skipped (redelivery).
     Returns the user keys that have events to process. Plain event dicts (tests, tools) are checked here."""
@@ -90,7 +85,7 @@ def receive(rt, body: bytes, signature: str | None, remote: str | None) -> tuple
         log.warning("webhook: bad or missing signature from %s", remote)
         return 400, {"error": "invalid signature"}
     try:
-        events = parse_payload(body)
+        events = parse(body)
     except BadPayload as e:
         log.warning("webhook: %s", e)
         return 400, {"error": str(e)}

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.clock import utc
 from bot.postback import VERSION, PostbackError, decode
 from handlers import account, common, location, nlu, plan
 from handlers.common import Outcome
 from handlers.context import Ctx
-from models.conversation import ConversationState
+from models.conversation import ConversationState, live_state
 from models.users import User
 
 if TYPE_CHECKING:
@@ -67,11 +66,7 @@ class Known:
         return cls(users, states)
 
     def state(self, db: Session, user: User | None, now) -> ConversationState | None:
-        st = self.states.get(user.id) if user is not None else None
-        if st is not None and utc(st.expires_at) <= utc(now):  # as get_state: an expired state is gone
-            db.delete(st)
-            return None
-        return st
+        return live_state(db, self.states.get(user.id) if user is not None else None, now)
 
 
 def _user(db: Session, line_user_id: str, now, *, create: bool, known: Known | None = None) -> User | None:

@@ -24,10 +24,12 @@ class ConversationState(Base):
 
 def get_state(db: Session, user_id: int, now: datetime) -> ConversationState | None:
     """The user's live state, or None when there is none or it has expired."""
-    st = db.get(ConversationState, user_id)
-    if st is None:
-        return None
-    if utc(st.expires_at) <= utc(now):
+    return live_state(db, db.get(ConversationState, user_id), now)
+
+
+def live_state(db: Session, st: ConversationState | None, now: datetime) -> ConversationState | None:
+    """`st` if it is still live; an expired state is deleted and None returned."""
+    if st is not None and utc(st.expires_at) <= utc(now):
         db.delete(st)
         return None
     return st

@@ -121,9 +121,8 @@ def wait_port(port: int, child: Child | None = None, timeout: float = 20.0) -> N
     while time.monotonic() < deadline:
         if child is not None and child.stopped():
             raise child.why()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if not _port_free(port):
+            return
         time.sleep(0.1)
     who = f"the {child.name} did not listen" if child is not None else "nothing listened"
     raise ChildStopped(f"{who} on port {port} within {timeout:.0f} s")

@@ -67,8 +67,9 @@ def render(status: int, title: str | None = None, message: str | None = None, he
     title, message = title or default_title, message or default_message
     try:
         _bind_links_without_host()
+        admin = _in_admin()
         body = render_template("errors/error.html", status=status, title=title, message=message,
-                               layout="admin/layout.html" if _in_admin() else "base.html", in_admin=_in_admin())
+                               layout="admin/layout.html" if admin else "base.html", in_admin=admin)
     except Exception:  # noqa: BLE001 - the error page itself must not fail
         log.exception("error page for %s could not be drawn", status)
         body = bare_page(status, title, message)

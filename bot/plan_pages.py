@@ -34,8 +34,12 @@ def _common(db) -> dict:
         # The text rules the LINE views use too (handlers.plan_text): one wording for both.
         "plan_start": years[0] if years else None,
         "starts_suffix": starts_suffix,
-        "glossary": Glossary(P.glossary_entries(db)),
     }
+
+
+def _glossary(db) -> Glossary:
+    """Only the project and action pages show glossary notes: read and compiled for those alone."""
+    return Glossary(P.glossary_entries(db))
 
 
 def _year_groups(project, fy: int) -> list[tuple]:
@@ -69,7 +73,7 @@ def project(ref: str):
         ctx = _common(db)
         return render_template("plan/project.html", project=p, this_groups=_year_groups(p, ctx["this_fy"]),
                                next_groups=_year_groups(p, ctx["next_fy"]),
-                               has_roadmap=any(a.roadmap for a in p.actions), **ctx)
+                               has_roadmap=any(a.roadmap for a in p.actions), glossary=_glossary(db), **ctx)
 
 
 def _url_number(ref: str) -> int | None:
@@ -92,4 +96,5 @@ def action(no: int):
         i = next(k for k, s in enumerate(siblings) if s.number == a.number)
         prev = siblings[i - 1] if i > 0 else None
         nxt = siblings[i + 1] if i + 1 < len(siblings) else None
-        return render_template("plan/action.html", action=a, project=a.project, prev=prev, next=nxt, **_common(db))
+        return render_template("plan/action.html", action=a, project=a.project, prev=prev, next=nxt,
+                               glossary=_glossary(db), **_common(db))

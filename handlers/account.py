@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from handlers import texts, ui
 from handlers.context import Ctx
+from handlers.flex import tail_quick
 from handlers.menu import main_menu_quick
 from models.plan import city_name
 from models.privacy import delete_personal_data
@@ -42,17 +43,12 @@ def _known_only_since_now(ctx: Ctx) -> bool:
     return ctx.user is not None and ctx.user.created_at == ctx.now and ctx.user.followed_at is None
 
 
-def _way_back() -> list[dict]:
-    """The one button after the data is gone: tapping it is the resident's own choice to start again."""
-    return [ui.postback("メニュー", "help")]
-
-
 def _already_deleted(ctx: Ctx) -> list[dict]:
     # Already deleted (or never stored): say so, and keep no row made just to answer this tap.
     assert ctx.user is not None
     delete_personal_data(ctx.db, ctx.user)
     ctx.state, ctx.user = None, None
-    return [ui.text(texts.LEAVE_ALREADY_DONE, _way_back())]
+    return [ui.text(texts.LEAVE_ALREADY_DONE, tail_quick())]
 
 
 def confirm_leave(ctx: Ctx) -> list[dict]:
@@ -65,7 +61,7 @@ def confirm_leave(ctx: Ctx) -> list[dict]:
     delete_personal_data(ctx.db, ctx.user)
     ctx.state = None
     ctx.user = None  # the row is gone; the router must not touch it again
-    return [ui.text(texts.LEAVE_DONE, _way_back())]
+    return [ui.text(texts.LEAVE_DONE, tail_quick())]
 
 
 def cancel_leave(ctx: Ctx) -> list[dict]:

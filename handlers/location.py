@@ -7,7 +7,7 @@ Places and events near the point come with step 7. Only centres are known, not b
 """
 from __future__ import annotations
 
-from bot.geo import haversine_km, nearest, valid_point
+from bot.geo import nearest, valid_point
 from handlers import location_flex as V
 from handlers import ui
 from handlers.context import Ctx
@@ -35,17 +35,17 @@ def _action_text(a) -> str:
     return "".join([a.name, *a.details, a.note or "", *(it.text for it in a.roadmap)])
 
 
-def _mentions(a, district) -> bool:
-    """The action names this 地区 as a 地区 (「片浦地区」): short names such as 緑 or 幸 appear in other words."""
-    body = _action_text(a)
+def _mentions(body: str, district) -> bool:
+    """The action's text names this 地区 as a 地区 (「片浦地区」): short names such as 緑 or 幸 appear in other words."""
     return any(f"{form}地区" in body for form in (district.name, *(district.aliases or [])))
 
 
 def plan_for(db, district) -> tuple[list, list, bool]:
     """(actions naming the 地区, actions for every 地区, whether a plan is loaded)."""
     actions = [a for p in P.projects(db, with_roadmap=True) for a in p.actions if not a.merged_into]
-    mentioned = [a for a in actions if _mentions(a, district)][:MAX_ROWS]
-    local = [a for a in actions if a not in mentioned and any(w in _action_text(a) for w in LOCAL_WORDS)]
+    text = {id(a): _action_text(a) for a in actions}  # each action's whole text, joined once
+    mentioned = [a for a in actions if _mentions(text[id(a)], district)][:MAX_ROWS]
+    local = [a for a in actions if a not in mentioned and any(w in text[id(a)] for w in LOCAL_WORDS)]
     return mentioned, local[:MAX_ROWS], bool(actions)
 
 

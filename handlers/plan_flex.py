@@ -299,7 +299,8 @@ def overview_year_bubble(p, this: int, nxt: int, plan_start: int | None = None,
         return bubble([text(T["no_roadmap_project"], size="md")], header=head, footer=footer)
     now_groups = _year_lines(p, this)
     shown = sum(len(items) for _, items in now_groups)
-    body = _year_section(T["this_year"].format(label=fy_label(this)), _split_groups(now_groups)[0], this,
+    now_shown = _split_groups(now_groups)[0]
+    body = _year_section(T["this_year"].format(label=fy_label(this)), now_shown, this,
                          highlight=True, plan_start=plan_start)
     if shown > YEAR_ITEMS:
         body.append(text(f"ほか{shown - YEAR_ITEMS}件", size="sm", color=MUTED))
@@ -318,7 +319,7 @@ def overview_year_bubble(p, this: int, nxt: int, plan_start: int | None = None,
     elif not continuing:
         body.append(text(T["nothing_year"], size="sm", color=MUTED))
     if terms is not None:
-        shown_texts = [it.text for _, items in _split_groups(now_groups)[0] for it in items]
+        shown_texts = [it.text for _, items in now_shown for it in items]
         body += terms_block(terms.notes(shown_texts + [it.text for _, items in new_next for it in items]))
     return bubble(body, header=head, footer=footer)
 

@@ -114,7 +114,7 @@ def process_claimed(rt: "Runtime", claim: Claim) -> str:
     """Run one claimed event to an end; returns its status (done, failed, or pending for another try)."""
     if claim.attempts > rt.config.event_max_attempts:
         # Claimed again after the process running it stopped, as often as we allow: it may be what stopped it.
-        return _record_failure(rt, claim, f"gave up: claimed {claim.attempts - 1} times without finishing")
+        return _record_failure(rt, claim, _gave_up(claim.attempts - 1))
     try:
         status, batch_id = _run(rt, claim)
     except Exception as e:  # the outbox, the commit, the database: anything outside the handler
@@ -214,6 +214,10 @@ def _deliver(rt: "Runtime", batch_id: int, event_id: str) -> None:
         log.error("event %s: delivery of batch %s stopped: %s", event_ref(event_id), batch_id, describe_exception(e))
 
 
+def _gave_up(claims: int) -> str:
+    return f"gave up: claimed {claims} times without finishing"
+
+
 def requeue_stale(rt: "Runtime") -> int:
     """Events claimed by a process that died go back to pending, or fail once their attempts are used up."""
     cutoff = rt.now() - timedelta(seconds=rt.config.claim_timeout_s)
@@ -222,7 +226,7 @@ def requeue_stale(rt: "Runtime") -> int:
     with rt.sessions() as db:
         failed = db.execute(update(WebhookEvent).where(stale, WebhookEvent.attempts >= limit)
                             .values(status=FAILED, claim_token=None, body=None, processed_at=rt.now(),
-                                    error=f"gave up: claimed {limit} times without finishing")).rowcount
+                                    error=_gave_up(limit))).rowcount
         n = db.execute(update(WebhookEvent).where(stale, WebhookEvent.attempts < limit)
                        .values(status=PENDING, claim_token=None)).rowcount
         db.commit()

@@ -54,7 +54,7 @@ def index():
         ctx = _common(db)
         if ctx["info"] is None:
             return render_template("plan/empty.html", **ctx), 503
-        from handlers.plan_flex import excerpt
+        from handlers.plan_text import excerpt
 
         return render_template("plan/index.html", projects=P.projects(db), pillars=P.pillars(db),
                                forces=P.forces(db), excerpt=excerpt, **ctx)

@@ -10,8 +10,7 @@ from bot.fiscal import fy_label, fy_short, span_label
 from handlers import ui
 from handlers.flex import (ACCENT, ACCENT_SOFT, MUTED, NOW, NOW_SOFT, OFF, TEXT, WHITE, box, bubble, button, separator,
                            text)
-from handlers.plan_text import (GlossTracker, excerpt, pages_by_chars, paragraphs, sentences,  # noqa: F401
-                                starts_suffix, starts_year)
+from handlers.plan_text import GlossTracker, excerpt, pages_by_chars, paragraphs, starts_suffix, starts_year
 
 # -- wording (one place for the resident-facing text of this feature) ------------------------------------------
 T = {

@@ -11,6 +11,7 @@ from bot.plan_loader import default_plan_path, load
 from bot.postback import decode, encode
 from emulator.limits import check_messages
 from handlers import plan_flex as F
+from handlers.plan_text import sentences
 from tests.helpers import quick_labels
 
 PLAN = yaml.safe_load(default_plan_path("odawara").read_text("utf-8"))
@@ -135,7 +136,7 @@ def test_tapping_reaches_every_project_and_action_within_limits(plan_bot, emulat
     for no, messages in by_action.items():
         shown = "".join(texts(messages))
         for bullet in ACTIONS[no].get("details", []):
-            for sentence in F.sentences(bullet):
+            for sentence in sentences(bullet):
                 assert sentence in shown, (no, sentence)
         uris = {a["uri"] for a in actions_in(messages) if a["type"] == "uri"}
         assert f"{plan_bot.rt.config.public_base_url}/plan/actions/{no}" in uris

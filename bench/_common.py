@@ -115,8 +115,11 @@ def gunicorn(app: str, port: int, env: dict, *, workers: int | None = None, thre
 
 def kyodo_workers(env: dict, n: int) -> list[subprocess.Popen]:
     """The Procfile's `worker:` line, n times."""
-    return [subprocess.Popen([str(BIN / "kyodo"), "worker"], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
+    # BENCH_LOG_DIR=/some/dir keeps each worker's log (worker-<n>.log) for a look after the run.
+    log_dir = os.environ.get("BENCH_LOG_DIR")
+    return [subprocess.Popen([str(BIN / "kyodo"), "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=open(Path(log_dir) / f"worker-{i}.log", "ab") if log_dir else subprocess.DEVNULL)
+            for i in range(n)]
 
 
 def stop(procs: list[subprocess.Popen], sig: int = signal.SIGTERM) -> None:

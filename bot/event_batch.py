@@ -124,7 +124,7 @@ def _run_together(rt: "Runtime", claims: list[BatchClaim]) -> list[Delivery]:
     keys: list[str] = []
     with rt.sessions() as db:
         memoise_plan_reads(db)
-        known = Known.load(db, [c.body for c in claims])
+        known = Known.load(db, [c.body for c in claims], now)
         for c in claims:
             # A handler that raises aborts the batch: the per-event path answers with an apology.
             outcome = handle_event(rt, db, c.body, known)

@@ -27,7 +27,7 @@ RETRY_POLL_S = 0.25
 GATHER_S = 0.03
 
 
-def run(config, *, poll_s: float = 0.1, nice: int = 5, stop: threading.Event | None = None) -> int:
+def run(config, *, poll_s: float = 0.1, nice: int = 10, stop: threading.Event | None = None) -> int:
     if nice:
         try:
             os.nice(nice)
@@ -37,6 +37,8 @@ def run(config, *, poll_s: float = 0.1, nice: int = 5, stop: threading.Event | N
     # which give up the GIL on every database round trip, from queueing 5 ms behind them each time.
     sys.setswitchinterval(0.001)
     rt = build_runtime(config)
+    from handlers import nlu
+    nlu.warm()
     pool = eb.DeliveryPool(rt, config.delivery_threads)
     stop = stop or threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is threading.main_thread() else None

@@ -320,3 +320,36 @@ def _assert_bounded(bot, statement, params) -> None:
         return [node["Actual Rows"] * node["Actual Loops"]] + [n for c in node.get("Plans", ()) for n in rows_read(c)]
 
     assert max(rows_read(plan[0]["Plan"])) <= 8 * 4 * 8  # never the 3,000 pending rows
+
+
+def test_a_batch_creates_new_residents_in_one_statement_and_marks_everyone_seen(bot, emulator):
+    """Known.load creates first-time residents together (not for an unfollow) and marks all of them
+    seen; the handlers then find them without a query or a flush of their own."""
+    from models.users import User
+
+    old, new = new_user_id(), new_user_id()
+    gone = new_user_id()  # unfollows before ever writing: no row is made for them
+    with bot.rt.sessions() as db:
+        db.add(User(line_user_id=old, active=True, created_at=bot.rt.now() - timedelta(days=3),
+                    last_seen_at=bot.rt.now() - timedelta(days=3)))
+        db.commit()
+    _store(bot, emulator, [old, new], 1)
+    store_events(bot.rt, [{"type": "unfollow", "mode": "active", "timestamp": int(time.time() * 1000),
+                           "source": {"type": "user", "userId": gone}, "webhookEventId": "EVGONE",
+                           "deliveryContext": {"isRedelivery": False}}])
+    statements: list[str] = []
+    from sqlalchemy import event as sa_event
+    listener = lambda conn, cur, stmt, *a: statements.append(stmt)  # noqa: E731
+    sa_event.listen(bot.rt.engine, "before_cursor_execute", listener)
+    try:
+        _drain_with_a_pool(bot.rt)
+    finally:
+        sa_event.remove(bot.rt.engine, "before_cursor_execute", listener)
+    with bot.rt.sessions() as db:
+        users = {u.line_user_id: u for u in db.scalars(select(User))}
+    assert gone not in users and {old, new} <= users.keys()
+    assert users[old].last_seen_at == users[new].last_seen_at
+    naive = lambda t: t.replace(tzinfo=None)  # noqa: E731  (SQLite returns naive times)
+    assert naive(users[old].last_seen_at) > naive(bot.rt.now() - timedelta(minutes=1))
+    assert sum(s.lstrip().upper().startswith("INSERT INTO USERS") for s in statements) == 1
+    assert all(r.status == DONE for r in _rows(bot).values())

@@ -1,5 +1,5 @@
-"""People who run the bot in the web admin: accounts, their organisation or survey team, the audit log,
-and the first item an organisation owns (notice drafts).
+"""People who run the bot in the web admin: accounts, their organisation or survey team, the audit log.
+(What an organisation owns lives with its feature: announcements in models/announcements.py.)
 
 These are staff and volunteers, not residents: nothing here holds a resident's personal data, so there is
 no deletion hook. Residents live in models/users.py.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.clock import utc
@@ -107,22 +107,3 @@ class AuditEntry(Base):
 
     actor: Mapped[Account | None] = relationship(lazy="joined")
 
-
-class NoticeDraft(Base):
-    """お知らせ下書き: a draft notice an organisation writes for the city to publish later.
-
-    The smallest real object an organisation owns, so ownership checks (403 for another organisation's
-    draft) are exercised now; events, places and shifts follow the same pattern (an `organisation_id`).
-    """
-
-    __tablename__ = "notice_drafts"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    organisation_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"), index=True)
-    title: Mapped[str] = mapped_column(String(100))
-    body: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("admin_accounts.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-    organisation: Mapped[Organisation] = relationship(lazy="joined")

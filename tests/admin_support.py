@@ -13,7 +13,8 @@ from bot.admin.accounts import create_account, find_or_create_group
 from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.runtime import build_runtime
-from models.accounts import AuditEntry, NoticeDraft, Organisation, SurveyTeam
+from models.accounts import AuditEntry, Organisation, SurveyTeam
+from models.announcements import Announcement
 from tests.conftest import make_config, wipe
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)  # 10:00 in Tokyo
@@ -81,7 +82,8 @@ class Env:
 
 
 def seed(rt, now) -> dict:
-    """Two organisations, a survey team, one account per role (org A and org B), one draft per organisation."""
+    """Two organisations, a survey team, one account per role (org A and org B), one draft announcement per
+    organisation."""
     with rt.sessions() as db:
         a = find_or_create_group(db, Organisation, "みどり子ども会", now)
         b = find_or_create_group(db, Organisation, "あおば自治会", now)
@@ -95,7 +97,7 @@ def seed(rt, now) -> dict:
                                     password=PASSWORD, now=now, testing=True, display_name=who)
             ids[who] = acc.id
         for key, org in (("notice_a", a.id), ("notice_b", b.id)):
-            n = NoticeDraft(organisation_id=org, title=f"下書き{key[-1].upper()}", body="本文", created_at=now, updated_at=now)
+            n = Announcement(organisation_id=org, title=f"下書き{key[-1].upper()}", body="本文", created_at=now, updated_at=now)
             db.add(n)
             db.flush()
             ids[key] = n.id

@@ -15,7 +15,8 @@ from bot.admin import auth
 from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.runtime import build_runtime
-from models.accounts import Account, NoticeDraft
+from models.accounts import Account
+from models.announcements import Announcement
 from models.users import User
 from tests.conftest import make_config, wipe
 from tests.helpers import sign
@@ -104,7 +105,7 @@ def test_open_redirect_after_login_is_refused(admin_env):
     c = admin_env.client()
     token = c.token("/admin/login")
     for target, expected in [("https://evil.example/", "/admin/"), ("//evil.example/admin/", "/admin/"),
-                             ("/admin/notices", "/admin/notices")]:
+                             ("/admin/announcements", "/admin/announcements")]:
         r = c.c.post(f"/admin/login?next={target}", data={"email": "staff@example.jp", "password": PASSWORD, "csrf_token": token})
         assert r.headers["Location"] == expected
         token = c.token("/admin/")  # a login starts a fresh session (and CSRF token)
@@ -115,17 +116,18 @@ def test_open_redirect_after_login_is_refused(admin_env):
 def test_post_without_or_with_wrong_csrf_token_is_refused(admin_env):
     c = admin_env.signed_in("orga")
     for data in ({"title": "偽の下書き"}, {"title": "偽の下書き", "csrf_token": "forged"}):
-        r = c.c.post("/admin/notices/new", data=data)
+        r = c.c.post("/admin/announcements/new", data=data)
         assert r.status_code == 400
         assert "送信を受け付けられませんでした" in r.get_data(as_text=True)
-    r = c.c.post(f"/admin/notices/{admin_env.ids['notice_a']}/delete")
+    r = c.c.post(f"/admin/announcements/{admin_env.ids['notice_a']}/delete")
     assert r.status_code == 400
     r = admin_env.client().c.post("/admin/login", data={"email": "orga@example.jp", "password": PASSWORD})
     assert r.status_code == 400  # login CSRF too
     with admin_env.db() as db:
-        assert db.scalar(select(func.count()).select_from(NoticeDraft)) == 2
+        assert db.scalar(select(func.count()).select_from(Announcement)) == 2
     # With the token from the page, the same request works.
-    assert c.post("/admin/notices/new", {"title": "本物の下書き"}, token_from="/admin/notices/new").status_code == 302
+    assert c.post("/admin/announcements/new", {"title": "本物の下書き", "body": "本文です。", "target": "everyone"},
+                  token_from="/admin/announcements/new").status_code == 302
 
 
 def test_line_webhook_stays_exempt_from_csrf(admin_env):
@@ -162,8 +164,8 @@ def test_idle_timeout_and_absolute_lifetime(admin_env):
     admin_env.clock.advance(minutes=29)
     assert c.get("/admin/").status_code == 200
     admin_env.clock.advance(minutes=31)
-    r = c.get("/admin/notices")
-    assert r.status_code == 302 and r.headers["Location"] == "/admin/login?next=/admin/notices"
+    r = c.get("/admin/announcements")
+    assert r.status_code == 302 and r.headers["Location"] == "/admin/login?next=/admin/announcements"
     assert "一定時間操作がなかったため、ログアウトしました" in c.get("/admin/login").get_data(as_text=True)
 
     c = admin_env.signed_in("staff")
@@ -200,7 +202,7 @@ def test_invited_account_must_change_its_one_time_password(admin_env):
     c = admin_env.client()
     r = c.login("new@example.jp", secret)
     assert r.headers["Location"] == "/admin/password"
-    assert c.get("/admin/notices").headers["Location"] == "/admin/password"  # nothing else until changed
+    assert c.get("/admin/announcements").headers["Location"] == "/admin/password"  # nothing else until changed
     bad = c.post("/admin/password", {"current": secret, "new": "short", "confirm": "short"}, token_from="/admin/password")
     assert bad.status_code == 422 and "パスワードは12文字以上にしてください。" in bad.get_data(as_text=True)
     bad = c.post("/admin/password", {"current": secret, "new": "a long new passphrase", "confirm": "a different one!!"},
@@ -212,7 +214,7 @@ def test_invited_account_must_change_its_one_time_password(admin_env):
     ok = c.post("/admin/password", {"current": secret, "new": "a long new passphrase", "confirm": "a long new passphrase"},
                 token_from="/admin/password")
     assert ok.headers["Location"] == "/admin/"
-    assert c.get("/admin/notices").status_code == 200
+    assert c.get("/admin/announcements").status_code == 200
     assert admin_env.client().login("new@example.jp", secret).status_code == 200  # the old one is gone
     assert admin_env.client().login("new@example.jp", "a long new passphrase").status_code == 302
     actions = [e.action for e in admin_env.audit()]
@@ -268,31 +270,32 @@ def test_form_errors_are_japanese_beside_the_field_and_keep_what_was_typed(admin
 def test_organisation_sees_and_changes_only_its_own_drafts(admin_env):
     ids = admin_env.ids
     org = admin_env.signed_in("orga")
-    page = org.get("/admin/notices").get_data(as_text=True)
+    page = org.get("/admin/announcements").get_data(as_text=True)
     assert "下書きA" in page and "下書きB" not in page
-    assert org.get(f"/admin/notices/{ids['notice_a']}/edit").status_code == 200
-    r = org.get(f"/admin/notices/{ids['notice_b']}/edit")
+    assert org.get(f"/admin/announcements/{ids['notice_a']}/edit").status_code == 200
+    r = org.get(f"/admin/announcements/{ids['notice_b']}/edit")
     assert r.status_code == 403 and "権限がありません" in r.get_data(as_text=True)
-    assert org.post(f"/admin/notices/{ids['notice_b']}/edit", {"title": "乗っ取り"}).status_code == 403
-    assert org.post(f"/admin/notices/{ids['notice_b']}/delete").status_code == 403
+    assert org.post(f"/admin/announcements/{ids['notice_b']}/edit", {"title": "乗っ取り"}).status_code == 403
+    assert org.post(f"/admin/announcements/{ids['notice_b']}/delete").status_code == 403
     # Creating: the organisation field is not offered, and a forged one is ignored.
-    r = org.post("/admin/notices/new", {"title": "自分の下書き", "organisation_id": ids["org_b"]}, token_from="/admin/notices/new")
+    r = org.post("/admin/announcements/new", {"title": "自分の下書き", "body": "本文", "target": "everyone",
+                                               "organisation_id": ids["org_b"]}, token_from="/admin/announcements/new")
     assert r.status_code == 302
     with admin_env.db() as db:
-        assert db.get(NoticeDraft, ids["notice_b"]).title == "下書きB"
-        mine = db.scalar(select(NoticeDraft).where(NoticeDraft.title == "自分の下書き"))
+        assert db.get(Announcement, ids["notice_b"]).title == "下書きB"
+        mine = db.scalar(select(Announcement).where(Announcement.title == "自分の下書き"))
         assert mine.organisation_id == ids["org_a"]
     denied = admin_env.audit("access.denied")
     assert len(denied) == 3 and all(e.actor_id == ids["orga"] for e in denied)
     # Staff see and edit every organisation's drafts.
     staff = admin_env.signed_in("staff")
-    page = staff.get("/admin/notices").get_data(as_text=True)
+    page = staff.get("/admin/announcements").get_data(as_text=True)
     assert "下書きA" in page and "下書きB" in page
-    r = staff.post(f"/admin/notices/{ids['notice_b']}/edit", {"title": "職員が直した", "body": "",
-                                                               "organisation_id": ids["org_b"]},
-                   token_from=f"/admin/notices/{ids['notice_b']}/edit")
+    r = staff.post(f"/admin/announcements/{ids['notice_b']}/edit", {"title": "職員が直した", "body": "本文",
+                                                                     "target": "everyone", "organisation_id": ids["org_b"]},
+                   token_from=f"/admin/announcements/{ids['notice_b']}/edit")
     assert r.status_code == 302
-    assert [e.summary for e in admin_env.audit("notice.update")] == ["職員が直した"]
+    assert [e.summary for e in admin_env.audit("announcement.update")] == ["職員が直した（0人）"]
 
 
 def test_each_role_gets_its_own_menu_and_dashboard(admin_env):
@@ -314,7 +317,7 @@ def test_each_role_gets_its_own_menu_and_dashboard(admin_env):
     staff = admin_env.signed_in("staff")
     assert staff.get("/admin/accounts").status_code == 403
     assert staff.get("/admin/audit").status_code == 403
-    assert admin_env.signed_in("survey").get("/admin/notices").status_code == 403
+    assert admin_env.signed_in("survey").get("/admin/announcements").status_code == 403
 
 
 def test_admin_edits_an_account_role_and_group(admin_env):
@@ -325,7 +328,7 @@ def test_admin_edits_an_account_role_and_group(admin_env):
     r = admin.post(path, {"display_name": "移籍", "role": "organisation", "organisation_id": ids["org_b"], "survey_team_id": 0},
                    token_from=path)
     assert r.status_code == 302
-    assert "下書きB" in admin_env.signed_in("orga").get("/admin/notices").get_data(as_text=True)
+    assert "下書きB" in admin_env.signed_in("orga").get("/admin/announcements").get_data(as_text=True)
     r = admin.post(f"/admin/accounts/{ids['admin']}/edit", {"role": "staff", "organisation_id": 0, "survey_team_id": 0},
                    token_from=path)
     assert "自分の役割は変更できません" in r.get_data(as_text=True)
@@ -351,14 +354,15 @@ def test_audit_log_page_filters_and_paginates(admin_env):
     admin_env.clock.advance(days=2)
     admin, org = admin_env.signed_in("admin"), admin_env.signed_in("orga")
     for i in range(55):
-        org.post("/admin/notices/new", {"title": f"記録{i:02d}"}, token_from="/admin/notices/new")
+        org.post("/admin/announcements/new", {"title": f"記録{i:02d}", "body": "本文", "target": "everyone"},
+                 token_from="/admin/announcements/new")
     html = admin.get("/admin/audit").get_data(as_text=True)
     assert "（1 / 2ページ）" in html and html.count('class="audit-row"') == 50
-    assert "記録54" in html and "お知らせ下書きの作成" in html
+    assert "記録54" in html and "お知らせの作成" in html
     total = len(admin_env.audit())  # the seed's entries, three logins, 55 drafts
     html = admin.get("/admin/audit?page=2").get_data(as_text=True)
     assert html.count('class="audit-row"') == total - 50 and "記録00" in html
-    html = admin.get(f"/admin/audit?actor={ids['orga']}&action=notice.create").get_data(as_text=True)
+    html = admin.get(f"/admin/audit?actor={ids['orga']}&action=announcement.create").get_data(as_text=True)
     assert "<p>55件" in html
     day = (T0 + timedelta(days=2)).astimezone(timezone(timedelta(hours=9))).date().isoformat()
     first_day = T0.astimezone(timezone(timedelta(hours=9))).date().isoformat()

@@ -9,7 +9,8 @@ from flask import Flask
 
 from bot.admin import policy
 from bot.clock import FrozenClock
-from models.accounts import Account, NoticeDraft, Organisation, SurveyTeam
+from models.accounts import Account, Organisation, SurveyTeam
+from models.announcements import Announcement
 from tests.admin_support import T0, Env, build_app
 
 ARG = re.compile(r"<(?:int:)?(\w+)>")
@@ -26,7 +27,7 @@ def admin_routes(app: Flask):
 def objects_of_org_b(env: Env) -> dict[type, int]:
     """An object of every loadable type that organisation A's account does not own. A new `load=` model
     must be added here, which is the point: someone has to say whose it is."""
-    return {NoticeDraft: env.ids["notice_b"], Account: env.ids["orgb"], Organisation: env.ids["org_b"],
+    return {Announcement: env.ids["notice_b"], Account: env.ids["orgb"], Organisation: env.ids["org_b"],
             SurveyTeam: env.ids["team"]}
 
 
@@ -94,22 +95,22 @@ def test_every_object_route_refuses_another_organisations_object(admin_env):
         r = c.c.open(url_for_rule(rule, admin_env), method=method, data={"csrf_token": c.token(), "title": "x"})
         assert r.status_code == 403, (endpoint, method, r.status_code)
         checked.append(endpoint)
-    assert {"admin.notice_edit", "admin.notice_delete", "admin.account_edit"} <= set(checked)
+    assert {"admin.announcement_edit", "admin.announcement_delete", "admin.account_edit"} <= set(checked)
     # The refusal is about ownership, not the route: B's own account and the staff get through.
     for who in ("orgb", "staff"):
-        assert admin_env.signed_in(who).get(f"/admin/notices/{admin_env.ids['notice_b']}/edit").status_code == 200
+        assert admin_env.signed_in(who).get(f"/admin/announcements/{admin_env.ids['notice_b']}/edit").status_code == 200
     with admin_env.db() as db:
-        assert db.get(NoticeDraft, admin_env.ids["notice_b"]).title == "下書きB"
+        assert db.get(Announcement, admin_env.ids["notice_b"]).title == "下書きB"
 
 
 def test_policy_functions_decide_by_role_and_owner(admin_env):
     with admin_env.db() as db:
         acc = {k: db.get(Account, admin_env.ids[k]) for k in ("admin", "staff", "orga", "survey")}
-        a, b = db.get(NoticeDraft, admin_env.ids["notice_a"]), db.get(NoticeDraft, admin_env.ids["notice_b"])
+        a, b = db.get(Announcement, admin_env.ids["notice_a"]), db.get(Announcement, admin_env.ids["notice_b"])
         from sqlalchemy import select
 
         def visible(who):
-            return {n.title for n in db.scalars(policy.scope(select(NoticeDraft), NoticeDraft, acc[who]))}
+            return {n.title for n in db.scalars(policy.scope(select(Announcement), Announcement, acc[who]))}
 
         assert visible("admin") == visible("staff") == {"下書きA", "下書きB"}
         assert visible("orga") == {"下書きA"} and visible("survey") == set()

@@ -14,7 +14,8 @@ from bot.admin.accounts import AccountError, create_account, membership_problem
 from bot.admin.audit import ip_hash
 from bot.admin.dashboard import bar_chart
 from bot.db import normalise_url
-from models.accounts import Account, AuditEntry, NoticeDraft, Organisation, SurveyTeam
+from models.accounts import Account, AuditEntry, Organisation, SurveyTeam
+from models.announcements import Announcement
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
 
@@ -175,5 +176,5 @@ def test_demo_accounts_one_per_role(db, database_url, capsys):
         acc = db.scalar(select(Account).where(Account.email == email))
         assert auth.check_password(acc.password_hash, password)[0] and not acc.must_change_password
     assert sorted(a.role for a in db.scalars(select(Account))) == ["admin", "organisation", "staff", "survey"]
-    assert len(db.scalars(select(NoticeDraft)).all()) == 1
+    assert len(db.scalars(select(Announcement)).all()) == 1
 

@@ -36,7 +36,7 @@ def test_unknown_public_paths_get_the_japanese_404(admin_env, path):
 def test_unknown_admin_paths_and_objects_get_the_admin_404(admin_env):
     admin = admin_env.signed_in("admin")
     for c, path in ((admin_env.client(), "/admin/no-such-page"), (admin, "/admin/no-such-page"),
-                    (admin, "/admin/accounts/424242/edit"), (admin, "/admin/notices/424242/edit")):
+                    (admin, "/admin/accounts/424242/edit"), (admin, "/admin/announcements/424242/edit")):
         assert_site_page(c.c.get(path), 404, admin=True)
 
 

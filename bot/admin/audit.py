@@ -34,6 +34,15 @@ ACTIONS = {
     "notice.create": "お知らせ下書きの作成",
     "notice.update": "お知らせ下書きの編集",
     "notice.delete": "お知らせ下書きの削除",
+    "announcement.create": "お知らせの作成",
+    "announcement.update": "お知らせの編集",
+    "announcement.delete": "お知らせの削除",
+    "announcement.submit": "お知らせの承認依頼",
+    "announcement.approve": "お知らせの承認",
+    "announcement.send": "お知らせの配信",
+    "announcement.schedule": "お知らせの配信予約",
+    "announcement.cancel": "お知らせの配信取り消し",
+    "announcement.test_send": "お知らせのテスト配信",
     "access.denied": "権限のないアクセス",
 }
 

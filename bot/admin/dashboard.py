@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from bot.admin.policy import CONTENT_ALL, NOTICES_WRITE, has, scope
+from bot.admin.policy import ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND, CONTENT_ALL, has, scope
 from bot.clock import to_tokyo
-from models.accounts import ADMIN, ORGANISATION, STAFF, SURVEY, Account, NoticeDraft
+from models.accounts import ADMIN, ORGANISATION, STAFF, SURVEY, Account
+from models.announcements import DRAFT, PENDING, SCHEDULED, Announcement
 from models.users import User
 
 PENDING_NOTE = "準備中"
@@ -36,14 +37,12 @@ class Bar:
 
 # Attention items of features that arrive in later steps: shown as "—" so the layout is stable.
 _PLANNED = {
-    "approvals": Item("承認待ち", None, note=PENDING_NOTE),
-    "scheduled": Item("配信予約中のお知らせ", None, note=PENDING_NOTE),
     "surveys_open": Item("回答受付中のアンケート", None, note=PENDING_NOTE),
     "events": Item("掲載中のイベント・募集", None, note=PENDING_NOTE),
 }
 _PLANNED_FOR = {
-    ADMIN: ("approvals", "scheduled", "surveys_open"),
-    STAFF: ("approvals", "scheduled", "surveys_open"),
+    ADMIN: ("surveys_open",),
+    STAFF: ("surveys_open",),
     ORGANISATION: ("events",),
     SURVEY: ("surveys_open",),
 }
@@ -51,10 +50,16 @@ _PLANNED_FOR = {
 
 def attention(db: Session, account: Account, now: datetime) -> list[Item]:
     items: list[Item] = []
-    if has(account, NOTICES_WRITE):
-        drafts = db.scalar(scope(select(func.count()).select_from(NoticeDraft), NoticeDraft, account)) or 0
+    if has(account, ANNOUNCEMENTS_DRAFT):
+        def announcements(status: str) -> int:
+            stmt = select(func.count()).select_from(Announcement).where(Announcement.status == status)
+            return db.scalar(scope(stmt, Announcement, account)) or 0
+
         label = "お知らせ下書き（全団体）" if has(account, CONTENT_ALL) else "お知らせ下書き"
-        items.append(Item(label, drafts, "admin.notices"))
+        items.append(Item(label, announcements(DRAFT), "admin.announcements"))
+        if has(account, ANNOUNCEMENTS_SEND):
+            items.append(Item("承認待ちのお知らせ", announcements(PENDING), "admin.announcements"))
+            items.append(Item("配信予約中のお知らせ", announcements(SCHEDULED), "admin.announcements"))
     if account.role == ADMIN:
         locked = db.scalar(select(func.count()).select_from(Account).where(Account.locked_until > now)) or 0
         items.append(Item("ロック中のアカウント", locked, "admin.accounts"))

@@ -5,7 +5,8 @@ import unicodedata
 
 from sqlalchemy import select
 
-from models.accounts import ADMIN, ORGANISATION, ROLE_LABELS, STAFF, SURVEY, Account, NoticeDraft, Organisation, SurveyTeam
+from models.accounts import ADMIN, ORGANISATION, ROLE_LABELS, STAFF, SURVEY, Account, Organisation, SurveyTeam
+from models.announcements import Announcement
 
 DEMO_ORGANISATION = "みどり子ども会"
 DEMO_SURVEY_TEAM = "市民アンケート班"
@@ -34,9 +35,9 @@ def demo_accounts(cfg) -> None:
                     create_account(db, email=email, role=role, display_name=name, password=password, now=now,
                                    organisation_id=org.id if role == ORGANISATION else None,
                                    survey_team_id=team.id if role == SURVEY else None, via="（デモ）")
-            if db.scalar(select(NoticeDraft.id).where(NoticeDraft.organisation_id == org.id)) is None:
-                db.add(NoticeDraft(organisation_id=org.id, title="夏休み子ども食堂のお知らせ（下書き）",
-                                   body="8月の毎週土曜日、地区センターで子ども食堂を開きます。", created_at=now, updated_at=now))
+            if db.scalar(select(Announcement.id).where(Announcement.organisation_id == org.id)) is None:
+                db.add(Announcement(organisation_id=org.id, title="夏休み子ども食堂のお知らせ（下書き）",
+                                    body="8月の毎週土曜日、地区センターで子ども食堂を開きます。", created_at=now, updated_at=now))
             db.commit()
     finally:
         rt.close()

@@ -27,12 +27,15 @@ SIGNED_IN = "signed_in"  # any active account: dashboard, own password, logout
 ACCOUNTS_MANAGE = "accounts:manage"  # invite, edit, disable accounts; organisations and survey teams
 AUDIT_READ = "audit:read"
 CONTENT_ALL = "content:all"  # every organisation's and team's items (the city's staff)
-NOTICES_WRITE = "notices:write"  # notice drafts (own organisation's, or all with content:all)
+# お知らせ: write drafts and submit them for approval (own organisation's, or all with content:all) ...
+ANNOUNCEMENTS_DRAFT = "announcements:draft"
+# ... and approve (someone else's), send, schedule, cancel, test-send: the city's staff only.
+ANNOUNCEMENTS_SEND = "announcements:send"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    ADMIN: frozenset({ACCOUNTS_MANAGE, AUDIT_READ, CONTENT_ALL, NOTICES_WRITE}),
-    STAFF: frozenset({CONTENT_ALL, NOTICES_WRITE}),
-    ORGANISATION: frozenset({NOTICES_WRITE}),
+    ADMIN: frozenset({ACCOUNTS_MANAGE, AUDIT_READ, CONTENT_ALL, ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND}),
+    STAFF: frozenset({CONTENT_ALL, ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND}),
+    ORGANISATION: frozenset({ANNOUNCEMENTS_DRAFT}),
     SURVEY: frozenset(),  # its surveys and results arrive with the survey step
 }
 OWNER_COLUMNS = ("organisation_id", "survey_team_id")

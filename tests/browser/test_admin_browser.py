@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.admin.accounts import create_account, find_or_create_group
-from models.accounts import NoticeDraft, Organisation
+from models.accounts import Organisation
+from models.announcements import Announcement
 from models.users import User
 from tests.conftest import ROOT
 
@@ -27,7 +28,7 @@ def seed(bot) -> None:
                        now=now, testing=True)
         other = find_or_create_group(db, Organisation, "あおば自治会", now)
         db.flush()
-        db.add(NoticeDraft(organisation_id=other.id, title="あおば自治会の下書き", body="", created_at=now, updated_at=now))
+        db.add(Announcement(organisation_id=other.id, title="あおば自治会の下書き", body="本文", created_at=now, updated_at=now))
         # Friends over the last weeks, so the dashboard's chart has something to show.
         for i, (days_ago, seen_ago) in enumerate([(1, 0), (3, 1), (5, 2), (9, 2), (10, 8), (12, 3), (16, 20), (17, 4),
                                                   (20, 5), (26, 6), (33, 30), (38, 9), (45, 50), (47, 1)]):
@@ -88,19 +89,22 @@ def test_admin_invites_an_organisation_that_then_sees_only_its_own_items(bot, br
     # Readable on a phone: nothing wider than the screen.
     assert org.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
-    org.get_by_role("link", name="お知らせ下書き").first.click()
-    org.get_by_role("button", name="下書きを作成").click()
-    box(org, "題名").fill("みどりの夏祭り")
+    org.get_by_role("link", name="お知らせ", exact=True).first.click()
+    org.get_by_role("button", name="お知らせを作成").click()
+    org.locator("#title").fill("みどりの夏祭り")
+    org.locator("#body").fill("8月に夏祭りを開きます。")
     org.get_by_role("button", name="保存する").click()
-    rows = org.locator("tr.notice-row").all_inner_texts()
+    org.get_by_role("heading", name="みどりの夏祭り").wait_for()
+    org.get_by_role("link", name="一覧へ戻る").click()
+    rows = org.locator("tr.announcement-row").all_inner_texts()
     assert len(rows) == 1 and "みどりの夏祭り" in rows[0]
     assert "あおば自治会の下書き" not in org.inner_text("main")
     assert org.get_by_role("link", name="アカウント", exact=True).count() == 0  # no admin menu
 
     # Asking for the other organisation's draft by id is refused on the server.
     with bot.rt.sessions() as db:
-        other_id = db.query(NoticeDraft.id).filter(NoticeDraft.title == "あおば自治会の下書き").scalar()
-    response = org.goto(f"{base}/admin/notices/{other_id}/edit")
+        other_id = db.query(Announcement.id).filter(Announcement.title == "あおば自治会の下書き").scalar()
+    response = org.goto(f"{base}/admin/announcements/{other_id}/edit")
     assert response.status == 403 and "権限がありません" in org.inner_text("main")
 
     # The admin's dashboard, as the README shows it.

@@ -56,9 +56,9 @@ def test_admin_confirm_question_still_asks(bot, browser_context):
     problems = watch(page)
     log_in(page, bot.url, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.get_by_role("heading", name="ダッシュボード").wait_for()
-    resp = page.goto(bot.url + "/admin/notices")
+    resp = page.goto(bot.url + "/admin/announcements")
     assert "script-src 'self'" in resp.headers.get("content-security-policy", "")  # inline handlers would not run
-    rows = page.locator("tr.notice-row")
+    rows = page.locator("tr.announcement-row")
     before = rows.count()
     assert before >= 1
     asked: list[str] = []
@@ -67,12 +67,13 @@ def test_admin_confirm_question_still_asks(bot, browser_context):
         asked.append(dialog.message)
         dialog.accept() if accept else dialog.dismiss()
 
+    rows.first.get_by_role("link").click()
     page.once("dialog", lambda d: answer(d, False))
     page.get_by_role("button", name="削除").first.click()
     page.wait_for_timeout(300)
-    assert asked == ["この下書きを削除しますか？"] and rows.count() == before  # "no" keeps it
+    assert asked == ["このお知らせを削除しますか？"] and "/admin/announcements/" in page.url  # "no" keeps it
     page.once("dialog", lambda d: answer(d, True))
     page.get_by_role("button", name="削除").first.click()
-    page.get_by_text("下書きを削除しました。").wait_for()
-    assert len(asked) == 2 and page.locator("tr.notice-row").count() == before - 1
+    page.get_by_text("お知らせを削除しました。").wait_for()
+    assert len(asked) == 2 and page.locator("tr.announcement-row").count() == before - 1
     assert not problems, problems

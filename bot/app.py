@@ -86,6 +86,6 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None, 
 
 def _feature_blueprints():
     """Later steps (admin, public plan pages) add their `register(app)` here."""
-    from bot import home, plan_pages
+    from bot import home, media, plan_pages
     from bot import admin
-    return [home.register, plan_pages.register, admin.register]
+    return [home.register, plan_pages.register, media.install, admin.register]

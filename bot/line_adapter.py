@@ -131,11 +131,14 @@ class LineAdapter:
     def get_profile(self, user_id: str) -> dict:
         return self._data("profile", lambda t: self._api.get_profile_with_http_info(user_id, _request_timeout=t))
 
-    def get_quota(self) -> dict:
-        return self._data("quota", lambda t: self._api.get_message_quota_with_http_info(_request_timeout=t))
+    # A page waiting on these passes fewer attempts than a send's retry budget (bot/quota.py).
+    def get_quota(self, *, max_attempts: int | None = None) -> dict:
+        return self._data("quota", lambda t: self._api.get_message_quota_with_http_info(_request_timeout=t),
+                          max_attempts=max_attempts)
 
-    def get_quota_consumption(self) -> dict:
-        return self._data("quota", lambda t: self._api.get_message_quota_consumption_with_http_info(_request_timeout=t))
+    def get_quota_consumption(self, *, max_attempts: int | None = None) -> dict:
+        return self._data("quota", lambda t: self._api.get_message_quota_consumption_with_http_info(_request_timeout=t),
+                          max_attempts=max_attempts)
 
     def create_rich_menu(self, menu: dict) -> str:
         req = RichMenuRequest.from_dict(menu)
@@ -159,8 +162,8 @@ class LineAdapter:
         self._call("richmenu", lambda t: self._api.delete_rich_menu_with_http_info(rich_menu_id, _request_timeout=t), idempotent=True)
 
     # -- the one retry loop ----------------------------------------------------------------------
-    def _data(self, name: str, fn) -> dict:
-        resp = self._call_raw(name, fn, idempotent=True, who=None)
+    def _data(self, name: str, fn, *, max_attempts: int | None = None) -> dict:
+        resp = self._call_raw(name, fn, idempotent=True, who=None, max_attempts=max_attempts)
         data = resp.data
         return data.to_dict() if hasattr(data, "to_dict") else (data or {})
 
@@ -175,9 +178,10 @@ class LineAdapter:
         delay = base * (0.5 + self._rng() / 2)  # jitter so a crowd of workers does not retry in step
         return max(delay, retry_after or 0.0)
 
-    def _call_raw(self, name: str, fn, *, idempotent: bool, who: str | None):
+    def _call_raw(self, name: str, fn, *, idempotent: bool, who: str | None, max_attempts: int | None = None):
         last: LineError | None = None
-        for attempt in range(self.config.line_max_attempts):
+        attempts = max_attempts or self.config.line_max_attempts
+        for attempt in range(attempts):
             try:
                 return fn(self.config.line_timeout_s)
             except ApiException as e:
@@ -207,7 +211,7 @@ class LineAdapter:
                     raise DeliveryUncertain(f"{name}: {type(e).__name__}", retryable=False) from e
                 last = LineError(f"{name}: {type(e).__name__}", retryable=True)
                 log.warning("line %s: %s, attempt %d", name, type(e).__name__, attempt + 1)
-            if attempt + 1 >= self.config.line_max_attempts:
+            if attempt + 1 >= attempts:
                 break
             wait = self._backoff(attempt, last.retry_after)
             if wait > self.max_inline_wait_s:

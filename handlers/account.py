@@ -7,6 +7,7 @@ from handlers import texts, ui
 from handlers.context import Ctx
 from handlers.flex import tail_quick
 from handlers.menu import main_menu_quick
+from models.follow_log import FOLLOW, UNFOLLOW, count_event
 from models.plan import city_name
 from models.privacy import delete_personal_data
 
@@ -17,6 +18,7 @@ def on_follow(ctx: Ctx) -> list[dict]:
     assert ctx.user is not None
     returning = ctx.user.followed_at is not None
     ctx.user.active, ctx.user.followed_at, ctx.user.unfollowed_at = True, ctx.now, None
+    count_event(ctx.db, ctx.now, FOLLOW)  # the follows dashboard's history (counts only)
     greeting = texts.WELCOME_BACK if returning else texts.GREETING.format(city=city_name(ctx.db))
     return [ui.text(greeting, main_menu_quick())]
 
@@ -25,6 +27,7 @@ def on_unfollow(ctx: Ctx) -> list[dict]:
     # Blocked: no reply is possible and no push may follow. Data stays until they ask (退会).
     if ctx.user is not None:
         ctx.user.active, ctx.user.unfollowed_at = False, ctx.now
+    count_event(ctx.db, ctx.now, UNFOLLOW)  # a block counts even from someone whose data is gone
     return []
 
 

@@ -1,7 +1,8 @@
 """The router table: event type / postback action / intent / conversation flow -> handler.
 
-Each feature module declares plain dicts (POSTBACKS, INTENTS, EVENTS, FLOWS); adding a feature is
-adding its module to FEATURES. Keys must be unique across modules (checked at import).
+Each feature module declares plain dicts (POSTBACKS, INTENTS, EVENTS, FLOWS, COMMANDS); adding a feature
+is adding its module to FEATURES. COMMANDS are exact-shape texts (a code, a keyword plus digits) tried before
+flows and the NLU: each returns None for a text that is not its own. Keys must be unique across modules (checked at import).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.postback import VERSION, PostbackError, decode
-from handlers import account, common, location, nlu, plan
+from handlers import account, common, location, nlu, plan, staff_link
 from handlers.common import Outcome
 from handlers.context import Ctx
 from models.conversation import ConversationState, live_state
@@ -28,7 +29,7 @@ Handler = Callable[[Ctx], "list[dict] | None"]
 
 # `common` supplies defaults (help, placeholders for features still to come); every other module
 # may override those but may not claim a key another feature module already owns.
-FEATURES = [account, plan, location]
+FEATURES = [account, plan, location, staff_link]
 MAX_TEXT = 1000  # longer messages are not parsed (LINE allows 5,000; nothing we answer needs that)
 
 
@@ -44,7 +45,7 @@ def _merge(attr: str) -> dict[str, Handler]:
 
 
 def tables() -> dict[str, dict[str, Handler]]:
-    return {attr: _merge(attr) for attr in ("POSTBACKS", "INTENTS", "EVENTS", "FLOWS")}
+    return {attr: _merge(attr) for attr in ("POSTBACKS", "INTENTS", "EVENTS", "FLOWS", "COMMANDS")}
 
 
 TABLES = tables()
@@ -107,6 +108,9 @@ def _route_text(ctx: Ctx, raw: str) -> list[dict]:
     if len(raw) > MAX_TEXT:
         return common.too_long(ctx)
     ctx.text = nlu.normalise(raw)
+    for command in TABLES["COMMANDS"].values():
+        if (replies := command(ctx)) is not None:
+            return replies
     if ctx.state is not None and (flow := TABLES["FLOWS"].get(ctx.state.flow)):
         replies = flow(ctx)
         if replies is not None:

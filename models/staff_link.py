@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, delete
+from sqlalchemy import ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, BigId
@@ -47,5 +47,10 @@ class StaffLinkFailure(Base):
 
 @deletion_hook("staff_link", order=100)
 def delete_staff_link(db: Session, user) -> None:
+    from bot.admin import audit  # the audit log says why a staff member's link disappeared
+
+    for account_id in db.scalars(select(StaffLink.account_id).where(StaffLink.user_id == user.id)):
+        audit.record(db, "staff_link.unlink", object_type="admin_accounts", object_id=account_id,
+                     summary="LINE側でデータ削除（退会）されたため連携を解除")
     db.execute(delete(StaffLinkFailure).where(StaffLinkFailure.user_id == user.id))
     db.execute(delete(StaffLink).where(StaffLink.user_id == user.id))

@@ -22,6 +22,7 @@ LOGIN_RATE = "20 per 10 minutes"
 def register(app: Flask) -> None:
     from bot.admin import (views_accounts, views_announcements, views_audit, views_auth, views_home,  # noqa: F401
                            views_notices)  # (routes)
+    from bot.admin import views_follows, views_media, views_staff_link  # noqa: F401  (routes: images, LINE link, follows)
     from bot.admin.blueprint import bp, csrf
 
     rt = app.extensions["kyodo"]

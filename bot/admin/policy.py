@@ -38,6 +38,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ORGANISATION: frozenset({ANNOUNCEMENTS_DRAFT}),
     SURVEY: frozenset(),  # its surveys and results arrive with the survey step
 }
+# Step 6's staff tools (helper D2): link one's own LINE account for test sends, upload images for
+# announcements, read the follows/blocks dashboard.
+LINE_LINK_SELF = "line_link:self"
+MEDIA_UPLOAD = "media:upload"
+FOLLOWS_READ = "follows:read"
+for _role, _extra in ((ADMIN, {LINE_LINK_SELF, MEDIA_UPLOAD, FOLLOWS_READ}),
+                      (STAFF, {LINE_LINK_SELF, MEDIA_UPLOAD, FOLLOWS_READ}),
+                      (ORGANISATION, {LINE_LINK_SELF, MEDIA_UPLOAD})):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _extra
 OWNER_COLUMNS = ("organisation_id", "survey_team_id")
 
 

@@ -10,7 +10,7 @@ from bot.config import ConfigError, from_env, require_secrets
 from bot.log_format import LOG_FORMAT
 
 # Modules exposing `add_commands(subparsers)`; later steps append theirs (plan, admin...).
-COMMAND_MODULES = ["bot.cli_core", "bot.plan_loader", "bot.admin.cli"]
+COMMAND_MODULES = ["bot.cli_core", "bot.plan_loader", "bot.admin.cli", "bot.admin.announce_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -145,10 +145,12 @@ def publish(db: Session, config, ann: Announcement, actor: Account | None, now: 
     if when is not None:
         check_future(when, now)
     pub = publisher.publish(db, messages=messages(config, db, ann), segment=segment_of(ann), when=when,
-                            purpose="announcement", ref=ann.ref, topic=TOPIC, urgent=ann.urgent, title=ann.title)
+                            purpose="announcement", ref=ann.ref, topic=TOPIC, urgent=ann.urgent, title=ann.title,
+                            **_extras(publisher.publish, actor, now))
     ann.publication_id, ann.audience = pub.id, audience
     ann.status = SCHEDULED if when is not None else SENT
-    ann.scheduled_at, ann.sent_by_id, ann.sent_at, ann.updated_at = when, getattr(actor, "id", None), now, now
+    ann.scheduled_at = utc(when) if when is not None else None  # SQLite keeps no offset: store UTC
+    ann.sent_by_id, ann.sent_at, ann.updated_at = getattr(actor, "id", None), now, now
     if when is not None:
         audit.record(db, "announcement.schedule", actor=actor, obj=ann, now=now,
                      summary=f"{ann.title}（{to_tokyo(when):%Y/%m/%d %H:%M}・{audience:,}人）{_actor_note(actor)}")
@@ -156,6 +158,15 @@ def publish(db: Session, config, ann: Announcement, actor: Account | None, now: 
         audit.record(db, "announcement.send", actor=actor, obj=ann, now=now,
                      summary=f"{ann.title}（{audience:,}人）{_actor_note(actor)}")
     return pub
+
+
+def _extras(fn, actor: Account | None, now: datetime) -> dict:
+    """publish()'s optional keywords beyond spec6.md's list (the caller's clock, who asked), when it takes them."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    extra = {"now": now, "created_by": actor.email if actor is not None else "cli"}
+    return {k: v for k, v in extra.items() if k in params}
 
 
 def cancel(db: Session, ann: Announcement, actor: Account | None, now: datetime) -> None:
@@ -178,7 +189,8 @@ def test_send(db: Session, config, ann: Announcement, actor: Account, now: datet
         raise FlowError("テスト配信の前に、管理画面の「LINE連携」で表示されるコードを、ご自分のLINEから公式アカウントに"
                         "送って連携してください。", 409)
     publisher.publish(db, messages=messages(config, db, ann), user_ids=[user.id], purpose="test",
-                      title=f"テスト: {ann.title}", urgent=True, frequencies=FREQUENCIES)
+                      title=f"テスト: {ann.title}", urgent=True, frequencies=FREQUENCIES,
+                      **_extras(publisher.publish, actor, now))
     audit.record(db, "announcement.test_send", actor=actor, obj=ann, now=now, summary=ann.title)
 
 

@@ -1,4 +1,4 @@
-"""Core subcommands: db, serve, emulator, scheduler, richmenu, demo, privacy."""
+"""Core subcommands: db, serve, emulator, worker, deliver, scheduler, richmenu, demo, privacy."""
 from __future__ import annotations
 
 import os
@@ -28,6 +28,12 @@ def add_commands(sub) -> None:
     p.add_argument("--threads", type=int, help="handler threads (default KYODO_DISPATCH_WORKERS)")
     p.add_argument("--nice", type=int, default=15, help="lower this process's CPU priority by N")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("deliver", help="send publications (announcements, digests...) to their residents; "
+                                       "the Procfile's delivery line")
+    p.add_argument("--nice", type=int, default=10, help="lower this process's CPU priority by N")
+    p.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    p.set_defaults(func=cmd_deliver)
 
     p = sub.add_parser("scheduler", help="run scheduled jobs (webhook and outbox sweepers)")
     p.add_argument("--once", action="store_true", help="run every job once and exit")
@@ -96,6 +102,13 @@ def cmd_worker(args) -> int:
     if args.threads:
         cfg = cfg.with_(dispatch_workers=args.threads)
     return run(cfg, nice=args.nice)
+
+
+def cmd_deliver(args) -> int:
+    from bot.cli import config_for
+    from bot.fanout import run
+
+    return run(config_for(args), nice=args.nice, once=args.once)
 
 
 def cmd_richmenu(args) -> int:

@@ -54,6 +54,11 @@ class Config:
     line_backoff_base_s: float = 0.5
     line_backoff_cap_s: float = 30.0
     outbox_max_attempts: int = 8
+    # `kyodo deliver` (publications): multicast calls per second (LINE allows 200 per channel), calls in
+    # flight at once, and the pushes a resident gets per day in Tokyo before the rest are skipped (緊急 exempt).
+    fanout_rate_per_s: float = 200.0
+    fanout_threads: int = 8
+    daily_push_cap: int = 3
     max_body_bytes: int = 1024 * 1024
     # Web: the login throttle's counters ("memory://" is per process; "redis://host:6379/0" is shared by
     # every worker), the prefix of its keys, and how many proxies in front may set X-Forwarded-For/-Proto.
@@ -62,8 +67,6 @@ class Config:
     trusted_proxies: int = 0
     # The home page's add-friend QR code: a full URL, or built from the basic id (@xxxx); empty hides it.
     line_add_friend_url: str = ""
-    # Staff announcements that would reach more than this many residents need a second person's approval.
-    approval_threshold: int = 1000
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> "Config":
@@ -99,12 +102,13 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         delivery_threads=max(1, int(env.get("KYODO_DELIVERY_THREADS", Config.delivery_threads))),
         worker_loops=max(1, int(env.get("KYODO_WORKER_LOOPS", Config.worker_loops))),
         event_max_attempts=int(env.get("KYODO_EVENT_MAX_ATTEMPTS", Config.event_max_attempts)),
+        fanout_rate_per_s=float(env.get("KYODO_FANOUT_RATE", Config.fanout_rate_per_s)),
+        fanout_threads=max(1, int(env.get("KYODO_FANOUT_THREADS", Config.fanout_threads))),
+        daily_push_cap=int(env.get("KYODO_DAILY_PUSH_CAP", Config.daily_push_cap)),
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or Config.ratelimit_storage_uri,
         ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX") or Config.ratelimit_key_prefix,
         trusted_proxies=_count(env.get("KYODO_TRUSTED_PROXIES"), "KYODO_TRUSTED_PROXIES"),
         line_add_friend_url=add_friend_url(env.get("LINE_ADD_FRIEND_URL", ""), env.get("LINE_BASIC_ID", "")),
-        approval_threshold=_count(env.get("KYODO_APPROVAL_THRESHOLD") or str(Config.approval_threshold),
-                                  "KYODO_APPROVAL_THRESHOLD"),
     )
     if demo:
         # Demo mode talks only to the local emulator, so fixed throwaway secrets are safe.

@@ -4,8 +4,8 @@ from models import users, webhook, conversation, outbox  # noqa: F401
 from models import plan  # noqa: F401
 from models import accounts  # noqa: F401
 from models import subscriptions  # noqa: F401
+from models import publications  # noqa: F401
 from models import scheduling  # noqa: F401
 from models import media, staff_link, follow_log  # noqa: F401
-from models import announcements  # noqa: F401
 
 __all__ = ["Base"]

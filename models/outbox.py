@@ -54,15 +54,24 @@ class OutboxBatch(Base):
 
 @deletion_hook("outbox", order=30)
 def drop_user_from_pending(db: Session, user) -> None:
-    # Sent batches hold no ids any more; unsent ones must not reach a deleted user.
-    from sqlalchemy import select
+    """Unsent batches must not reach a deleted user; done in SQL, without loading the pending batches.
+    Sent batches hold no ids any more. A publication's batches hold none either: they read their
+    recipients from publication_recipients, whose rows went with the user (models/publications.py)."""
+    from sqlalchemy import String, cast, select, update
 
-    rows = db.scalars(
-        select(OutboxBatch).where(OutboxBatch.status.in_((PENDING, SENDING, UNCERTAIN, FAILED)), OutboxBatch.recipients.is_not(None))
-    )
+    unsent = OutboxBatch.status.in_((PENDING, SENDING, UNCERTAIN, FAILED))
+    # A reply or a push goes to one resident: cancelled by one UPDATE.
+    db.execute(update(OutboxBatch)
+               .where(unsent, OutboxBatch.kind.in_((REPLY, PUSH)),
+                      OutboxBatch.recipients[0].as_string() == user.line_user_id)
+               .values(recipients=[], recipient_count=0, status=CANCELLED)
+               .execution_options(synchronize_session=False))
+    # A multicast written with its ids (enqueue_push): the database finds the few that name the user
+    # (a LINE id is fixed-format, so its quoted form matches nothing else); only those are rewritten.
+    rows = db.scalars(select(OutboxBatch).where(unsent, OutboxBatch.kind == MULTICAST,
+                                                cast(OutboxBatch.recipients, String).like(f'%"{user.line_user_id}"%')))
     for b in rows:
-        if user.line_user_id in (b.recipients or []):
-            b.recipients = [r for r in b.recipients if r != user.line_user_id]
-            b.recipient_count = len(b.recipients)
-            if not b.recipients:
-                b.status = CANCELLED
+        b.recipients = [r for r in b.recipients or [] if r != user.line_user_id]
+        b.recipient_count = len(b.recipients)
+        if not b.recipients:
+            b.status = CANCELLED

@@ -1,0 +1,427 @@
+"""`kyodo deliver`: sends publications (bot/publish.py), separately from `kyodo worker`'s replies.
+
+For each due publication, in short transactions:
+1. expand: its segment's residents into publication_recipients with INSERT ... SELECT, one users.id
+   range at a time (the cursor is saved with each range, so a restart resumes; memory stays flat);
+2. then, repeatedly, the next <= 500 due rows, checked at that moment in SQL: unfollowed and opted-out
+   residents are skipped, residents inside their quiet hours are pushed back to the end of them (urgent
+   ignores quiet hours), residents over the daily cap are skipped (urgent exempt); the rest become one
+   outbox batch (multicast, or push for one) whose retry key is committed with the rows before any call;
+3. sender threads send each batch (reading its LINE ids from the rows, so a resident deleted meanwhile
+   is gone), paced at the configured calls per second. 429/5xx/timeouts: back off with jitter and resend
+   with the same key (409 = delivered). Another 4xx fails that batch for good, with LINE's message and
+   request id. A batch left unsent by a crash (SIGKILL) is resent with its key when the process starts.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import signal
+import threading
+import time
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy.orm import aliased
+
+from bot.clock import TOKYO, utc
+from bot.line_adapter import LineAdapter, LineError
+from bot.logsafe import describe_exception
+from bot.runtime import Runtime, build_runtime
+from bot.segments import Segment, eligible, recipients
+from models.outbox import CANCELLED as B_CANCELLED, FAILED as B_FAILED, MULTICAST, PUSH, SENT as B_SENT
+from models.outbox import OutboxBatch, OutboxMessage
+from models.publications import (BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, PUSHED, R_BATCHED, R_CAPPED, R_DELAYED,
+                                 R_FAILED, R_OPTED_OUT, R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, SENDING, WAITING,
+                                 Publication, PublicationRecipient)
+from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, Preference
+from models.users import User
+
+log = logging.getLogger("kyodo.deliver")
+
+CHUNK = 500           # LINE's multicast limit
+EXPAND_SPAN = 25_000  # users.id range per expansion transaction
+MAX_TRIES = 20        # retryable failures of one batch before it is recorded failed
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 10.0
+
+PR = PublicationRecipient
+
+
+class Pacer:
+    """At most `rate` calls per second across all sender threads, evenly spaced (LINE counts per channel),
+    and a shared pause after a 429: the limit is the channel's, so every thread waits."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next)
+            self._next = at + self.interval
+        if at > now:
+            time.sleep(at - now)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
+
+
+def quiet_minute(now: datetime) -> int:
+    t = utc(now).astimezone(TOKYO)
+    return t.hour * 60 + t.minute
+
+
+def quiet_end_after(now: datetime, end_minute: int) -> datetime:
+    """The next time it is `end_minute` after midnight in Tokyo, after `now` (UTC)."""
+    t = utc(now).astimezone(TOKYO)
+    end = t.replace(hour=end_minute // 60, minute=end_minute % 60, second=0, microsecond=0)
+    if end <= t:
+        end = (end.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=TOKYO)
+    return utc(end)
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight in Tokyo of `now`'s day, as UTC (the daily cap's day)."""
+    t = utc(now).astimezone(TOKYO)
+    return utc(t.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
+class Fanout:
+    """The delivery loop. `step()` does one unit of database work; sender threads make the calls."""
+
+    def __init__(self, rt: Runtime, *, adapter: LineAdapter | None = None, threads: int | None = None,
+                 rate: float | None = None, cap: int | None = None, rng=random.random) -> None:
+        cfg = rt.config
+        self.rt = rt
+        self.threads = threads or cfg.fanout_threads
+        self.cap = cfg.daily_push_cap if cap is None else cap
+        # One try per call: retries are ours (jittered backoff, same key, forever-ish), not the adapter's.
+        self.adapter = adapter or LineAdapter(cfg.with_(line_max_attempts=1,
+                                                        delivery_threads=max(cfg.delivery_threads, self.threads + 2)))
+        self.pacer = Pacer(cfg.fanout_rate_per_s if rate is None else rate)
+        self.rng = rng
+        self.queue: queue.Queue[int | None] = queue.Queue(maxsize=self.threads * 2)
+        self._inflight: set[int] = set()
+        self._lock = threading.Lock()
+        self._cursor: dict[int, int] = {}         # publication -> last users.id taken in this pass
+        self._next_due: dict[int, datetime] = {}  # publication -> when its delayed rows come due
+        self._senders: list[threading.Thread] = []
+        self.stop = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def start(self) -> "Fanout":
+        for n in range(self.threads):
+            t = threading.Thread(target=self._sender, name=f"fanout-{n}", daemon=True)
+            t.start()
+            self._senders.append(t)
+        self.recover()
+        return self
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        for _ in self._senders:
+            self.queue.put(None)
+        deadline = time.monotonic() + timeout
+        for t in self._senders:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._senders = []
+
+    def recover(self) -> int:
+        """Batches written but not confirmed (the process died, or a sender gave up): send them again
+        with their own retry keys; LINE answers 409 for those it already had."""
+        with self.rt.sessions() as db:
+            ids = list(db.scalars(select(OutboxBatch.id).where(OutboxBatch.status == BATCH_FANOUT)
+                                  .order_by(OutboxBatch.id)))
+        for bid in ids:
+            self._submit(bid)
+        if ids:
+            log.info("deliver: resending %d unconfirmed batches with their retry keys", len(ids))
+        return len(ids)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._inflight)
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Work until nothing is due and nothing is in flight (tests, `kyodo deliver --once`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.step():
+                continue
+            if self.busy():
+                time.sleep(0.005)
+            elif not self.step():  # one more look: a batch confirmed meanwhile may finish a publication
+                return
+        raise TimeoutError("fan-out did not drain")
+
+    def run(self, poll_s: float = 0.5) -> None:
+        while not self.stop.is_set():
+            try:
+                worked = self.step()
+            except Exception as e:  # the database is away: try again shortly
+                log.error("deliver: %s", describe_exception(e))
+                worked = False
+                self.stop.wait(2.0)
+            if not worked:
+                self.stop.wait(poll_s if not self.busy() else 0.02)
+
+    # -- the database side -----------------------------------------------------------------------------------
+    def step(self) -> bool:
+        """One unit of work on the most urgent due publication; False if there was none."""
+        now = self.rt.now()
+        with self.rt.sessions() as db:
+            pubs = db.execute(select(Publication.id, Publication.status)
+                              .where(Publication.status.in_(OPEN_STATES), Publication.not_before <= now)
+                              .order_by(Publication.urgent.desc(), Publication.not_before, Publication.id)
+                              .limit(50)).all()
+        for pid, status in pubs:
+            if status in (SCHEDULED, EXPANDING):
+                self._expand(pid, now)
+                return True
+            nxt = self._next_due.get(pid)
+            if nxt is not None and nxt > now:
+                continue
+            if self._take_chunk(pid, now):
+                return True
+        return False
+
+    def _expand(self, pid: int, now: datetime) -> None:
+        with self.rt.sessions() as db:
+            pub = db.get(Publication, pid)
+            if pub.status == SCHEDULED:
+                db.execute(update(Publication).where(Publication.id == pid, Publication.status == SCHEDULED)
+                           .values(status=EXPANDING))
+            lo = pub.expanded_to
+            top = db.scalar(select(func.max(User.id))) or 0
+            if lo >= top:
+                # Everyone is in: the outbox message every batch will point at, and sending starts.
+                msg_id = db.execute(insert(OutboxMessage).values(purpose=pub.purpose[:32], messages=pub.messages,
+                                                                 created_at=now)
+                                    .returning(OutboxMessage.id)).scalar_one()
+                n = db.execute(update(Publication).where(Publication.id == pid, Publication.status.in_((SCHEDULED, EXPANDING)))
+                               .values(status=SENDING, message_id=msg_id, started_at=now)).rowcount
+                if n:
+                    db.commit()
+                    self._cursor[pid] = 0
+                else:
+                    db.rollback()  # cancelled meanwhile
+                return
+            hi = lo + EXPAND_SPAN
+            seg = Segment.from_json(pub.segment)
+            who = recipients(seg, topic=pub.topic, frequencies=tuple(pub.frequencies), urgent=pub.urgent)
+            who = who.order_by(None).where(User.id > lo, User.id <= hi).with_only_columns(
+                literal(pid, PR.publication_id.type), User.id, literal(R_PENDING, PR.status.type),
+                bindparam("due", now, type_=PR.due_at.type))
+            db.execute(insert(PR).from_select(["publication_id", "user_id", "status", "due_at"], who))
+            n = db.execute(update(Publication).where(Publication.id == pid, Publication.status.in_((SCHEDULED, EXPANDING)))
+                           .values(expanded_to=hi)).rowcount
+            if n:
+                db.commit()
+            else:
+                db.rollback()
+
+    def _take_chunk(self, pid: int, now: datetime) -> bool:
+        """The next <= 500 due rows after this pass's cursor, checked and batched in one transaction.
+        False when the pass found nothing (then: done, waiting for delayed rows, or batches in flight)."""
+        after = self._cursor.get(pid, 0)
+        with self.rt.sessions() as db:
+            pub = db.execute(select(Publication.urgent, Publication.topic, Publication.frequencies,
+                                    Publication.message_id, Publication.status).where(Publication.id == pid)).one()
+            if pub.status != SENDING:
+                return False
+            due = and_(PR.publication_id == pid, PR.status.in_(WAITING), PR.due_at <= now)
+            ids = list(db.scalars(select(PR.user_id).where(due, PR.user_id > after).order_by(PR.user_id).limit(CHUNK)))
+            if not ids:
+                db.rollback()
+                return self._end_of_pass(pid, now, after)
+            lo, hi = ids[0], ids[-1]
+            # Exactly the rows just read: the first CHUNK due rows after the cursor all lie in [lo, hi].
+            chunk = and_(due, PR.user_id.between(lo, hi))
+            users = select(User.id).where(User.id.between(lo, hi))
+
+            def mark(status: str, who) -> None:
+                db.execute(update(PR).where(chunk, PR.user_id.in_(who)).values(status=status)
+                           .execution_options(synchronize_session=False))
+
+            mark(R_UNFOLLOWED, users.where(User.active.is_(False)))
+            mark(R_OPTED_OUT, users.where(~eligible(topic=pub.topic, frequencies=tuple(pub.frequencies),
+                                                    urgent=pub.urgent)))
+            if not pub.urgent:
+                self._delay_quiet(db, chunk, now)
+                if self.cap > 0:
+                    pushed = aliased(PR)
+                    mark(R_CAPPED, select(pushed.user_id).where(
+                        pushed.user_id.between(lo, hi), pushed.status.in_(PUSHED), pushed.sent_at >= day_start(now))
+                        .group_by(pushed.user_id).having(func.count() >= self.cap))
+            n = db.scalar(select(func.count()).select_from(PR).where(chunk)) or 0
+            bid = None
+            if n:
+                bid = db.execute(insert(OutboxBatch).values(
+                    message_id=pub.message_id, kind=PUSH if n == 1 else MULTICAST, recipient_count=n,
+                    retry_key=str(uuid.uuid4()), status=BATCH_FANOUT, attempts=0, created_at=now,
+                    next_attempt_at=now).returning(OutboxBatch.id)).scalar_one()
+                db.execute(update(PR).where(chunk).values(status=R_BATCHED, batch_id=bid, sent_at=now)
+                           .execution_options(synchronize_session=False))
+            db.commit()  # the retry key is stored before the call
+        self._cursor[pid] = hi
+        if bid is not None:
+            self._submit(bid)
+        return True
+
+    def _delay_quiet(self, db, chunk, now: datetime) -> None:
+        """Rows of residents inside their quiet hours now: due again when the quiet period ends."""
+        m = quiet_minute(now)
+        no_pref = Preference.user_id.is_(None)
+        start = case((no_pref, DEFAULT_QUIET_START), else_=Preference.quiet_start)
+        end = case((no_pref, DEFAULT_QUIET_END), else_=Preference.quiet_end)
+        inside = and_(start.is_not(None), end.is_not(None),
+                      or_(and_(start < end, start <= m, end > m),            # e.g. 13:00-15:00
+                          and_(start > end, or_(start <= m, end > m))))      # e.g. 21:00-8:00, over midnight
+        rows = db.execute(select(PR.user_id, end).select_from(PR)
+                          .outerjoin(Preference, Preference.user_id == PR.user_id).where(chunk, inside)).all()
+        by_end: dict[int, list[int]] = defaultdict(list)
+        for uid, e in rows:
+            by_end[int(e)].append(uid)
+        for e, uids in by_end.items():
+            until = quiet_end_after(now, e)
+            db.execute(update(PR).where(chunk, PR.user_id.in_(uids))
+                       .values(status=R_DELAYED, due_at=until, delayed_until=until)
+                       .execution_options(synchronize_session=False))
+
+    def _end_of_pass(self, pid: int, now: datetime, after: int) -> bool:
+        """Nothing more due after the cursor. Start a new pass if rows came due meanwhile; else finish the
+        publication once no batch is in flight, or sleep on it until its delayed rows come due."""
+        with self.rt.sessions() as db:
+            waiting_due = db.scalar(select(func.min(PR.due_at)).where(PR.publication_id == pid, PR.status.in_(WAITING)))
+            in_flight = db.scalar(select(func.count()).select_from(PR)
+                                  .where(PR.publication_id == pid, PR.status == R_BATCHED)) or 0
+            if waiting_due is not None:
+                self._cursor[pid] = 0
+                if utc(waiting_due) <= now:
+                    return after > 0  # a new pass from the start (if this was not already one)
+                self._next_due[pid] = utc(waiting_due)
+                return False
+            if in_flight:
+                return False
+            n = db.execute(update(Publication).where(Publication.id == pid, Publication.status == SENDING)
+                           .values(status=DONE, finished_at=now)).rowcount
+            db.commit()
+        self._cursor.pop(pid, None)
+        self._next_due.pop(pid, None)
+        if n:
+            log.info("deliver: publication %s done", pid)
+        return bool(n)
+
+    # -- the LINE side ---------------------------------------------------------------------------------------
+    def _submit(self, bid: int) -> None:
+        with self._lock:
+            if bid in self._inflight:
+                return
+            self._inflight.add(bid)
+        self.queue.put(bid)  # blocks when the senders are behind: memory stays flat
+
+    def _sender(self) -> None:
+        while True:
+            bid = self.queue.get()
+            if bid is None:
+                return
+            try:
+                self.send(bid)
+            except Exception as e:  # the database went away: the batch stays `fanout`, resent at next start
+                log.error("deliver: batch %s: %s", bid, describe_exception(e))
+            finally:
+                with self._lock:
+                    self._inflight.discard(bid)
+
+    def send(self, bid: int) -> str:
+        """Send one written batch until LINE accepts it (or refuses it for good); record the outcome."""
+        with self.rt.engine.connect() as conn:
+            b = conn.execute(select(OutboxBatch.kind, OutboxBatch.retry_key, OutboxBatch.status, OutboxMessage.messages)
+                             .join(OutboxMessage, OutboxMessage.id == OutboxBatch.message_id)
+                             .where(OutboxBatch.id == bid)).one()
+            to = list(conn.scalars(select(User.line_user_id).join(PR, PR.user_id == User.id)
+                                   .where(PR.batch_id == bid, PR.status == R_BATCHED).order_by(User.id)))
+        if b.status != BATCH_FANOUT:
+            return b.status
+        if not to:  # everyone in it deleted their data meanwhile
+            self._record(bid, B_CANCELLED, R_FAILED)
+            return B_CANCELLED
+        tries = 0
+        while True:
+            tries += 1
+            self.pacer.wait()
+            try:
+                if b.kind == PUSH:
+                    result = self.adapter.push(to[0], b.messages, b.retry_key)
+                else:
+                    result = self.adapter.multicast(to, b.messages, b.retry_key)
+            except LineError as e:
+                if e.retryable and tries < MAX_TRIES and not self.stop.is_set():
+                    wait = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(tries - 1, 8)) * (0.5 + self.rng() / 2)
+                    if e.retry_after:
+                        wait = max(wait, e.retry_after * (1 + self.rng() / 5))
+                    if e.status == 429:
+                        self.pacer.pause(wait)  # the channel's limit: every thread waits
+                    log.warning("deliver: batch %s: %s; again in %.2f s", bid, e, wait)
+                    time.sleep(wait)
+                    continue
+                if e.retryable:  # stopping, or tried long enough: left `fanout`, resent by the next start
+                    if self.stop.is_set():
+                        return BATCH_FANOUT
+                log.error("deliver: batch %s failed for good: %s (request %s)", bid, e, e.request_id)
+                self._record(bid, B_FAILED, R_FAILED, error=str(e)[:1000], request_id=e.request_id, tries=tries)
+                return B_FAILED
+            except Exception as e:  # our side (a body the SDK refuses...): trying again cannot help
+                log.error("deliver: batch %s failed: %s", bid, describe_exception(e))
+                self._record(bid, B_FAILED, R_FAILED, error=describe_exception(e)[:1000], tries=tries)
+                return B_FAILED
+            self._record(bid, B_SENT, R_SENT, request_id=result.request_id, tries=tries)
+            return B_SENT
+
+    def _record(self, bid: int, status: str, row_status: str, *, error: str | None = None,
+                request_id: str | None = None, tries: int = 0) -> None:
+        now = self.rt.now()
+        with self.rt.engine.begin() as conn:
+            conn.execute(update(OutboxBatch).where(OutboxBatch.id == bid)
+                         .values(status=status, sent_at=now if status == B_SENT else None, request_id=request_id,
+                                 last_error=error, attempts=OutboxBatch.attempts + tries))
+            values = {"status": row_status}
+            if row_status == R_SENT:
+                values["sent_at"] = now
+            conn.execute(update(PR).where(PR.batch_id == bid, PR.status == R_BATCHED).values(**values))
+
+
+def run(config, *, nice: int = 10, once: bool = False, poll_s: float = 0.5) -> int:
+    """`kyodo deliver`: lower priority than the web and `kyodo worker` (replies win the CPU)."""
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+    rt = build_runtime(config)
+    fan = Fanout(rt)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: fan.stop.set())
+    fan.start()
+    log.info("deliver started (%d threads, %.0f calls/s, daily cap %d)", fan.threads,
+             config.fanout_rate_per_s, fan.cap)
+    try:
+        if once:
+            fan.drain(timeout=24 * 3600)
+        else:
+            fan.run(poll_s)
+    except KeyboardInterrupt:
+        fan.stop.set()
+    finally:
+        fan.shutdown()
+        rt.close()
+    return 0
+
+
+__all__ = ["Fanout", "Pacer", "day_start", "quiet_end_after", "run"]

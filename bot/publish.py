@@ -1,0 +1,124 @@
+"""The one entry point for a push to many residents: publish() writes a Publication inside the
+caller's transaction (nothing is sent before the caller commits); `kyodo deliver` (bot/fanout.py)
+sends it. cancel() stops one that has not started sending; report() says what happened to it.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.clock import system_clock, utc
+from bot.segments import Segment
+from models.outbox import OutboxBatch
+from models.publications import (CANCELLED, EXPANDING, R_BATCHED, R_CAPPED, R_DELAYED, R_FAILED, R_OPTED_OUT,
+                                 R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, Publication, PublicationRecipient)
+from models.subscriptions import NOW, TOPICS
+from models.users import User
+
+MAX_MESSAGES = 5  # LINE's limit per push
+
+
+def publish(db: Session, *, messages: list[dict], segment: Segment | None = None,
+            user_ids: Iterable[int] | None = None, when: datetime | None = None, purpose: str = "announcement",
+            ref: str | None = None, topic: str | None = None, urgent: bool = False,
+            frequencies: tuple[str, ...] = (NOW,), title: str | None = None,
+            created_by: str | None = None, now: datetime | None = None) -> Publication:
+    """Queue `messages` for the residents of `segment` (or exactly `user_ids`, still checked for
+    following / notifications / topic at send time), not before `when` (aware; None = now).
+    Publishing an existing `ref` again returns the first publication and creates nothing.
+    `now`: the caller's clock (a runtime's, frozen in tests); default the system clock."""
+    if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES \
+            or not all(isinstance(m, dict) and m.get("type") for m in messages):
+        raise ValueError(f"messages: 1 to {MAX_MESSAGES} LINE message objects")
+    if topic is not None and topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}")
+    if when is not None and when.tzinfo is None:
+        raise ValueError("when must be an aware datetime")
+    if ref is not None:
+        existing = db.scalar(select(Publication).where(Publication.ref == ref))
+        if existing is not None:
+            return existing
+    seg = segment or Segment()
+    if user_ids is not None:
+        ids = tuple(sorted({int(u) for u in user_ids}))
+        seg = Segment(seg.districts, seg.projects, seg.topics, seg.match, ids)
+        if not ids:
+            seg = Segment(user_ids=(0,))  # an empty explicit list reaches nobody (not everyone)
+    now = utc(now) if now else system_clock()
+    pub = Publication(purpose=purpose, ref=ref, title=title, messages=messages, segment=json.loads(seg.to_json()),
+                      topic=topic, urgent=bool(urgent), frequencies=list(frequencies),
+                      not_before=utc(when) if when else now, status=SCHEDULED, expanded_to=0, skipped_deleted=0,
+                      created_by=created_by, created_at=now)
+    if ref is None or db.get_bind().dialect.name != "postgresql":
+        db.add(pub)
+        db.flush()
+        return pub
+    try:  # two callers publishing the same ref at once: the second gets the first's publication
+        with db.begin_nested():
+            db.add(pub)
+            db.flush()
+    except IntegrityError:
+        return db.scalar(select(Publication).where(Publication.ref == ref))  # type: ignore[return-value]
+    return pub
+
+
+def cancel(db: Session, pub_id: int) -> bool:
+    """Cancel a publication that has not started sending; True if it was cancelled (or already was)."""
+    n = db.execute(update(Publication).where(Publication.id == pub_id,
+                                             Publication.status.in_((SCHEDULED, EXPANDING)))
+                   .values(status=CANCELLED, finished_at=system_clock())
+                   .execution_options(synchronize_session=False)).rowcount
+    if n:
+        return True
+    return db.scalar(select(Publication.status).where(Publication.id == pub_id)) == CANCELLED
+
+
+def report(db: Session, pub_id: int) -> dict:
+    """What happened to a publication. Counts of residents: reached (LINE accepted), skipped_unfollowed,
+    skipped_opted_out, skipped_deleted, delayed_quiet (pushed back by quiet hours, sent or not yet),
+    skipped_capped, failed, pending (not yet sent), blocked_within_24h (reached, then unfollowed within a
+    day). failed_batches: one entry per batch LINE refused for good, with LINE's message and request id."""
+    pub = db.get(Publication, pub_id)
+    if pub is None:
+        raise LookupError(f"no publication {pub_id}")
+    pr = PublicationRecipient
+    counts = dict(db.execute(select(pr.status, func.count()).where(pr.publication_id == pub_id)
+                             .group_by(pr.status)).all())
+    delayed = db.scalar(select(func.count()).select_from(pr)
+                        .where(pr.publication_id == pub_id, pr.delayed_until.is_not(None))) or 0
+    # Blocks within a day of the push: the city's measure of a push that annoyed.
+    blocked = 0
+    if counts.get(R_SENT):
+        day = timedelta(hours=24)
+        rows = db.execute(select(pr.sent_at, User.unfollowed_at).join(User, User.id == pr.user_id)
+                          .where(pr.publication_id == pub_id, pr.status == R_SENT, User.active.is_(False),
+                                 User.unfollowed_at.is_not(None))).all()
+        blocked = sum(1 for sent_at, gone in rows if sent_at and utc(sent_at) <= utc(gone) <= utc(sent_at) + day)
+    failed_batches = [
+        {"batch_id": b.id, "recipients": b.recipient_count, "message": b.last_error, "request_id": b.request_id}
+        for b in db.scalars(select(OutboxBatch).where(
+            OutboxBatch.id.in_(select(pr.batch_id).where(pr.publication_id == pub_id, pr.status == R_FAILED)))
+            .order_by(OutboxBatch.id))]
+    return {
+        "id": pub.id, "status": pub.status, "title": pub.title, "purpose": pub.purpose,
+        "reached": counts.get(R_SENT, 0),
+        "skipped_unfollowed": counts.get(R_UNFOLLOWED, 0),
+        "skipped_opted_out": counts.get(R_OPTED_OUT, 0),
+        "skipped_deleted": pub.skipped_deleted,
+        "delayed_quiet": delayed,
+        "skipped_capped": counts.get(R_CAPPED, 0),
+        "failed": counts.get(R_FAILED, 0),
+        "failed_batches": failed_batches,
+        "pending": counts.get(R_PENDING, 0) + counts.get(R_DELAYED, 0) + counts.get(R_BATCHED, 0),
+        "blocked_within_24h": blocked,
+        "sent_at": pub.started_at,
+        "finished_at": pub.finished_at,
+    }
+
+
+__all__ = ["cancel", "publish", "report"]

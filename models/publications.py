@@ -1,0 +1,89 @@
+"""Publications: one push to many residents (an announcement, a digest, a reminder), and one row per
+resident it goes to.
+
+A publication is written by bot/publish.py inside the caller's transaction; `kyodo deliver`
+(bot/fanout.py) expands its segment into publication_recipients in SQL, then takes the next due rows
+in chunks of at most 500, checks each resident at that moment (still following, still wanting it,
+quiet hours, daily cap), and writes one outbox batch per chunk. The batch holds no LINE ids of its
+own: its recipients are the rows pointing at it, so a resident deleted before the call is simply
+gone (their rows cascade away with the user).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, delete, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Base, BigId
+from models.privacy import deletion_hook
+
+# publication states
+SCHEDULED, EXPANDING, SENDING, DONE, CANCELLED = "scheduled", "expanding", "sending", "done", "cancelled"
+OPEN_STATES = (SCHEDULED, EXPANDING, SENDING)
+
+# recipient states
+R_PENDING, R_DELAYED, R_BATCHED, R_SENT = "pending", "delayed", "batched", "sent"
+R_UNFOLLOWED, R_OPTED_OUT, R_CAPPED, R_FAILED = "skipped_unfollowed", "skipped_opted_out", "capped", "failed"
+WAITING = (R_PENDING, R_DELAYED)  # not yet in a batch
+PUSHED = (R_BATCHED, R_SENT)      # counted by the daily cap
+
+# The outbox batch state of a publication's batch while `kyodo deliver` holds it: written with its retry
+# key before the call, `sent` or `failed` after. The worker's sweeps only look at pending/sending, so
+# they never pick one up (its recipients are publication_recipients rows, not the batch's JSON).
+BATCH_FANOUT = "fanout"
+
+
+class Publication(Base):
+    __tablename__ = "publications"
+    __table_args__ = (Index("ix_publications_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    purpose: Mapped[str] = mapped_column(String(32))           # announcement, fiscal_year, digest, test...
+    ref: Mapped[str | None] = mapped_column(String(120), unique=True)  # the caller's idempotency key
+    title: Mapped[str | None] = mapped_column(String(200))
+    messages: Mapped[list]                                     # LINE message objects
+    segment: Mapped[dict]                                      # bot.segments.Segment as JSON
+    topic: Mapped[str | None] = mapped_column(String(16))      # None: no topic check
+    urgent: Mapped[bool] = mapped_column(default=False)        # 緊急: ignores topics, quiet hours and the cap
+    frequencies: Mapped[list]                                  # e.g. ["now"]
+    not_before: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=SCHEDULED)
+    # The outbox message every batch of this publication points at (written when sending starts).
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("outbox_messages.id", ondelete="SET NULL"))
+    # Expansion cursor: users.id up to which recipients were written (a restart resumes from here).
+    expanded_to: Mapped[int] = mapped_column(BigId, default=0)
+    # Residents who deleted their data while still waiting for it (their rows are gone; the count stays).
+    skipped_deleted: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]    # first batch written
+    finished_at: Mapped[datetime | None]   # done or cancelled
+
+
+class PublicationRecipient(Base):
+    __tablename__ = "publication_recipients"
+    # The daily cap counts a resident's pushes since the start of the day in Tokyo.
+    __table_args__ = (Index("ix_publication_recipients_user_sent", "user_id", "sent_at"),)
+
+    publication_id: Mapped[int] = mapped_column(BigId, ForeignKey("publications.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default=R_PENDING)
+    due_at: Mapped[datetime]
+    # Set when quiet hours pushed it back (stays set once sent: the report counts it).
+    delayed_until: Mapped[datetime | None]
+    batch_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("outbox_batches.id", ondelete="SET NULL"),
+                                                 index=True)
+    sent_at: Mapped[datetime | None]  # handed to LINE (batched), then confirmed (sent)
+
+
+@deletion_hook("publications", order=20)  # before the outbox hook and the users row
+def drop_recipient_rows(db: Session, user) -> None:
+    """In SQL: count the resident as skipped_deleted in what they were still waiting for, then delete
+    their rows (a batch written but not yet sent reads its recipients from these rows, so they are gone)."""
+    waiting = select(PublicationRecipient.publication_id).where(
+        PublicationRecipient.user_id == user.id, PublicationRecipient.status.in_((*WAITING, R_BATCHED)))
+    db.execute(update(Publication).where(Publication.id.in_(waiting))
+               .values(skipped_deleted=Publication.skipped_deleted + 1).execution_options(synchronize_session=False))
+    db.execute(delete(PublicationRecipient).where(PublicationRecipient.user_id == user.id))

@@ -1,0 +1,46 @@
+"""Residents on fixed data and the emulator's record, for the publication tests (test_publish, test_fanout)."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import insert
+
+from bot.clock import TOKYO
+from emulator import new_user_id
+from models.subscriptions import Preference, SubscribedDistrict, SubscribedTopic
+from models.users import User
+
+NEWS = [{"type": "text", "text": "小田原市からのお知らせです。"}]
+NOON = datetime(2026, 6, 1, 12, 0, tzinfo=TOKYO)  # a Monday, outside the default quiet hours
+
+
+def residents(rt, n: int, *, quiet: tuple[int | None, int | None] | None = (None, None), frequency: str = "now",
+              districts: tuple[str, ...] = (), topics: tuple[str, ...] | None = None) -> list[tuple[int, str]]:
+    """n following residents as (users.id, LINE id). `quiet`: their quiet hours (None, None = off; None
+    = no preferences row, so the defaults 21:00-8:00 apply). `topics`: chosen topics (None = never chose)."""
+    now = rt.now()
+    with rt.engine.begin() as c:
+        rows = c.execute(insert(User).returning(User.id, User.line_user_id, sort_by_parameter_order=True),
+                         [{"line_user_id": new_user_id(), "active": True, "created_at": now, "followed_at": now}
+                          for _ in range(n)]).all()
+        ids = [r[0] for r in rows]
+        if quiet is not None or frequency != "now" or topics is not None:
+            q = quiet if quiet is not None else (21 * 60, 8 * 60)
+            c.execute(insert(Preference), [{"user_id": i, "frequency": frequency, "quiet_start": q[0],
+                                            "quiet_end": q[1], "topics_chosen": topics is not None,
+                                            "updated_at": now} for i in ids])
+        if districts:
+            c.execute(insert(SubscribedDistrict), [{"user_id": i, "district": d} for i in ids for d in districts])
+        if topics:
+            c.execute(insert(SubscribedTopic), [{"user_id": i, "topic": t} for i in ids for t in topics])
+    return [(r[0], r[1]) for r in rows]
+
+
+def received(emulator) -> Counter:
+    """How many pushes/multicasts the emulator accepted per LINE id (its record: one entry per accepted call)."""
+    got: Counter = Counter()
+    for r in emulator.sent():
+        if r["kind"] in ("push", "multicast"):
+            got.update(r["to"])
+    return got

@@ -67,6 +67,8 @@ class Config:
     trusted_proxies: int = 0
     # The home page's add-friend QR code: a full URL, or built from the basic id (@xxxx); empty hides it.
     line_add_friend_url: str = ""
+    # Staff announcements that would reach more than this many residents need a second person's approval.
+    approval_threshold: int = 1000
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> "Config":
@@ -109,6 +111,8 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX") or Config.ratelimit_key_prefix,
         trusted_proxies=_count(env.get("KYODO_TRUSTED_PROXIES"), "KYODO_TRUSTED_PROXIES"),
         line_add_friend_url=add_friend_url(env.get("LINE_ADD_FRIEND_URL", ""), env.get("LINE_BASIC_ID", "")),
+        approval_threshold=_count(env.get("KYODO_APPROVAL_THRESHOLD") or str(Config.approval_threshold),
+                                  "KYODO_APPROVAL_THRESHOLD"),
     )
     if demo:
         # Demo mode talks only to the local emulator, so fixed throwaway secrets are safe.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import texts, ui
+from handlers import settings, texts, ui
 from handlers.context import Ctx
 from handlers.flex import tail_quick
 from handlers.menu import main_menu_quick
@@ -20,7 +20,8 @@ def on_follow(ctx: Ctx) -> list[dict]:
     ctx.user.active, ctx.user.followed_at, ctx.user.unfollowed_at = True, ctx.now, None
     count_event(ctx.db, ctx.now, FOLLOW)  # the follows dashboard's history (counts only)
     greeting = texts.WELCOME_BACK if returning else texts.GREETING.format(city=city_name(ctx.db))
-    return [ui.text(greeting, main_menu_quick())]
+    # Then, once per resident, which 地区 they live in and what interests them (skippable).
+    return [ui.text(greeting, main_menu_quick()), *settings.onboarding(ctx)]
 
 
 def on_unfollow(ctx: Ctx) -> list[dict]:

@@ -206,17 +206,6 @@ def show_vision(ctx: Ctx) -> list[dict]:
     return ui.with_quick([msg], tail_quick(*_projects_quick(projects), ui.postback(T["btn_list"], "plan.list")))
 
 
-def follow_soon(ctx: Ctx) -> list[dict]:
-    """Step 4 wires per-project notifications; until then, a polite word and the way back."""
-    no = _param(ctx, "id")
-    p = P.project(ctx.db, no)
-    if p is None:
-        return _no_project(ctx, no if no is not None else "")
-    return [ui.text(T["follow_soon"].format(name=p.name), tail_quick(
-        ui.postback(T["btn_actions"], "plan.actions", f"プロジェクト{p.number}のアクション一覧", id=p.number),
-        ui.postback(T["btn_list"], "plan.list")))]
-
-
 POSTBACKS = {
     "plan.list": show_list,
     "plan.project": show_project,
@@ -224,7 +213,6 @@ POSTBACKS = {
     "plan.action": show_action,
     "plan.year": show_year,
     "plan.vision": show_vision,
-    "plan.follow": follow_soon,
 }
-# Typed text reaches the same views; following a project is a button only.
-INTENTS = {name: view for name, view in POSTBACKS.items() if name != "plan.follow"}
+# Typed text reaches the same views. The carousel's 通知を受け取る (plan.follow) is handled by handlers.settings.
+INTENTS = dict(POSTBACKS)

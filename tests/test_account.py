@@ -18,7 +18,7 @@ def _user(bot, user_id):
 def test_follow_greets_with_main_menu_and_stores_user(bot, emulator, user_id):
     emulator.send_follow(user_id)
     bot.settle()
-    [msg] = emulator.messages_for(user_id)
+    msg = emulator.messages_for(user_id)[0]  # then the once-only question (tests/test_settings.py)
     assert "友だち追加ありがとうございます" in msg["text"]
     assert quick_labels(msg)[:6] == ["プロジェクト", "こどもの居場所", "イベント", "ボランティア", "アンケート", "設定"]
     u = _user(bot, user_id)
@@ -159,7 +159,7 @@ def test_cancel_without_a_pending_question_says_the_check_is_over(bot, emulator,
 def test_greeting_is_honest_about_what_is_still_coming(bot, emulator, user_id):
     emulator.send_follow(user_id)
     bot.settle()
-    greeting = emulator.messages_for(user_id)[-1]["text"]
+    greeting = emulator.messages_for(user_id)[0]["text"]
     assert "今年度の予定" in greeting and "今年の" not in greeting
     ready, coming = greeting.split("準備中")
     assert "プロジェクト" in ready

@@ -156,8 +156,8 @@ def test_tapping_reaches_every_project_and_action_within_limits(plan_bot, emulat
     assert "自然の力・人の力・まちの力・産業の力・文化の力" in vt
     assert len([q for q in quick_labels(vision[-1]) if q[0].isdigit()]) == 7
 
-    # 通知を受け取る answers politely for now.
-    assert "まもなく始まります" in replies[encode("plan.follow", id=3)][0]["text"]
+    # 通知を受け取る subscribes to that project in one step (tests/test_settings.py has the rest).
+    assert "「こども未来共創」のお知らせをお届けします" in replies[encode("plan.follow", id=3)][0]["text"]
 
     # The rich menu's area and typing the word lead to the same carousel.
     said = chat.say("プロジェクト")

@@ -67,6 +67,10 @@ class Config:
     trusted_proxies: int = 0
     # The home page's add-friend QR code: a full URL, or built from the basic id (@xxxx); empty hides it.
     line_add_friend_url: str = ""
+    # `kyodo scheduler`: the weekly digest's time (Asia/Tokyo, "fri 18:00" or "off"), and the lifetime of the
+    # database lease that lets only one scheduler run the jobs (a crashed holder is replaced after this).
+    digest_at: str = "fri 18:00"
+    scheduler_lease_s: float = 30.0
     # Staff announcements that would reach more than this many residents need a second person's approval.
     approval_threshold: int = 1000
     extra: dict = field(default_factory=dict)
@@ -111,6 +115,8 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX") or Config.ratelimit_key_prefix,
         trusted_proxies=_count(env.get("KYODO_TRUSTED_PROXIES"), "KYODO_TRUSTED_PROXIES"),
         line_add_friend_url=add_friend_url(env.get("LINE_ADD_FRIEND_URL", ""), env.get("LINE_BASIC_ID", "")),
+        digest_at=env.get("KYODO_DIGEST_AT") or Config.digest_at,
+        scheduler_lease_s=max(3.0, float(env.get("KYODO_SCHEDULER_LEASE_S") or Config.scheduler_lease_s)),
         approval_threshold=_count(env.get("KYODO_APPROVAL_THRESHOLD") or str(Config.approval_threshold),
                                   "KYODO_APPROVAL_THRESHOLD"),
     )

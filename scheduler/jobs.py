@@ -25,3 +25,15 @@ JOBS = [
     ("sweep_webhooks", sweep_webhooks, 30),
     ("sweep_outbox", sweep_outbox, 15),
 ]
+
+
+def cron_jobs(config) -> list:
+    """Calendar jobs (scheduler/lease.py: CronJob): each slot runs once, claimed in job_runs; slots missed
+    while no scheduler ran run once, as the latest, when one starts."""
+    from scheduler import digest, fiscal_year  # they publish: imported by the scheduler only
+
+    jobs = [fiscal_year.JOB]
+    weekly = digest.job(config.digest_at)
+    if weekly is not None:
+        jobs.append(weekly)
+    return jobs

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.clock import Clock, utc
+from bot.clock import Clock, to_tokyo, utc
 from models.scheduling import JobRun, SchedulerLease
 
 log = logging.getLogger("kyodo.scheduler")
@@ -214,5 +214,5 @@ def run_slot(rt, job: CronJob, holder: str, now: datetime | None = None) -> bool
         job.fn(rt, db, slot)
         finish_slot(db, job.id, rt.now())
         db.commit()
-    log.info("%s: ran for %s", job.id, slot.isoformat())
+    log.info("%s: ran for %s", job.id, to_tokyo(slot).isoformat())
     return True

@@ -155,3 +155,45 @@ def test_a_long_week_lists_the_first_items_and_counts_the_rest(bot):
         body = by_resident(db)[weekly.id]
     assert f"（{digest.MAX_LINES + 4}件）" in body and "ほか4件" in body
     assert f"市からのお知らせ{digest.MAX_LINES - 1:02d}" in body and f"お知らせ{digest.MAX_LINES:02d}" not in body
+
+
+def test_delivered_through_kyodo_deliver_each_resident_hears_each_thing_once_in_their_own_way(bot, emulator):
+    """The week's pushes, the fiscal-year message and the digest, sent by the real fan-out through the
+    emulator: the resident who hears pushes at once gets the push and no digest; the weekly one gets the
+    one digest and not the push; the emulator's record counts each."""
+    from bot.fanout import Fanout
+    from scheduler import fiscal_year
+    from tests.fanout_support import received
+    from tests.test_fiscal_year_push import load_plan
+
+    rt = bot.rt
+    load_plan(rt)
+    bot.clock.set(datetime(2026, 4, 1, 9, 0, 2, tzinfo=TOKYO))
+    with rt.sessions() as db:
+        at_once = resident(db, districts=("kozu",), projects=(3,), topics=("city", "progress"))
+        weekly = resident(db, districts=("kozu",), projects=(3,), topics=("city", "progress"), frequency="weekly")
+        db.commit()
+    assert run_slot(rt, fiscal_year.JOB, "test")
+    with rt.sessions() as db:
+        push(db, "国府津地区の清掃活動", segment=Segment(districts=("kozu",)), topic="city",
+             when=datetime(2026, 4, 2, 12, tzinfo=TOKYO))
+        db.commit()
+
+    fan = Fanout(rt, threads=2, rate=0).start()
+    try:
+        fan.drain(timeout=30)                               # 1 April: the fiscal-year message
+        bot.clock.set(datetime(2026, 4, 2, 12, 0, 1, tzinfo=TOKYO))
+        fan.drain(timeout=30)                               # 2 April: the announcement
+        bot.clock.set(datetime(2026, 4, 3, 18, 0, 1, tzinfo=TOKYO))  # Friday evening
+        assert run_slot(rt, digest.job("fri 18:00"), "test")
+        fan.drain(timeout=30)
+    finally:
+        fan.shutdown()
+
+    assert received(emulator) == {at_once.line_user_id: 2, weekly.line_user_id: 1}
+    now_texts = [m.get("text") or m.get("altText") for m in emulator.messages_for(at_once.line_user_id)]
+    assert now_texts[0].startswith("令和8年度（2026年度）が始まりました。") and now_texts[-1] == "国府津地区の清掃活動です。"
+    (weekly_text,) = [m["text"] for m in emulator.messages_for(weekly.line_user_id)]
+    assert weekly_text.startswith("3月27日〜4月3日のお知らせのまとめです（2件）。")
+    assert "・4月1日　令和8年度（2026年度）の予定（プロジェクト3）" in weekly_text
+    assert "・4月2日　国府津地区の清掃活動" in weekly_text

@@ -43,6 +43,11 @@ ACTIONS = {
     "announcement.schedule": "お知らせの配信予約",
     "announcement.cancel": "お知らせの配信取り消し",
     "announcement.test_send": "お知らせのテスト配信",
+    "media.upload": "画像の登録",
+    "staff_link.code": "LINE連携コードの発行",
+    "staff_link.link": "LINE連携",
+    "staff_link.unlink": "LINE連携の解除",
+    "staff_link.throttled": "LINE連携コードの誤りによる受付停止",
     "access.denied": "権限のないアクセス",
 }
 

@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.logsafe import describe_exception
 from bot.runtime import build_runtime
 from scheduler.jobs import JOBS, cron_jobs
 from scheduler.lease import CronJob, Lease, holder_id, run_slot
@@ -62,10 +63,12 @@ def _cron(job: CronJob, holder: str):
 
 def on_lease_taken(rt, jobs, cron: list[CronJob], holder: str) -> None:
     """Pick up what a crash or an outage left: one sweep of each kind, each calendar job's missed slot once."""
-    for _id, fn, _every in jobs:
-        fn(rt)
-    for job in cron:
-        run_slot(rt, job, holder)
+    steps = [(job_id, fn) for job_id, fn, _every in jobs] + [(job.id, _cron(job, holder)) for job in cron]
+    for job_id, fn in steps:
+        try:  # one failing step must not keep the others from running
+            fn(rt)
+        except Exception as e:
+            log.error("%s failed at start: %s", job_id, describe_exception(e))
 
 
 def build_scheduler(rt, jobs=None, *, lease: Lease | None = None, cron: list[CronJob] | tuple = (),

@@ -213,3 +213,17 @@ def test_two_schedulers_at_once_run_each_job_once_and_the_standby_takes_over_aft
             if sched.running:
                 sched.shutdown(wait=True)
             lease.stop()
+
+
+def test_a_step_that_fails_at_start_does_not_keep_the_catch_up_from_running(runtimes, caplog):
+    clock, (rt, _) = runtimes
+    ran: list[datetime] = []
+    job = CronJob("weekly_digest", lambda _rt, _db, slot: ran.append(slot), digest.trigger("fri 18:00"),
+                  digest.PERIOD)
+
+    def broken_sweep(_rt):
+        raise ZeroDivisionError("division by zero")
+
+    runner.on_lease_taken(rt, [("sweep_webhooks", broken_sweep, 30)], [job], "a")
+    assert ran == [datetime(2026, 3, 27, 18, tzinfo=TOKYO)]
+    assert "sweep_webhooks failed at start: ZeroDivisionError" in caplog.text

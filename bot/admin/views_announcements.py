@@ -25,7 +25,9 @@ EVERYONE, CHOSEN = "everyone", "chosen"
 class AnnouncementForm(JaForm):
     organisation_id = SelectField("差出人", coerce=int, default=0)
     title = StringField("題名（一覧・記録用。LINEには表示されません）", [InputRequired(REQUIRED), max_len(100)])
-    body = TextAreaField("本文", [InputRequired(REQUIRED)], render_kw={"rows": 8, "data-counter": "body-count"})
+    # A browser sends a textarea's line breaks as CRLF; LINE (and the counter) take one character per break.
+    body = TextAreaField("本文", [InputRequired(REQUIRED)], render_kw={"rows": 8, "data-counter": "body-count"},
+                         filters=[lambda s: s.replace("\r\n", "\n") if s else s])
     urgent = BooleanField("緊急（夜間も通知をひかえる時間を待たずに届け、1日の上限にも数えません）")
     image = FileField("画像（JPEG・PNG、任意）")
     remove_image = BooleanField("画像を外す")

@@ -55,7 +55,8 @@ def test_compose_with_live_counter_and_preview_then_schedule(bot, browser_contex
     assert bubble.inner_text() == "国府津の皆さまへ\n12月に道路工事があります。"
     assert page.locator("#phone-chat .link-button").inner_text() == "詳しく見る"
     assert "2人" in page.locator("#audience").inner_text()
-    assert page.locator("#body-count .count").inner_text() == "24"  # the counter is right after a reload too
+    # Same count after the round trip: the server stores the line break as LINE counts it (one, not CRLF).
+    assert page.locator("#body-count .count").inner_text() == "23"
 
     page.get_by_role("button", name="保存する").click()
     page.get_by_role("heading", name="国府津の道路工事").wait_for()
@@ -72,4 +73,5 @@ def test_compose_with_live_counter_and_preview_then_schedule(bot, browser_contex
         assert ann.status == "scheduled" and ann.segment["districts"] == ["kozu"]
     [call] = publisher.published()
     assert call["when"] == datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
-    assert not errors, errors
+    # The past time's refusal is a 422 the console reports; anything else (a CSP refusal, a script error) fails.
+    assert [e for e in errors if "status of 422" not in e] == [], errors

@@ -19,6 +19,7 @@ from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.clock import to_tokyo, utc
+from bot.config import ConfigError
 from bot.publish import publish
 from bot.segments import Segment, recipients
 from handlers import ui
@@ -57,7 +58,7 @@ def trigger(at: str) -> CronTrigger | None:
         if day not in DAYS or not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError
     except ValueError:
-        raise ValueError(f"KYODO_DIGEST_AT must look like 'fri 18:00' (or 'off'), not {at!r}") from None
+        raise ConfigError(f"kyodo: KYODO_DIGEST_AT must look like 'fri 18:00' (or 'off'), not {at!r}") from None
     return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone="Asia/Tokyo")
 
 

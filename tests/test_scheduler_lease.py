@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import TOKYO, FrozenClock, utc
+from bot.config import ConfigError
 from bot.publish import publish
 from bot.runtime import build_runtime
 from bot.segments import Segment
@@ -116,7 +117,7 @@ def test_latest_slot_is_the_last_fire_at_or_before_now():
     assert latest_slot(weekly, datetime(2026, 5, 22, 17, 59, tzinfo=TOKYO)) == datetime(2026, 5, 15, 18, tzinfo=TOKYO)
     assert latest_slot(fiscal_year.TRIGGER, datetime(2027, 3, 31, 23, tzinfo=TOKYO)) == \
         datetime(2026, 4, 1, 9, tzinfo=TOKYO)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="KYODO_DIGEST_AT"):
         digest.trigger("friday at six")
     assert digest.trigger("off") is None
 

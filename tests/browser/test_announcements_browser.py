@@ -50,7 +50,8 @@ def test_compose_with_live_counter_and_preview_then_schedule(bot, browser_contex
     page.get_by_label("条件を選んで届ける").check()
     page.get_by_label("国府津").check()
     page.locator("#link_url").fill("https://www.city.odawara.kanagawa.jp/")
-    page.get_by_role("button", name="プレビューと人数を更新").click()
+    with page.expect_navigation():  # the preview is drawn by the server: wait for the new page, not the old one
+        page.get_by_role("button", name="プレビューと人数を更新").click()
     bubble = page.locator("#phone-chat [data-message=text]")
     assert bubble.inner_text() == "国府津の皆さまへ\n12月に道路工事があります。"
     assert page.locator("#phone-chat .link-button").inner_text() == "詳しく見る"
@@ -62,7 +63,8 @@ def test_compose_with_live_counter_and_preview_then_schedule(bot, browser_contex
     page.get_by_role("heading", name="国府津の道路工事").wait_for()
     assert "下書き" in page.locator("#status").inner_text()
     page.locator("#at").fill("2026-11-25T09:00")
-    page.get_by_role("button", name="この日時に配信を予約").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="この日時に配信を予約").click()
     assert "配信日時が過ぎています" in page.locator("#step-error").inner_text()
     page.locator("#at").fill("2026-12-01T09:00")
     page.get_by_role("button", name="この日時に配信を予約").click()

@@ -25,20 +25,20 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, event, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import TOKYO, utc
 from bot.line_adapter import LineAdapter, LineError
 from bot.logsafe import describe_exception
 from bot.runtime import Runtime, build_runtime
-from bot.segments import Segment, eligible, recipients
+from bot.segments import Segment, recipients
 from models.outbox import CANCELLED as B_CANCELLED, FAILED as B_FAILED, MULTICAST, PUSH, SENT as B_SENT
 from models.outbox import OutboxBatch, OutboxMessage
 from models.publications import (BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, PUSHED, R_BATCHED, R_CAPPED, R_DELAYED,
                                  R_FAILED, R_OPTED_OUT, R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, SENDING, WAITING,
                                  Publication, PublicationRecipient)
-from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, Preference
+from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, DEFAULT_TOPICS, NOW, Preference, SubscribedTopic
 from models.users import User
 
 log = logging.getLogger("kyodo.deliver")
@@ -71,6 +71,12 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         with self._lock:
             self._next = max(self._next, time.monotonic() + seconds)
+
+
+def _jit_off(dbapi_conn, _rec) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET jit = off")
+    dbapi_conn.commit()
 
 
 def quiet_minute(now: datetime) -> int:
@@ -114,6 +120,10 @@ class Fanout:
         self._next_due: dict[int, datetime] = {}  # publication -> when its delayed rows come due
         self._senders: list[threading.Thread] = []
         self.stop = threading.Event()
+        if rt.engine.dialect.name == "postgresql":
+            # Short statements on a few hundred rows: PostgreSQL's JIT (on by default) would spend
+            # more compiling them than running them.
+            event.listen(rt.engine, "connect", _jit_off)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> "Fanout":
@@ -235,64 +245,80 @@ class Fanout:
                                     Publication.message_id, Publication.status).where(Publication.id == pid)).one()
             if pub.status != SENDING:
                 return False
-            due = and_(PR.publication_id == pid, PR.status.in_(WAITING), PR.due_at <= now)
-            ids = list(db.scalars(select(PR.user_id).where(due, PR.user_id > after).order_by(PR.user_id).limit(CHUNK)))
-            if not ids:
+            # One query reads each resident's state now: following, still wanting it, inside quiet
+            # hours (then: when they end), over today's cap. Python sorts; a few UPDATEs write it.
+            rows = db.execute(self._facts(pid, pub, now, after)).all()
+            if not rows:
                 db.rollback()
                 return self._end_of_pass(pid, now, after)
-            lo, hi = ids[0], ids[-1]
-            # Exactly the rows just read: the first CHUNK due rows after the cursor all lie in [lo, hi].
-            chunk = and_(due, PR.user_id.between(lo, hi))
-            users = select(User.id).where(User.id.between(lo, hi))
-
-            def mark(status: str, who) -> None:
-                db.execute(update(PR).where(chunk, PR.user_id.in_(who)).values(status=status)
+            send: list[int] = []
+            marks: dict[tuple, list[int]] = defaultdict(list)
+            for uid, active, wants, quiet_end, capped in rows:
+                if not active:
+                    marks[(R_UNFOLLOWED, None)].append(uid)
+                elif not wants:
+                    marks[(R_OPTED_OUT, None)].append(uid)
+                elif quiet_end is not None:
+                    marks[(R_DELAYED, quiet_end_after(now, int(quiet_end)))].append(uid)
+                elif capped:
+                    marks[(R_CAPPED, None)].append(uid)
+                else:
+                    send.append(uid)
+            mine = and_(PR.publication_id == pid, PR.status.in_(WAITING))
+            for (status, until), uids in marks.items():
+                values = {"status": status} if until is None else {"status": status, "due_at": until,
+                                                                   "delayed_until": until}
+                db.execute(update(PR).where(mine, PR.user_id.in_(uids)).values(**values)
                            .execution_options(synchronize_session=False))
-
-            mark(R_UNFOLLOWED, users.where(User.active.is_(False)))
-            mark(R_OPTED_OUT, users.where(~eligible(topic=pub.topic, frequencies=tuple(pub.frequencies),
-                                                    urgent=pub.urgent)))
-            if not pub.urgent:
-                self._delay_quiet(db, chunk, now)
-                if self.cap > 0:
-                    pushed = aliased(PR)
-                    mark(R_CAPPED, select(pushed.user_id).where(
-                        pushed.user_id.between(lo, hi), pushed.status.in_(PUSHED), pushed.sent_at >= day_start(now))
-                        .group_by(pushed.user_id).having(func.count() >= self.cap))
-            n = db.scalar(select(func.count()).select_from(PR).where(chunk)) or 0
             bid = None
-            if n:
+            if send:
                 bid = db.execute(insert(OutboxBatch).values(
-                    message_id=pub.message_id, kind=PUSH if n == 1 else MULTICAST, recipient_count=n,
+                    message_id=pub.message_id, kind=PUSH if len(send) == 1 else MULTICAST, recipient_count=len(send),
                     retry_key=str(uuid.uuid4()), status=BATCH_FANOUT, attempts=0, created_at=now,
                     next_attempt_at=now).returning(OutboxBatch.id)).scalar_one()
-                db.execute(update(PR).where(chunk).values(status=R_BATCHED, batch_id=bid, sent_at=now)
-                           .execution_options(synchronize_session=False))
+                n = db.execute(update(PR).where(mine, PR.user_id.in_(send))
+                               .values(status=R_BATCHED, batch_id=bid, sent_at=now)
+                               .execution_options(synchronize_session=False)).rowcount
+                if n != len(send):  # another process took some of them meanwhile: leave them to it
+                    db.rollback()
+                    return True
             db.commit()  # the retry key is stored before the call
-        self._cursor[pid] = hi
+        self._cursor[pid] = rows[-1][0]
         if bid is not None:
             self._submit(bid)
         return True
 
-    def _delay_quiet(self, db, chunk, now: datetime) -> None:
-        """Rows of residents inside their quiet hours now: due again when the quiet period ends."""
-        m = quiet_minute(now)
-        no_pref = Preference.user_id.is_(None)
-        start = case((no_pref, DEFAULT_QUIET_START), else_=Preference.quiet_start)
-        end = case((no_pref, DEFAULT_QUIET_END), else_=Preference.quiet_end)
-        inside = and_(start.is_not(None), end.is_not(None),
-                      or_(and_(start < end, start <= m, end > m),            # e.g. 13:00-15:00
-                          and_(start > end, or_(start <= m, end > m))))      # e.g. 21:00-8:00, over midnight
-        rows = db.execute(select(PR.user_id, end).select_from(PR)
-                          .outerjoin(Preference, Preference.user_id == PR.user_id).where(chunk, inside)).all()
-        by_end: dict[int, list[int]] = defaultdict(list)
-        for uid, e in rows:
-            by_end[int(e)].append(uid)
-        for e, uids in by_end.items():
-            until = quiet_end_after(now, e)
-            db.execute(update(PR).where(chunk, PR.user_id.in_(uids))
-                       .values(status=R_DELAYED, due_at=until, delayed_until=until)
-                       .execution_options(synchronize_session=False))
+    def _facts(self, pid: int, pub, now: datetime, after: int):
+        """SELECT user_id, active, wants (notifications on, topic chosen), quiet_end (set when inside quiet
+        hours now), capped (today's pushes >= the cap): the next CHUNK due rows after users.id `after`."""
+        qp = aliased(Preference)
+        # bot.segments.eligible's rule, on the joined preferences row: its NOT EXISTS (topics chosen) is
+        # planned as a scan of all preferences, per chunk here.
+        wants = func.coalesce(qp.frequency, NOW).in_(tuple(pub.frequencies))
+        if pub.topic and not pub.urgent:
+            chose = exists().where(SubscribedTopic.user_id == PR.user_id, SubscribedTopic.topic == pub.topic)
+            if pub.topic in DEFAULT_TOPICS:  # never chose topics: the defaults apply
+                chose = or_(chose, func.coalesce(qp.topics_chosen, False).is_(False))
+            wants = and_(wants, chose)
+        if pub.urgent:  # 緊急: no quiet hours, no cap
+            quiet_col, capped_col = literal(None, Preference.quiet_end.type), literal(False)
+        else:
+            no_pref = qp.user_id.is_(None)  # no row: the default quiet hours
+            start = case((no_pref, DEFAULT_QUIET_START), else_=qp.quiet_start)
+            end = case((no_pref, DEFAULT_QUIET_END), else_=qp.quiet_end)
+            m = quiet_minute(now)
+            inside = and_(start.is_not(None), end.is_not(None),
+                          or_(and_(start < end, start <= m, end > m),        # e.g. 13:00-15:00
+                              and_(start > end, or_(start <= m, end > m))))  # e.g. 21:00-8:00, over midnight
+            quiet_col = case((inside, end), else_=None)
+            pushed = aliased(PR)
+            today = (select(func.count()).where(pushed.user_id == PR.user_id, pushed.status.in_(PUSHED),
+                                                pushed.sent_at >= day_start(now)).scalar_subquery())
+            capped_col = (today >= self.cap) if self.cap > 0 else literal(False)
+        return (select(PR.user_id, User.active, case((wants, True), else_=False), quiet_col, capped_col)
+                .join(User, User.id == PR.user_id).outerjoin(qp, qp.user_id == PR.user_id)
+                .where(PR.publication_id == pid, PR.status.in_(WAITING), PR.due_at <= now, PR.user_id > after)
+                .order_by(PR.user_id).limit(CHUNK))
 
     def _end_of_pass(self, pid: int, now: datetime, after: int) -> bool:
         """Nothing more due after the cursor. Start a new pass if rows came due meanwhile; else finish the

@@ -56,7 +56,9 @@ def sorry(body: dict) -> Outcome:
     return Outcome([ui.text(texts.SORRY, main_menu_quick())], user_id)
 
 
-_PLACEHOLDERS = {action: coming_soon(lbl) for lbl, action in MAIN_MENU}
+# 設定 answers from handlers/settings.py; the other entries still to come answer here.
+READY = {"settings"}
+_PLACEHOLDERS = {action: coming_soon(lbl) for lbl, action in MAIN_MENU if action not in READY}
 
 POSTBACKS = {"help": show_help, **_PLACEHOLDERS}
 INTENTS = {"help": show_help, **_PLACEHOLDERS}

@@ -199,8 +199,9 @@ def test_free_text_reaches_the_same_places(chat, plan_bot, user_id):
     assert "「前羽」地区" in alias["text"] and "再開するまで届きません" in alias["text"]
     chat.say("こうづのお知らせを受け取りたい")
     assert stored(plan_bot, user_id)["districts"] == {"kozu", "maeba"}
+    chat.say("小八幡のお知らせ")  # one part of 酒匂・小八幡
     chat.say("国府津の通知を止めて")  # a named 地区 with a stop word drops just that one
-    assert stored(plan_bot, user_id)["districts"] == {"maeba"}
+    assert stored(plan_bot, user_id)["districts"] == {"maeba", "sakawa_koyawata"}
     # Words pick the chooser.
     assert "夜間のお知らせ" in texts(chat.say("夜は通知来ないようにしてほしい"))
     assert "受け取る内容を選ぶ" in texts(chat.say("イベントのお知らせだけ欲しい"))
@@ -263,6 +264,18 @@ def test_onboarding_can_be_skipped(plan_bot, emulator):  # noqa: F811
     assert reached(plan_bot, user, topic="city")  # the default still applies
     emulator.send_unfollow(user)
     assert len(chat._collect(lambda: emulator.send_follow(user))) == 1
+    assert_no_rejections(emulator)
+
+
+def test_without_districts_the_follower_is_asked_about_interests_only(bot, emulator, user_id):
+    """No 地区 loaded (a city still setting up): the question that can be asked, and still once."""
+    chat = Chat(bot, emulator, user_id)
+    greeting, question = chat._collect(lambda: emulator.send_follow(user_id))
+    assert "友だち追加ありがとうございます" in greeting["text"] and question["altText"] == "関心のあることを選んでください"
+    done = chat.tap(button([question], "すべて受け取る"))
+    assert "「イベント」「こどもの居場所」「ボランティア」「アンケート」「計画の進み具合」「市からのお知らせ」" in done[0]["text"]
+    assert len(stored(bot, user_id)["topics"]) == 6
+    assert "準備しています" in chat.tap(encode("settings.districts"))[0]["text"]
     assert_no_rejections(emulator)
 
 

@@ -256,3 +256,30 @@ def test_quota_remaining_warning_and_line_unreachable(admin_env, residents, monk
     assert "今月の配信数を、LINEに問い合わせることができませんでした（LINEが応答しませんでした）" in html
     html = staff.get(f"/admin/announcements/{item}").get_data(as_text=True)
     assert "残り 990通" in html and "上限を超えます" not in html
+
+
+def test_an_uploaded_image_goes_into_the_preview_and_the_messages(admin_env, residents, publisher):
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (1600, 900), (200, 40, 40)).save(png, "PNG")
+    staff = admin_env.signed_in("staff")
+    data = form(title="画像つき", image=(io.BytesIO(png.getvalue()), "poster.png"))
+    data["csrf_token"] = staff.token(NEW)
+    r = staff.c.post(NEW, data=data, content_type="multipart/form-data")
+    assert r.status_code == 302, r.get_data(as_text=True)
+    path = r.headers["Location"]
+    html = staff.get(path).get_data(as_text=True)
+    assert 'data-message="image"><img src="http://127.0.0.1:5000/media/' in html
+    assert staff.post(f"{path}/send", token_from=path).status_code == 302
+    [call] = publisher.published()
+    assert [m["type"] for m in call["messages"]] == ["text", "image"]
+    assert call["messages"][1]["originalContentUrl"].startswith("http://127.0.0.1:5000/media/")
+    # Not an image: refused beside the field with bot.media's Japanese reason, nothing saved.
+    data = form(title="偽物", image=(io.BytesIO(b"not an image at all"), "fake.png"))
+    data["csrf_token"] = staff.token(NEW)
+    r = staff.c.post(NEW, data=data, content_type="multipart/form-data")
+    assert r.status_code == 422 and 'id="image-error"' in r.get_data(as_text=True)
+    assert created(admin_env, "偽物") is None

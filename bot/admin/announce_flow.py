@@ -52,17 +52,28 @@ def count(db: Session, seg: segments.Segment, urgent: bool) -> int:
     return segments.count(db, seg, topic=TOPIC, urgent=urgent)
 
 
-def image_urls(config, db: Session, image_id: int | None) -> tuple[str, str] | None:
+def image_urls(config, db: Session, image_id: int | None, *, strict: bool = False) -> tuple[str, str] | None:
+    """The image's (original, preview) URLs. bot.media refuses when LINE could not fetch them (no https base
+    URL in production): a preview then goes without the image, a send (`strict`) is refused with its reason."""
     media = optional("bot.media")
     if image_id is None or media is None:
         return None
     model = getattr(media, "MediaImage", None) or getattr(optional("models.media"), "MediaImage", None)
     image = db.get(model, image_id) if model is not None else None
-    return media.image_urls(config, image) if image is not None else None
+    if image is None:
+        if strict:
+            raise FlowError("添付した画像が見つかりません。画像を付け直してください。")
+        return None
+    try:
+        return media.image_urls(config, image)
+    except media.MediaError as e:
+        if strict:
+            raise FlowError(str(e)) from e
+        return None
 
 
-def messages(config, db: Session, ann: Announcement) -> list[dict]:
-    return am.build(am.content_of(ann, image_urls(config, db, ann.image_id)))
+def messages(config, db: Session, ann: Announcement, *, strict: bool = False) -> list[dict]:
+    return am.build(am.content_of(ann, image_urls(config, db, ann.image_id, strict=strict)))
 
 
 def needs_approval(ann: Announcement, audience: int, threshold: int) -> bool:
@@ -144,7 +155,7 @@ def publish(db: Session, config, ann: Announcement, actor: Account | None, now: 
         raise FlowError(problem)
     if when is not None:
         check_future(when, now)
-    pub = publisher.publish(db, messages=messages(config, db, ann), segment=segment_of(ann), when=when,
+    pub = publisher.publish(db, messages=messages(config, db, ann, strict=True), segment=segment_of(ann), when=when,
                             purpose="announcement", ref=ann.ref, topic=TOPIC, urgent=ann.urgent, title=ann.title,
                             **_extras(publisher.publish, actor, now))
     ann.publication_id, ann.audience = pub.id, audience
@@ -188,7 +199,7 @@ def test_send(db: Session, config, ann: Announcement, actor: Account, now: datet
     if user is None:
         raise FlowError("テスト配信の前に、管理画面の「LINE連携」で表示されるコードを、ご自分のLINEから公式アカウントに"
                         "送って連携してください。", 409)
-    publisher.publish(db, messages=messages(config, db, ann), user_ids=[user.id], purpose="test",
+    publisher.publish(db, messages=messages(config, db, ann, strict=True), user_ids=[user.id], purpose="test",
                       title=f"テスト: {ann.title}", urgent=True, frequencies=FREQUENCIES,
                       **_extras(publisher.publish, actor, now))
     audit.record(db, "announcement.test_send", actor=actor, obj=ann, now=now, summary=ann.title)

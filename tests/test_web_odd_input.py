@@ -31,7 +31,7 @@ ODD: dict[str, str] = {
     "control": "%1B%5B31m",
 }
 ERROR_STATUSES = {400, 403, 404, 405, 413}
-ACCEPTED = {200, 201, 302, 303, 308, 400, 403, 404, 405, 413, 422, 503}
+ACCEPTED = {200, 201, 301, 302, 303, 308, 400, 403, 404, 405, 413, 422, 503}
 
 
 def raw_path(encoded: str) -> str:

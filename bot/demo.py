@@ -1,4 +1,4 @@
-"""`kyodo demo`: set up a local database and run emulator + bot + scheduler in one process group."""
+"""`kyodo demo`: set up a local database and run emulator + bot + scheduler + delivery in one process group."""
 from __future__ import annotations
 
 import importlib
@@ -186,6 +186,7 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
             raise dead.why() from None
         print("  ✓ rich menu installed on the emulator")
         children.append(Child("scheduler", ["scheduler"]))
+        children.append(Child("delivery", ["deliver"]))  # announcements and other pushes (kyodo deliver)
         print("\n" + "=" * 60)
         print(f"  チャット画面 (chat as a LINE user):  {emu_url}/")
         print(f"  Web (admin, plan pages):             http://127.0.0.1:{port}/")

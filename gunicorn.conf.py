@@ -22,6 +22,10 @@ worker_class = BufferedThreadWorker.with_limits(
     body_timeout=10.0,  # and its body within 10 s more (1 MiB at >= 100 KiB/s)
     max_head_bytes=64 * 1024,
     max_body_bytes=1024 * 1024,  # the app refuses larger bodies anyway (Config.max_body_bytes)
+    # Staff's image uploads (POST /admin/media, /admin/announcements/new and .../<id>/edit, with a session
+    # cookie): KYODO_MAX_UPLOAD_BYTES (10 MiB) and the form around it; nginx allows the same (docs/DEPLOY.md).
+    max_upload_body_bytes=12 * 1024 * 1024,
+    upload_body_timeout=60.0,  # 12 MiB from a phone at >= 200 KiB/s, when no proxy buffers it first
     io_timeout=10.0,  # a thread writing an answer to a client that stopped reading gives up after 10 s
     max_buffered_bytes=64 * 1024 * 1024,  # all requests being read by one process (503 past it)
 )

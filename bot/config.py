@@ -60,6 +60,9 @@ class Config:
     fanout_threads: int = 8
     daily_push_cap: int = 3
     max_body_bytes: int = 1024 * 1024
+    # Staff's announcement images (phone photos, 2-8 MB): the body limit of the upload routes only, for a
+    # signed-in account (bot/request_guard.py); bot/media.py's own limit (UPLOAD_MAX_BYTES) by default.
+    max_upload_bytes: int = 10 * 1024 * 1024
     # Web: the login throttle's counters ("memory://" is per process; "redis://host:6379/0" is shared by
     # every worker), the prefix of its keys, and how many proxies in front may set X-Forwarded-For/-Proto.
     ratelimit_storage_uri: str = "memory://"
@@ -119,6 +122,8 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         scheduler_lease_s=max(3.0, float(env.get("KYODO_SCHEDULER_LEASE_S") or Config.scheduler_lease_s)),
         approval_threshold=_count(env.get("KYODO_APPROVAL_THRESHOLD") or str(Config.approval_threshold),
                                   "KYODO_APPROVAL_THRESHOLD"),
+        max_upload_bytes=_count(env.get("KYODO_MAX_UPLOAD_BYTES") or str(Config.max_upload_bytes),
+                                "KYODO_MAX_UPLOAD_BYTES"),
     )
     if demo:
         # Demo mode talks only to the local emulator, so fixed throwaway secrets are safe.

@@ -17,10 +17,15 @@ can carry a query string with an e-mail address or a name.
 TLS and HTTP/2 cleartext are not buffered (the loop would see encrypted bytes or a preface): with those
 settings the worker behaves exactly like gthread. TLS ends at the reverse proxy (docs/DEPLOY.md).
 Settings: gunicorn.conf.py, via BufferedThreadWorker.with_limits().
+
+Bodies are limited to max_body_bytes (1 MiB), except a staff member's image upload (`is_upload_request`:
+POST to the admin's upload paths with a session cookie), which may reach max_upload_body_bytes; the app
+decides, per endpoint and account, what it really accepts (bot/request_guard.py).
 """
 from __future__ import annotations
 
 import errno
+import re
 import selectors
 import ssl
 import time
@@ -38,9 +43,9 @@ from bot.security_headers import HEADERS
 _MORE = object()  # the request is not complete yet
 
 
-def refusal(status: int, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+def refusal(status: int, extra: tuple[tuple[str, str], ...] = (), message: str | None = None) -> bytes:
     """A whole HTTP answer: the site's Japanese error page and security headers; the connection closes."""
-    body = bare_page(status).encode()
+    body = bare_page(status, message=message).encode()
     head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: text/html; charset=utf-8",
             f"Content-Length: {len(body)}", "Connection: close", *(f"{k}: {v}" for k, v in HEADERS.items()),
             *(f"{k}: {v}" for k, v in extra)]
@@ -49,6 +54,25 @@ def refusal(status: int, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
 
 _REFUSALS = {status: refusal(status) for status in (400, 408, 413, 431)}
 _REFUSALS[503] = refusal(503, (("Retry-After", "5"),))
+# An image upload over max_upload_body_bytes: say what to do with a phone photo.
+UPLOAD_TOO_LARGE = "画像が大きすぎます。写真のサイズを小さくしてから（10MBまで）、もう一度お試しください。"
+_UPLOAD_413 = refusal(413, message=UPLOAD_TOO_LARGE)
+
+# The routes that take a staff member's image (bot/admin/views_media.py, views_announcements.py), as the
+# request line spells them; any other spelling gets the ordinary limit (the safe side).
+UPLOAD_PATH = re.compile(rb"/admin/(?:media|announcements/new|announcements/[0-9]{1,10}/edit)")
+# Flask's session cookie (SESSION_COOKIE_NAME, its default): without one the request cannot be a signed-in
+# staff member's, so it is held to max_body_bytes before its body is read. Its validity is the app's to check.
+SESSION_COOKIE = b"session"
+
+
+def is_upload_request(request_line: bytes, cookies: list[bytes]) -> bool:
+    method, _, rest = request_line.partition(b" ")
+    target = rest.rpartition(b" ")[0]
+    if method != b"POST" or not UPLOAD_PATH.fullmatch(target.partition(b"?")[0]):
+        return False
+    return any(pair.strip().partition(b"=")[0] == SESSION_COOKIE and pair.partition(b"=")[2].strip()
+               for value in cookies for pair in value.split(b";"))
 
 # gunicorn's parser errors and the status gunicorn answers them with (gunicorn/workers/base.py); any other
 # ParseException is a client error answered 400. These are the response's faults, not the client's: 500.
@@ -70,8 +94,8 @@ def client_error_status(exc: BaseException) -> int | None:
 
 
 class Refuse(Exception):
-    def __init__(self, status: int) -> None:
-        self.status = status
+    def __init__(self, status: int, upload: bool = False) -> None:
+        self.status, self.upload = status, upload
 
 
 class RequestScanner:
@@ -82,8 +106,10 @@ class RequestScanner:
     parser then refuses the request with its own 400, from bytes it already has.
     """
 
-    def __init__(self, max_head: int, max_body: int) -> None:
+    def __init__(self, max_head: int, max_body: int, max_upload_body: int | None = None) -> None:
         self.max_head, self.max_body = max_head, max_body
+        self.max_upload_body = max_body if max_upload_body is None else max_upload_body
+        self.is_upload = False  # known with the head: the body may reach max_upload_body
         self.head_end: int | None = None
         self.body_end: int | None = None  # known once Content-Length is read
         self.chunked = False
@@ -112,16 +138,22 @@ class RequestScanner:
         return self._scan_chunks(buf)
 
     def _framing(self, head: bytes):
-        lengths, codings = set(), []
-        for line in head.split(b"\r\n")[1:]:
+        lengths, codings, cookies = set(), [], []
+        lines = head.split(b"\r\n")
+        for line in lines[1:]:
             name, _, value = line.partition(b":")
             name, value = name.strip().lower(), value.strip()
-            if name == b"content-length":
+            if name == b"cookie":
+                cookies.append(value)
+            elif name == b"content-length":
                 lengths.add(value)
             elif name == b"transfer-encoding":
                 codings += [c.strip().lower() for c in value.split(b",")]
             elif name == b"expect":
                 self.expects_continue = value.lower() == b"100-continue"
+        request_line = lines[1] if lines[0] == b"" and len(lines) > 1 else lines[0]  # one leading empty line
+        if self.max_upload_body > self.max_body and is_upload_request(request_line, cookies):
+            self.is_upload, self.max_body = True, self.max_upload_body
         if codings:
             if lengths or codings[-1] != b"chunked":
                 return self.head_end  # gunicorn refuses these framings
@@ -133,7 +165,7 @@ class RequestScanner:
         if lengths or not value.isdigit():
             return self.head_end
         if int(value) > self.max_body:
-            raise Refuse(413)
+            raise Refuse(413, self.is_upload)
         self.body_end = self.head_end + int(value)
         return None
 
@@ -159,7 +191,7 @@ class RequestScanner:
                 continue
             self.body_bytes += size
             if self.body_bytes > self.max_body:
-                raise Refuse(413)
+                raise Refuse(413, self.is_upload)
             if len(buf) < nl + 2 + size + 2:
                 return _MORE
             self.pos = nl + 2 + size + 2
@@ -191,6 +223,9 @@ class BufferedThreadWorker(ThreadWorker):
     body_timeout = 10.0  # seconds from the end of the head to the end of the body
     max_head_bytes = 64 * 1024
     max_body_bytes = 1024 * 1024
+    # A staff member's image upload (is_upload_request): a larger body, and longer to send it from a phone.
+    max_upload_body_bytes = 1024 * 1024
+    upload_body_timeout = 10.0
     io_timeout = 10.0  # a thread's socket operations (writing the answer)
     # All requests being read by one process together: 1,000 connections each 1 MiB into their body would
     # otherwise hold a gigabyte. Past it, the connection that would grow the total is answered 503.
@@ -199,7 +234,7 @@ class BufferedThreadWorker(ThreadWorker):
     @classmethod
     def with_limits(cls, **limits) -> type["BufferedThreadWorker"]:
         unknown = set(limits) - {"header_timeout", "body_timeout", "max_head_bytes", "max_body_bytes", "io_timeout",
-                                 "max_buffered_bytes"}
+                                 "max_buffered_bytes", "max_upload_body_bytes", "upload_body_timeout"}
         if unknown:
             raise TypeError(f"unknown limits: {sorted(unknown)}")
         return type(cls.__name__, (cls,), {**limits, "__module__": cls.__module__})
@@ -236,7 +271,7 @@ class BufferedThreadWorker(ThreadWorker):
         conn.sock.setblocking(False)
         conn.buf = bytearray(pending)
         self.buffered += len(pending)
-        conn.scanner = RequestScanner(self.max_head_bytes, self.max_body_bytes)
+        conn.scanner = RequestScanner(self.max_head_bytes, self.max_body_bytes, self.max_upload_body_bytes)
         conn.deadline = time.monotonic() + self.header_timeout
         self.reading.add(conn)
         if pending and self._scan(conn):
@@ -273,11 +308,12 @@ class BufferedThreadWorker(ThreadWorker):
         try:
             end = conn.scanner.feed(conn.buf)
         except Refuse as r:
-            self._drop(conn, r.status)
+            self._drop(conn, r.status, _UPLOAD_413 if r.upload else None)
             return True
         if end is _MORE:
             if not had_head and conn.scanner.head_end is not None:
-                conn.deadline = time.monotonic() + self.body_timeout
+                conn.deadline = time.monotonic() + (self.upload_body_timeout if conn.scanner.is_upload
+                                                    else self.body_timeout)
                 if conn.scanner.expects_continue:
                     # The client waits for this before sending the body. gunicorn sends its own 100 once the
                     # request reaches a thread; a second 1xx is allowed (RFC 9110 section 15.2) and ignored.
@@ -321,10 +357,10 @@ class BufferedThreadWorker(ThreadWorker):
         except Exception:  # noqa: BLE001 - the client may be gone; as gunicorn does
             self.log.debug("Failed to send error message.")
 
-    def _drop(self, conn: BufferingConn, status: int | None = None) -> None:
+    def _drop(self, conn: BufferingConn, status: int | None = None, page: bytes | None = None) -> None:
         self._unwatch(conn)
         if status is not None:
-            self._send(conn, _REFUSALS[status])
+            self._send(conn, page or _REFUSALS[status])
         self.nr_conns -= 1
         conn.close()
 

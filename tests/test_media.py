@@ -155,9 +155,10 @@ def test_missing_file_csrf_and_roles(staff_env):
 def test_a_body_over_the_web_limit_gets_a_clear_413(staff_env):
     bot, ids, login = staff_env
     staff = login("staff")
-    big = jpeg(10, 10) + b"\0" * (bot.rt.config.max_body_bytes + 1)
+    # The upload routes take KYODO_MAX_UPLOAD_BYTES (and the form around it), not 1 MiB (bot/request_guard.py).
+    big = jpeg(10, 10) + b"\0" * (bot.rt.config.max_upload_bytes + 256 * 1024 + 1)
     r = upload(staff, big)
-    assert r.status_code == 413 and "送信された内容が大きすぎます" in r.text
+    assert r.status_code == 413 and "送信された内容が大きすぎます" in r.text and "10MBまで" in r.text
     assert stored(bot) == []
 
 

@@ -6,7 +6,8 @@ publication of the week, its segment and topic, asked for residents whose freque
 with the same set of items share one publication (explicit user ids), so a week with a few announcements
 makes a few digests, not one per resident; only (resident, item) pairs are streamed from the database.
 A publication that already went to weekly residents (its frequencies include "weekly"), one to explicit
-residents (a test send, a personal reminder) and digests themselves are not listed.
+residents (a test send, a personal reminder; the fiscal-year message excepted, see LISTED_WHEN_EXPLICIT)
+and digests themselves are not listed.
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ log = logging.getLogger("kyodo.jobs")
 PERIOD = timedelta(days=7)
 PURPOSE = "digest"
 NOT_LISTED = (PURPOSE, "test")   # purposes a digest never repeats
+# Sent to explicit residents, weekly ones among them on purpose (delivery skips them): the digest lists it
+# for those. The fiscal-year message is addressed per group of followed projects (scheduler/fiscal_year.py).
+LISTED_WHEN_EXPLICIT = ("fiscal_year",)
 MAX_LINES = 15                   # items listed by name; the rest are counted
 TITLE_CHARS = 40
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -76,8 +80,8 @@ def items_of_week(db: Session, since: datetime, until: datetime) -> list[Publica
                                                 Publication.status != CANCELLED,
                                                 Publication.purpose.not_in(NOT_LISTED))
                       .order_by(Publication.not_before, Publication.id))
-    return [p for p in rows
-            if WEEKLY not in (p.frequencies or ()) and not Segment.from_json(p.segment).user_ids]
+    return [p for p in rows if WEEKLY not in (p.frequencies or ())
+            and (p.purpose in LISTED_WHEN_EXPLICIT or not Segment.from_json(p.segment).user_ids)]
 
 
 def pairs(items: list[Publication]):
@@ -91,8 +95,10 @@ def pairs(items: list[Publication]):
     return select(u.c.user_id, u.c.pub_id).order_by(u.c.user_id, u.c.pub_id)
 
 
-def groups(db: Session, items: list[Publication]) -> dict[tuple[int, ...], list[int]]:
-    """Residents keyed by the exact set of items they would have heard (streamed, one resident at a time)."""
+def group_by_set(db: Session, pairs_stmt) -> dict[tuple[int, ...], list[int]]:
+    """Residents keyed by the exact set of keys they have, from a SELECT of (user id, key) ordered by user id
+    then key: streamed, one resident at a time, so only the groups are held, never the pairs. Shared with the
+    fiscal-year message (scheduler/fiscal_year.py), whose keys are project numbers."""
     out: dict[tuple[int, ...], list[int]] = {}
     current, mine = None, []
 
@@ -100,13 +106,18 @@ def groups(db: Session, items: list[Publication]) -> dict[tuple[int, ...], list[
         if current is not None and mine:
             out.setdefault(tuple(mine), []).append(current)
 
-    for user_id, pub_id in db.execute(pairs(items), execution_options={"yield_per": 2000}):
+    for user_id, key in db.execute(pairs_stmt, execution_options={"yield_per": 2000}):
         if user_id != current:
             close()
             current, mine = user_id, []
-        mine.append(int(pub_id))
+        mine.append(int(key))
     close()
     return out
+
+
+def groups(db: Session, items: list[Publication]) -> dict[tuple[int, ...], list[int]]:
+    """Residents keyed by the exact set of items they would have heard."""
+    return group_by_set(db, pairs(items))
 
 
 # -- the message ------------------------------------------------------------------------------------------------
@@ -141,9 +152,13 @@ def week_of(slot: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+def key_hash(key: tuple[int, ...]) -> str:
+    """A short stable name for a group's set of keys (its publication's ref)."""
+    return hashlib.sha256(",".join(map(str, key)).encode()).hexdigest()[:16]
+
+
 def ref(slot: datetime, key: tuple[int, ...]) -> str:
-    digest = hashlib.sha256(",".join(map(str, key)).encode()).hexdigest()[:16]
-    return f"digest:{week_of(slot)}:{digest}"
+    return f"digest:{week_of(slot)}:{key_hash(key)}"
 
 
 def run(rt, db: Session, slot: datetime) -> int:

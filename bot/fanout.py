@@ -23,9 +23,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, event, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, event, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import TOKYO, utc
@@ -44,6 +45,7 @@ from models.users import User
 log = logging.getLogger("kyodo.deliver")
 
 CHUNK = 500           # LINE's multicast limit
+CHUNKS_PER_STEP = 8   # of one publication before looking again for a more urgent one
 EXPAND_SPAN = 25_000  # users.id range per expansion transaction
 MAX_TRIES = 20        # retryable failures of one batch before it is recorded failed
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 10.0
@@ -99,6 +101,32 @@ def day_start(now: datetime) -> datetime:
     return utc(t.replace(hour=0, minute=0, second=0, microsecond=0))
 
 
+# Built once (see _facts): the chunk's rows still due become the batch.
+_BATCH_ROWS = (update(PR).where(PR.publication_id == bindparam("p"), PR.status.in_(WAITING),
+                                PR.user_id.between(bindparam("lo"), bindparam("hi")),
+                                PR.due_at <= bindparam("now", type_=PR.due_at.type))
+               .values(status=R_BATCHED, batch_id=bindparam("bid"), sent_at=bindparam("now", type_=PR.sent_at.type))
+               .execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class Job:
+    """A written batch for a sender: its rows are the publication's between two users.ids with its batch id
+    (found by the primary key; batch_id itself has no index)."""
+
+    batch_id: int
+    publication_id: int
+    first_user: int
+    last_user: int
+    kind: str | None = None  # known when just written; None: read from the batch (a restart)
+    retry_key: str | None = None
+    message_id: int | None = None
+
+    def rows(self):
+        return and_(PR.publication_id == self.publication_id,
+                    PR.user_id.between(self.first_user, self.last_user), PR.batch_id == self.batch_id)
+
+
 class Fanout:
     """The delivery loop. `step()` does one unit of database work; sender threads make the calls."""
 
@@ -113,11 +141,13 @@ class Fanout:
                                                         delivery_threads=max(cfg.delivery_threads, self.threads + 2)))
         self.pacer = Pacer(cfg.fanout_rate_per_s if rate is None else rate)
         self.rng = rng
-        self.queue: queue.Queue[int | None] = queue.Queue(maxsize=self.threads * 2)
+        self.queue: queue.Queue[Job | None] = queue.Queue(maxsize=self.threads * 2)
         self._inflight: set[int] = set()
         self._lock = threading.Lock()
         self._cursor: dict[int, int] = {}         # publication -> last users.id taken in this pass
         self._next_due: dict[int, datetime] = {}  # publication -> when its delayed rows come due
+        self._messages: dict[int, list] = {}      # outbox message id -> its LINE messages (one per publication)
+        self._facts_cache: dict[int, object] = {}  # publication -> its chunk query
         self._senders: list[threading.Thread] = []
         self.stop = threading.Event()
         if rt.engine.dialect.name == "postgresql":
@@ -148,8 +178,15 @@ class Fanout:
         with self.rt.sessions() as db:
             ids = list(db.scalars(select(OutboxBatch.id).where(OutboxBatch.status == BATCH_FANOUT)
                                   .order_by(OutboxBatch.id)))
+            # Where their rows are (batch_id has no index: one scan, at start only).
+            jobs = {r[0]: Job(*r) for r in db.execute(
+                select(PR.batch_id, PR.publication_id, func.min(PR.user_id), func.max(PR.user_id))
+                .where(PR.batch_id.in_(ids)).group_by(PR.batch_id, PR.publication_id))} if ids else {}
         for bid in ids:
-            self._submit(bid)
+            if bid in jobs:
+                self._submit(jobs[bid])
+            else:  # everyone in it deleted their data meanwhile
+                self._record(Job(bid, 0, 0, 0), B_CANCELLED, R_FAILED)
         if ids:
             log.info("deliver: resending %d unconfirmed batches with their retry keys", len(ids))
         return len(ids)
@@ -197,9 +234,32 @@ class Fanout:
             nxt = self._next_due.get(pid)
             if nxt is not None and nxt > now:
                 continue
-            if self._take_chunk(pid, now):
-                return True
+            pub = self._pub_info(pid)
+            if pub is None:
+                continue
+            if not self._take_chunk(pid, pub, now):
+                continue
+            # Some more chunks of the same publication before looking for a more urgent one: the
+            # list and the publication's row are read once per few thousand residents, not per 500.
+            for _ in range(CHUNKS_PER_STEP - 1):
+                if not self._take_chunk(pid, pub, now):
+                    break
+            return True
         return False
+
+    def _pub_info(self, pid: int):
+        with self.rt.sessions() as db:
+            pub = db.execute(select(Publication.urgent, Publication.topic, Publication.frequencies,
+                                    Publication.message_id, Publication.status).where(Publication.id == pid)).one()
+            if pub.status != SENDING:
+                return None
+            if pub.message_id not in self._messages:
+                if len(self._messages) > 64:  # a long-running process: forget finished ones now and then
+                    self._messages.clear()
+                    self._facts_cache.clear()
+                self._messages[pub.message_id] = db.scalar(select(OutboxMessage.messages)
+                                                           .where(OutboxMessage.id == pub.message_id))
+            return pub
 
     def _expand(self, pid: int, now: datetime) -> None:
         with self.rt.sessions() as db:
@@ -219,6 +279,11 @@ class Fanout:
                 if n:
                     db.commit()
                     self._cursor[pid] = 0
+                    if db.get_bind().dialect.name == "postgresql":
+                        # Thousands of rows just arrived: without fresh statistics the planner may sort
+                        # the whole publication for every chunk of 500.
+                        with self.rt.autocommit_engine.connect() as conn:
+                            conn.execute(text("ANALYZE publication_recipients"))
                 else:
                     db.rollback()  # cancelled meanwhile
                 return
@@ -236,18 +301,18 @@ class Fanout:
             else:
                 db.rollback()
 
-    def _take_chunk(self, pid: int, now: datetime) -> bool:
+    def _take_chunk(self, pid: int, pub, now: datetime) -> bool:
         """The next <= 500 due rows after this pass's cursor, checked and batched in one transaction.
         False when the pass found nothing (then: done, waiting for delayed rows, or batches in flight)."""
         after = self._cursor.get(pid, 0)
         with self.rt.sessions() as db:
-            pub = db.execute(select(Publication.urgent, Publication.topic, Publication.frequencies,
-                                    Publication.message_id, Publication.status).where(Publication.id == pid)).one()
-            if pub.status != SENDING:
-                return False
             # One query reads each resident's state now: following, still wanting it, inside quiet
             # hours (then: when they end), over today's cap. Python sorts; a few UPDATEs write it.
-            rows = db.execute(self._facts(pid, pub, now, after)).all()
+            stmt = self._facts_cache.get(pid)
+            if stmt is None:
+                stmt = self._facts_cache[pid] = self._facts(pid, pub)
+            rows = db.execute(stmt, {"after": after, "now": now, "day": day_start(now),
+                                     "minute": quiet_minute(now)}).all()
             if not rows:
                 db.rollback()
                 return self._end_of_pass(pid, now, after)
@@ -271,26 +336,32 @@ class Fanout:
                 db.execute(update(PR).where(mine, PR.user_id.in_(uids)).values(**values)
                            .execution_options(synchronize_session=False))
             bid = None
+            kind, key = PUSH if len(send) == 1 else MULTICAST, str(uuid.uuid4())
             if send:
                 bid = db.execute(insert(OutboxBatch).values(
-                    message_id=pub.message_id, kind=PUSH if len(send) == 1 else MULTICAST, recipient_count=len(send),
-                    retry_key=str(uuid.uuid4()), status=BATCH_FANOUT, attempts=0, created_at=now,
+                    message_id=pub.message_id, kind=kind, recipient_count=len(send),
+                    retry_key=key, status=BATCH_FANOUT, attempts=0, created_at=now,
                     next_attempt_at=now).returning(OutboxBatch.id)).scalar_one()
-                n = db.execute(update(PR).where(mine, PR.user_id.in_(send))
-                               .values(status=R_BATCHED, batch_id=bid, sent_at=now)
-                               .execution_options(synchronize_session=False)).rowcount
+                # The rows left due in the chunk's range are exactly `send` (the others changed state or
+                # due time above); a range, not 500 parameters the driver would parse every time.
+                n = db.execute(_BATCH_ROWS, {"p": pid, "lo": rows[0][0], "hi": rows[-1][0], "now": now,
+                                             "bid": bid}).rowcount
                 if n != len(send):  # another process took some of them meanwhile: leave them to it
                     db.rollback()
                     return True
             db.commit()  # the retry key is stored before the call
         self._cursor[pid] = rows[-1][0]
         if bid is not None:
-            self._submit(bid)
+            self._submit(Job(bid, pid, send[0], send[-1], kind, key, pub.message_id))
         return True
 
-    def _facts(self, pid: int, pub, now: datetime, after: int):
+    def _facts(self, pid: int, pub):
         """SELECT user_id, active, wants (notifications on, topic chosen), quiet_end (set when inside quiet
-        hours now), capped (today's pushes >= the cap): the next CHUNK due rows after users.id `after`."""
+        hours now), capped (today's pushes >= the cap): the next CHUNK due rows after users.id :after.
+        Built once per publication (parameters :after, :now, :day, :minute): building and keying a
+        statement this size costs more Python than PostgreSQL spends running it."""
+        now = bindparam("now", type_=PR.due_at.type)
+        after = bindparam("after", type_=PR.user_id.type)
         qp = aliased(Preference)
         # bot.segments.eligible's rule, on the joined preferences row: its NOT EXISTS (topics chosen) is
         # planned as a scan of all preferences, per chunk here.
@@ -306,18 +377,22 @@ class Fanout:
             no_pref = qp.user_id.is_(None)  # no row: the default quiet hours
             start = case((no_pref, DEFAULT_QUIET_START), else_=qp.quiet_start)
             end = case((no_pref, DEFAULT_QUIET_END), else_=qp.quiet_end)
-            m = quiet_minute(now)
+            m = bindparam("minute", type_=Integer())
             inside = and_(start.is_not(None), end.is_not(None),
                           or_(and_(start < end, start <= m, end > m),        # e.g. 13:00-15:00
                               and_(start > end, or_(start <= m, end > m))))  # e.g. 21:00-8:00, over midnight
             quiet_col = case((inside, end), else_=None)
             pushed = aliased(PR)
             today = (select(func.count()).where(pushed.user_id == PR.user_id, pushed.status.in_(PUSHED),
-                                                pushed.sent_at >= day_start(now)).scalar_subquery())
+                                                pushed.sent_at >= bindparam("day", type_=PR.sent_at.type))
+                     .scalar_subquery())
             capped_col = (today >= self.cap) if self.cap > 0 else literal(False)
         return (select(PR.user_id, User.active, case((wants, True), else_=False), quiet_col, capped_col)
-                .join(User, User.id == PR.user_id).outerjoin(qp, qp.user_id == PR.user_id)
-                .where(PR.publication_id == pid, PR.status.in_(WAITING), PR.due_at <= now, PR.user_id > after)
+                .join(User, User.id == PR.user_id).outerjoin(qp, and_(qp.user_id == PR.user_id, qp.user_id > after))
+                # The bound on every side of the joins: PostgreSQL does not carry it over by itself, and a
+                # merge join would read users and preferences from the first id for every chunk.
+                .where(PR.publication_id == pid, PR.status.in_(WAITING), PR.due_at <= now, PR.user_id > after,
+                       User.id > after)
                 .order_by(PR.user_id).limit(CHUNK))
 
     def _end_of_pass(self, pid: int, now: datetime, after: int) -> bool:
@@ -345,48 +420,56 @@ class Fanout:
         return bool(n)
 
     # -- the LINE side ---------------------------------------------------------------------------------------
-    def _submit(self, bid: int) -> None:
+    def _submit(self, job: "Job") -> None:
         with self._lock:
-            if bid in self._inflight:
+            if job.batch_id in self._inflight:
                 return
-            self._inflight.add(bid)
-        self.queue.put(bid)  # blocks when the senders are behind: memory stays flat
+            self._inflight.add(job.batch_id)
+        self.queue.put(job)  # blocks when the senders are behind: memory stays flat
 
     def _sender(self) -> None:
         while True:
-            bid = self.queue.get()
-            if bid is None:
+            job = self.queue.get()
+            if job is None:
                 return
             try:
-                self.send(bid)
+                self.send(job)
             except Exception as e:  # the database went away: the batch stays `fanout`, resent at next start
-                log.error("deliver: batch %s: %s", bid, describe_exception(e))
+                log.error("deliver: batch %s: %s", job.batch_id, describe_exception(e))
             finally:
                 with self._lock:
-                    self._inflight.discard(bid)
+                    self._inflight.discard(job.batch_id)
 
-    def send(self, bid: int) -> str:
+    def send(self, job: "Job") -> str:
         """Send one written batch until LINE accepts it (or refuses it for good); record the outcome."""
+        bid = job.batch_id
         with self.rt.engine.connect() as conn:
-            b = conn.execute(select(OutboxBatch.kind, OutboxBatch.retry_key, OutboxBatch.status, OutboxMessage.messages)
-                             .join(OutboxMessage, OutboxMessage.id == OutboxBatch.message_id)
-                             .where(OutboxBatch.id == bid)).one()
+            if job.kind is None:  # a batch found at start: what the producer would have handed over
+                b = conn.execute(select(OutboxBatch.kind, OutboxBatch.retry_key, OutboxBatch.status,
+                                        OutboxBatch.message_id).where(OutboxBatch.id == bid)).one()
+                if b.status != BATCH_FANOUT:
+                    return b.status
+                job = Job(bid, job.publication_id, job.first_user, job.last_user, b.kind, b.retry_key, b.message_id)
+            messages = self._messages.get(job.message_id)
+            if messages is None:
+                messages = self._messages[job.message_id] = conn.scalar(
+                    select(OutboxMessage.messages).where(OutboxMessage.id == job.message_id))
+            # The LINE ids from the rows, now: a resident deleted since the batch was written is gone.
             to = list(conn.scalars(select(User.line_user_id).join(PR, PR.user_id == User.id)
-                                   .where(PR.batch_id == bid, PR.status == R_BATCHED).order_by(User.id)))
-        if b.status != BATCH_FANOUT:
-            return b.status
+                                   .where(job.rows(), PR.status == R_BATCHED,
+                                          User.id.between(job.first_user, job.last_user)).order_by(User.id)))
         if not to:  # everyone in it deleted their data meanwhile
-            self._record(bid, B_CANCELLED, R_FAILED)
+            self._record(job, B_CANCELLED, R_FAILED)
             return B_CANCELLED
         tries = 0
         while True:
             tries += 1
             self.pacer.wait()
             try:
-                if b.kind == PUSH:
-                    result = self.adapter.push(to[0], b.messages, b.retry_key)
+                if job.kind == PUSH:
+                    result = self.adapter.push(to[0], messages, job.retry_key)
                 else:
-                    result = self.adapter.multicast(to, b.messages, b.retry_key)
+                    result = self.adapter.multicast(to, messages, job.retry_key)
             except LineError as e:
                 if e.retryable and tries < MAX_TRIES and not self.stop.is_set():
                     wait = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(tries - 1, 8)) * (0.5 + self.rng() / 2)
@@ -401,18 +484,18 @@ class Fanout:
                     if self.stop.is_set():
                         return BATCH_FANOUT
                 log.error("deliver: batch %s failed for good: %s (request %s)", bid, e, e.request_id)
-                self._record(bid, B_FAILED, R_FAILED, error=str(e)[:1000], request_id=e.request_id, tries=tries)
+                self._record(job, B_FAILED, R_FAILED, error=str(e)[:1000], request_id=e.request_id, tries=tries)
                 return B_FAILED
             except Exception as e:  # our side (a body the SDK refuses...): trying again cannot help
                 log.error("deliver: batch %s failed: %s", bid, describe_exception(e))
-                self._record(bid, B_FAILED, R_FAILED, error=describe_exception(e)[:1000], tries=tries)
+                self._record(job, B_FAILED, R_FAILED, error=describe_exception(e)[:1000], tries=tries)
                 return B_FAILED
-            self._record(bid, B_SENT, R_SENT, request_id=result.request_id, tries=tries)
+            self._record(job, B_SENT, R_SENT, request_id=result.request_id, tries=tries)
             return B_SENT
 
-    def _record(self, bid: int, status: str, row_status: str, *, error: str | None = None,
+    def _record(self, job: "Job", status: str, row_status: str, *, error: str | None = None,
                 request_id: str | None = None, tries: int = 0) -> None:
-        now = self.rt.now()
+        now, bid = self.rt.now(), job.batch_id
         with self.rt.engine.begin() as conn:
             conn.execute(update(OutboxBatch).where(OutboxBatch.id == bid)
                          .values(status=status, sent_at=now if status == B_SENT else None, request_id=request_id,
@@ -420,7 +503,7 @@ class Fanout:
             values = {"status": row_status}
             if row_status == R_SENT:
                 values["sent_at"] = now
-            conn.execute(update(PR).where(PR.batch_id == bid, PR.status == R_BATCHED).values(**values))
+            conn.execute(update(PR).where(job.rows(), PR.status == R_BATCHED).values(**values))
 
 
 def run(config, *, nice: int = 10, once: bool = False, poll_s: float = 0.5) -> int:

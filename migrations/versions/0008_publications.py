@@ -54,19 +54,16 @@ def upgrade() -> None:
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("delayed_until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("batch_id", BigId, sa.ForeignKey("outbox_batches.id", ondelete="SET NULL",
-                                                   name="fk_publication_recipients_batch_id_outbox_batches"),
-                  nullable=True),
+        sa.Column("batch_id", BigId, nullable=True),  # outbox_batches.id; no foreign key (see the model)
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("publication_id", "user_id", name="pk_publication_recipients"),
+        postgresql_with={"fillfactor": 70},  # room for HOT updates: every row changes state twice
     )
-    op.create_index("ix_publication_recipients_user_sent", "publication_recipients", ["user_id", "sent_at"])
-    op.create_index("ix_publication_recipients_batch_id", "publication_recipients", ["batch_id"])
+    op.create_index("ix_publication_recipients_user_id", "publication_recipients", ["user_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_publication_recipients_batch_id", table_name="publication_recipients")
-    op.drop_index("ix_publication_recipients_user_sent", table_name="publication_recipients")
+    op.drop_index("ix_publication_recipients_user_id", table_name="publication_recipients")
     op.drop_table("publication_recipients")
     op.drop_index("ix_publications_status_not_before", table_name="publications")
     op.drop_table("publications")

@@ -506,7 +506,7 @@ class Fanout:
             conn.execute(update(PR).where(job.rows(), PR.status == R_BATCHED).values(**values))
 
 
-def run(config, *, nice: int = 10, once: bool = False, poll_s: float = 0.5) -> int:
+def run(config, *, nice: int = 19, once: bool = False, poll_s: float = 0.5) -> int:
     """`kyodo deliver`: lower priority than the web and `kyodo worker` (replies win the CPU)."""
     if nice:
         try:

@@ -53,7 +53,7 @@ def publish(db: Session, *, messages: list[dict], segment: Segment | None = None
     pub = Publication(purpose=purpose, ref=ref, title=title, messages=messages, segment=json.loads(seg.to_json()),
                       topic=topic, urgent=bool(urgent), frequencies=list(frequencies),
                       not_before=utc(when) if when else now, status=SCHEDULED, expanded_to=0, skipped_deleted=0,
-                      created_by=created_by, created_at=now)
+                      created_by=created_by[:64] if created_by else None, created_at=now)
     if ref is None or db.get_bind().dialect.name != "postgresql":
         db.add(pub)
         db.flush()

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, case, event, exists, func, insert, literal, or_, select, text, update
@@ -289,11 +289,17 @@ class Fanout:
                 return
             hi = lo + EXPAND_SPAN
             seg = Segment.from_json(pub.segment)
-            who = recipients(seg, topic=pub.topic, frequencies=tuple(pub.frequencies), urgent=pub.urgent)
-            who = who.order_by(None).where(User.id > lo, User.id <= hi).with_only_columns(
-                literal(pid, PR.publication_id.type), User.id, literal(R_PENDING, PR.status.type),
-                bindparam("due", now, type_=PR.due_at.type))
-            db.execute(insert(PR).from_select(["publication_id", "user_id", "status", "due_at"], who))
+            if seg.user_ids:
+                # Explicit residents (a digest group, a test send): only this range's ids go into the
+                # statement, so a list of 100,000 never meets the databases' limit on parameters
+                # (SQLite 32,766, PostgreSQL 65,535); EXPAND_SPAN keeps each range under both.
+                seg = replace(seg, user_ids=tuple(u for u in seg.user_ids if lo < u <= hi))
+            if seg.user_ids or not Segment.from_json(pub.segment).user_ids:
+                who = recipients(seg, topic=pub.topic, frequencies=tuple(pub.frequencies), urgent=pub.urgent)
+                who = who.order_by(None).where(User.id > lo, User.id <= hi).with_only_columns(
+                    literal(pid, PR.publication_id.type), User.id, literal(R_PENDING, PR.status.type),
+                    bindparam("due", now, type_=PR.due_at.type))
+                db.execute(insert(PR).from_select(["publication_id", "user_id", "status", "due_at"], who))
             n = db.execute(update(Publication).where(Publication.id == pid, Publication.status.in_((SCHEDULED, EXPANDING)))
                            .values(expanded_to=hi)).rowcount
             if n:

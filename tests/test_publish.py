@@ -100,6 +100,20 @@ def test_explicit_user_ids_and_an_empty_list(bot, fan, emulator):
         assert report(db, none.id)["reached"] == 0
 
 
+def test_a_long_explicit_list_stays_under_the_databases_parameter_limits(bot, fan, emulator):
+    """A digest group can name 100,000 residents: each expansion statement carries only its id range's ids
+    (SQLite refuses more than 32,766 parameters, PostgreSQL 65,535)."""
+    people = residents(bot.rt, 3)
+    far = range(10**6, 10**6 + 70_000)  # ids nobody has: only their count matters here
+    with bot.rt.sessions() as db:
+        pub = publish(db, messages=NEWS, user_ids=[*(p[0] for p in people), *far], now=bot.rt.now())
+        db.commit()
+    fan.drain()
+    assert received(emulator) == {p[1]: 1 for p in people}
+    with bot.rt.sessions() as db:
+        assert report(db, pub.id)["reached"] == 3
+
+
 @pytest.mark.parametrize("kw", [dict(messages=[]), dict(messages=NEWS * 6), dict(messages=["text"]),
                                 dict(messages=NEWS, topic="nope"),
                                 dict(messages=NEWS, when=NOON.replace(tzinfo=None))])

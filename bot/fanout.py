@@ -51,6 +51,7 @@ MAX_TRIES = 20        # retryable failures of one batch before it is recorded fa
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 10.0
 
 PR = PublicationRecipient
+LEASE_NAME = "deliver"  # scheduler/lease.py's table, its own row
 
 
 class Pacer:
@@ -156,12 +157,13 @@ class Fanout:
             event.listen(rt.engine, "connect", _jit_off)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
-    def start(self) -> "Fanout":
+    def start(self, *, recover: bool = True) -> "Fanout":
         for n in range(self.threads):
             t = threading.Thread(target=self._sender, name=f"fanout-{n}", daemon=True)
             t.start()
             self._senders.append(t)
-        self.recover()
+        if recover:
+            self.recover()
         return self
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -207,8 +209,20 @@ class Fanout:
                 return
         raise TimeoutError("fan-out did not drain")
 
-    def run(self, poll_s: float = 0.5) -> None:
+    def run(self, poll_s: float = 0.5, may_run=None) -> None:
+        """Loop until stopped. `may_run()`: whether this process holds the delivery lease; each time it
+        comes to hold it, batches another holder left unconfirmed are resent first (with their keys)."""
+        held = may_run is None
         while not self.stop.is_set():
+            if may_run is not None:
+                now_held = may_run()
+                if not now_held:
+                    held = False
+                    self.stop.wait(poll_s)
+                    continue
+                if not held:
+                    held = True
+                    self.recover()
             try:
                 worked = self.step()
             except Exception as e:  # the database is away: try again shortly
@@ -519,22 +533,32 @@ def run(config, *, nice: int = 19, once: bool = False, poll_s: float = 0.5) -> i
             os.nice(nice)
         except OSError:
             pass
+    from scheduler.lease import Lease
+
     rt = build_runtime(config)
     fan = Fanout(rt)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: fan.stop.set())
-    fan.start()
-    log.info("deliver started (%d threads, %.0f calls/s, daily cap %d)", fan.threads,
-             config.fanout_rate_per_s, fan.cap)
+    # One delivering process at a time (a database lease, as for `kyodo scheduler`): a second one started
+    # by mistake stands by, so it neither resends the first one's in-flight batches nor races its daily
+    # cap counts; it takes over when the first stops (at once) or dies (after the lease's lifetime).
+    lease = Lease(rt.engine, rt.now, ttl_s=config.scheduler_lease_s, name=LEASE_NAME).start()
+    fan.start(recover=False)
+    log.info("deliver started (%d threads, %.0f calls/s, daily cap %d)%s", fan.threads,
+             config.fanout_rate_per_s, fan.cap, "" if lease.held() else "; standing by: another process delivers")
     try:
         if once:
+            while not lease.held() and not fan.stop.wait(0.2):
+                pass
+            fan.recover()
             fan.drain(timeout=24 * 3600)
         else:
-            fan.run(poll_s)
+            fan.run(poll_s, may_run=lease.held)
     except KeyboardInterrupt:
         fan.stop.set()
     finally:
         fan.shutdown()
+        lease.stop()
         rt.close()
     return 0
 

@@ -98,16 +98,16 @@ class Lease:
             try:
                 ok = try_acquire(self.engine, self.holder, self.clock(), self.ttl_s, self.name)
             except Exception as e:  # database unreachable: we cannot know, so we do not run
-                log.warning("scheduler lease: could not reach the database (%s)", type(e).__name__)
+                log.warning("%s lease: could not reach the database (%s)", self.name, type(e).__name__)
                 ok = False
             # Count the lifetime from before the round trip, less a margin, so our view never outlives the row.
             self._valid_until = start + self.ttl_s * 0.9 if ok else 0.0
         if ok and not was:
-            log.info("scheduler lease taken: this scheduler runs the jobs")
+            log.info("%s lease taken: this process runs the %s", self.name, self.name == LEASE and "jobs" or "deliveries")
             if self.on_acquired is not None:
                 self.on_acquired()
         elif was and not ok:
-            log.warning("scheduler lease lost: another scheduler runs the jobs")
+            log.warning("%s lease lost: another process takes over", self.name)
         return ok
 
     def start(self) -> "Lease":

@@ -228,7 +228,8 @@ def test_sigkill_mid_fanout_then_restart_every_recipient_exactly_once(bot, emula
     emulator.inject("multicast", "hang", count=4, hang_seconds=3)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET,
            "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "KYODO_SECRET_KEY": "k", "LINE_API_BASE_URL": emulator.base_url,
-           "LINE_DATA_API_BASE_URL": emulator.base_url, "KYODO_FANOUT_RATE": "40", "KYODO_DEMO": ""}
+           "LINE_DATA_API_BASE_URL": emulator.base_url, "KYODO_FANOUT_RATE": "40", "KYODO_DEMO": "",
+           "KYODO_SCHEDULER_LEASE_S": "3"}  # the killed process's delivery lease expires after 3 s
     cmd = [sys.executable, "-m", "bot.cli", "deliver", "--nice", "0"]
     first = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -254,3 +255,30 @@ def test_sigkill_mid_fanout_then_restart_every_recipient_exactly_once(bot, emula
     with bot.rt.sessions() as db:
         rep = report(db, pid)
     assert (rep["reached"], rep["status"]) == (20_000, DONE)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="two real processes: PostgreSQL only")
+def test_two_deliver_processes_at_once_send_each_recipient_once_and_one_stands_by(bot, emulator, database_url):
+    from models.scheduling import SchedulerLease
+
+    people = residents(bot.rt, 3_000)
+    pid = _publish(bot, when=None)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET,
+           "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "KYODO_SECRET_KEY": "k", "LINE_API_BASE_URL": emulator.base_url,
+           "LINE_DATA_API_BASE_URL": emulator.base_url, "KYODO_FANOUT_RATE": "20", "KYODO_DEMO": ""}
+    cmd = [sys.executable, "-m", "bot.cli", "deliver", "--nice", "0"]
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    try:
+        emulator.wait_for(lambda: sum(len(r["to"]) for r in emulator.sent(kind="multicast")) >= 3_000, timeout=30)
+        time.sleep(0.5)  # a second sender, were there one, would have resent by now
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        logs = [p.communicate(timeout=15)[1] for p in procs]
+    assert received(emulator) == {line: 1 for _, line in people}
+    assert not any(r["status"] == 409 for r in emulator.requests if r["path"].endswith("/multicast"))
+    assert sum("standing by" in log for log in logs) == 1, logs
+    with bot.rt.sessions() as db:
+        assert report(db, pid)["reached"] == 3_000
+        assert db.get(SchedulerLease, "deliver") is not None

@@ -28,6 +28,9 @@ worker_class = BufferedThreadWorker.with_limits(
     upload_body_timeout=60.0,  # 12 MiB from a phone at >= 200 KiB/s, when no proxy buffers it first
     io_timeout=10.0,  # a thread writing an answer to a client that stopped reading gives up after 10 s
     max_buffered_bytes=64 * 1024 * 1024,  # all requests being read by one process (503 past it)
+    # of which uploads may hold 24 MiB (two photos at the limit): a flood of fake uploads with made-up
+    # session cookies gets 503s and leaves 40 MiB for everything else, LINE's webhooks included.
+    max_upload_buffered_bytes=24 * 1024 * 1024,
 )
 # The longest request line (method, path and query, version) gunicorn parses; longer ones get the site's
 # Japanese 414. nginx in docs/DEPLOY.md (large_client_header_buffers 4 8k) passes no longer line, so a URL

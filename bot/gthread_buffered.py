@@ -230,11 +230,13 @@ class BufferedThreadWorker(ThreadWorker):
     # All requests being read by one process together: 1,000 connections each 1 MiB into their body would
     # otherwise hold a gigabyte. Past it, the connection that would grow the total is answered 503.
     max_buffered_bytes = 64 * 1024 * 1024
+    max_upload_buffered_bytes = 24 * 1024 * 1024  # of which uploads may hold at most this much
 
     @classmethod
     def with_limits(cls, **limits) -> type["BufferedThreadWorker"]:
         unknown = set(limits) - {"header_timeout", "body_timeout", "max_head_bytes", "max_body_bytes", "io_timeout",
-                                 "max_buffered_bytes", "max_upload_body_bytes", "upload_body_timeout"}
+                                 "max_buffered_bytes", "max_upload_body_bytes", "upload_body_timeout",
+                                 "max_upload_buffered_bytes"}
         if unknown:
             raise TypeError(f"unknown limits: {sorted(unknown)}")
         return type(cls.__name__, (cls,), {**limits, "__module__": cls.__module__})
@@ -299,9 +301,17 @@ class BufferedThreadWorker(ThreadWorker):
         if self.buffered + len(data) > self.max_buffered_bytes:
             self._drop(conn, 503)
             return True
+        if conn.scanner.is_upload and self._upload_bytes() + len(data) > self.max_upload_buffered_bytes:
+            # Uploads have their own share of the buffer: anyone can send a session cookie, and a few
+            # 12 MiB bodies must not leave no room for LINE's webhooks.
+            self._drop(conn, 503)
+            return True
         conn.buf += data
         self.buffered += len(data)
         return self._scan(conn)
+
+    def _upload_bytes(self) -> int:
+        return sum(len(c.buf) for c in self.reading if c.scanner is not None and c.scanner.is_upload)
 
     def _scan(self, conn: BufferingConn) -> bool:
         had_head = conn.scanner.head_end is not None

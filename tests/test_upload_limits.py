@@ -373,3 +373,38 @@ def test_real_worker_anonymous_photos_are_refused(gunicorn_web, database_url, ph
     assert status in (302, 401, 403, 413), status
     assert status == 413 and "10MBまで" not in body
     assert image_count(database_url) == before
+
+
+def test_real_worker_fake_uploads_get_their_own_share_of_the_buffer_and_the_rest_still_answers(gunicorn_web):
+    """Anyone can send a session cookie: uploads may hold 24 MiB of a process's 64 MiB buffer, so a flood of
+    made-up 11 MiB uploads gets 503s while the site (and LINE's webhooks) still have room."""
+    port, _ = gunicorn_web
+    size = 11 * 1024 * 1024
+    head = (f"POST /admin/media HTTP/1.1\r\nHost: x\r\nCookie: session=made-up\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {size + 1}\r\n\r\n").encode()
+    body = b"\0" * size  # all but the last byte: each connection stays in the worker's buffer
+    held, refused = [], 0
+    try:
+        for _ in range(12):  # 132 MiB offered; 4 processes x 24 MiB hold at most 8 of them
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            try:
+                s.sendall(head + body)
+            except OSError:  # answered and closed while we were still sending
+                refused += 1
+                s.close()
+                continue
+            s.settimeout(0.3)
+            try:
+                got = s.recv(65536)
+            except socket.timeout:
+                held.append(s)
+                continue
+            assert got[9:12] == b"503", got[:100]
+            refused += 1
+            s.close()
+        assert len(held) <= 8 and refused >= 4, (len(held), refused)
+        status, _, _ = head_only(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert status == 200
+    finally:
+        for s in held:
+            s.close()

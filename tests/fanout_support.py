@@ -4,9 +4,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+import pytest
 from sqlalchemy import insert
 
 from bot.clock import TOKYO
+from bot.fanout import Fanout
 from emulator import new_user_id
 from models.subscriptions import Preference, SubscribedDistrict, SubscribedTopic
 from models.users import User
@@ -44,3 +46,12 @@ def received(emulator) -> Counter:
         if r["kind"] in ("push", "multicast"):
             got.update(r["to"])
     return got
+
+
+@pytest.fixture
+def fan(bot):
+    """A delivery loop in this process (4 sender threads, no pacing), the clock at NOON."""
+    bot.clock.set(NOON)
+    f = Fanout(bot.rt, threads=4, rate=0).start()
+    yield f
+    f.shutdown()

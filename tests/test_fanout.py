@@ -23,15 +23,20 @@ from models.publications import BATCH_FANOUT, DONE, Publication, PublicationReci
 from models.subscriptions import Preference
 from models.users import User
 from tests.conftest import BACKEND, ROOT, SECRET, TOKEN
-from tests.fanout_support import NEWS, NOON, received, residents
+from tests.fanout_support import NEWS, NOON, fan, received, residents  # noqa: F401  (fan: fixture)
 
 
-@pytest.fixture
-def fan(bot):
-    bot.clock.set(NOON)
-    f = Fanout(bot.rt, threads=4, rate=0).start()
-    yield f
-    f.shutdown()
+DELIVER = [sys.executable, "-m", "bot.cli", "deliver", "--nice", "0"]
+
+
+def _deliver_env(emulator, database_url: str, *, rate: int, lease_s: float | None = None) -> dict:
+    """The environment of a real `kyodo deliver` process against the test database and the emulator."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET,
+           "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "KYODO_SECRET_KEY": "k", "LINE_API_BASE_URL": emulator.base_url,
+           "LINE_DATA_API_BASE_URL": emulator.base_url, "KYODO_FANOUT_RATE": str(rate), "KYODO_DEMO": ""}
+    if lease_s is not None:
+        env["KYODO_SCHEDULER_LEASE_S"] = str(lease_s)
+    return env
 
 
 def _publish(bot, **kw):
@@ -226,12 +231,8 @@ def test_sigkill_mid_fanout_then_restart_every_recipient_exactly_once(bot, emula
     pid = _publish(bot, when=None)
     # A few calls are accepted but answered late: the kill is likely to catch one in flight.
     emulator.inject("multicast", "hang", count=4, hang_seconds=3)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET,
-           "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "KYODO_SECRET_KEY": "k", "LINE_API_BASE_URL": emulator.base_url,
-           "LINE_DATA_API_BASE_URL": emulator.base_url, "KYODO_FANOUT_RATE": "40", "KYODO_DEMO": "",
-           "KYODO_SCHEDULER_LEASE_S": "3"}  # the killed process's delivery lease expires after 3 s
-    cmd = [sys.executable, "-m", "bot.cli", "deliver", "--nice", "0"]
-    first = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = _deliver_env(emulator, database_url, rate=40, lease_s=3)  # the killed process's lease expires after 3 s
+    first = subprocess.Popen(DELIVER, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         emulator.wait_for(lambda: len(emulator.sent(kind="multicast")) >= 12, timeout=20)
         first.send_signal(signal.SIGKILL)
@@ -240,7 +241,7 @@ def test_sigkill_mid_fanout_then_restart_every_recipient_exactly_once(bot, emula
         assert before < 40  # really in the middle
         with bot.rt.sessions() as db:
             assert db.scalar(select(Publication.status).where(Publication.id == pid)) != DONE
-        second = subprocess.Popen([*cmd, "--once"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        second = subprocess.Popen([*DELIVER, "--once"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         assert second.wait(25) == 0
     finally:
@@ -263,11 +264,8 @@ def test_two_deliver_processes_at_once_send_each_recipient_once_and_one_stands_b
 
     people = residents(bot.rt, 3_000)
     pid = _publish(bot, when=None)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET,
-           "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "KYODO_SECRET_KEY": "k", "LINE_API_BASE_URL": emulator.base_url,
-           "LINE_DATA_API_BASE_URL": emulator.base_url, "KYODO_FANOUT_RATE": "20", "KYODO_DEMO": ""}
-    cmd = [sys.executable, "-m", "bot.cli", "deliver", "--nice", "0"]
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = _deliver_env(emulator, database_url, rate=20)
+    procs = [subprocess.Popen(DELIVER, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     try:
         emulator.wait_for(lambda: sum(len(r["to"]) for r in emulator.sent(kind="multicast")) >= 3_000, timeout=30)

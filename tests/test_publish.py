@@ -13,15 +13,9 @@ from models.outbox import CANCELLED, PENDING, OutboxBatch
 from models.privacy import delete_personal_data
 from models.publications import CANCELLED as P_CANCELLED, SCHEDULED, SENDING, Publication, PublicationRecipient
 from models.users import User
-from tests.fanout_support import NEWS, NOON, received, residents
+from tests.fanout_support import NEWS, NOON, fan, received, residents  # noqa: F401  (fan: fixture)
 
 
-@pytest.fixture
-def fan(bot):
-    bot.clock.set(NOON)
-    f = Fanout(bot.rt, threads=2, rate=0).start()
-    yield f
-    f.shutdown()
 
 
 def test_nothing_is_written_unless_the_caller_commits(bot, fan, emulator):

@@ -355,6 +355,7 @@ class LoadReport:
     districts_file: Path | None = None
     glossary_file: Path | None = None
     warnings: list[str] = field(default_factory=list)   # loaded anyway, but worth a look (with file and line)
+    news: list[str] = field(default_factory=list)       # titles of what was published about new items (bot.plan_news)
 
     def count(self, kind: str, table: str) -> None:
         d = getattr(self, kind)
@@ -529,11 +530,14 @@ def glossary_path_for(plan_path: Path) -> Path:
     return plan_path.with_name("glossary.yaml")
 
 
-def load(sessions, plan_path: Path | str, now: datetime, *, districts_path: Path | str | None = None) -> LoadReport:
+def load(sessions, plan_path: Path | str, now: datetime, *, districts_path: Path | str | None = None,
+         publish_news: bool = True) -> LoadReport:
     """Validate every file first, then write everything in one transaction (all or nothing).
 
     districts.yaml and glossary.yaml beside the plan are loaded when present; when absent, the districts or
-    the glossary are left as they are.
+    the glossary are left as they are. New actions and roadmap items are published to their residents in the
+    same transaction (bot/plan_news.py), so the news commits with the plan or not at all; `publish_news=False`
+    loads without it.
     """
     plan_path = Path(plan_path)
     dpath = Path(districts_path) if districts_path else districts_path_for(plan_path)
@@ -561,12 +565,17 @@ def load(sessions, plan_path: Path | str, now: datetime, *, districts_path: Path
         raise PlanFileError(problems)
     report = LoadReport(districts_file=dpath if districts is not None else None,
                         glossary_file=gpath if glossary is not None else None, warnings=warnings)
+    from bot import plan_news
+
     with sessions() as db, db.begin():
+        before = plan_news.snapshot(db) if publish_news else None
         write_plan(db, plan, now, report)  # type: ignore[arg-type]
         if districts is not None:
             write_districts(db, districts, now, report)
         if glossary is not None:
             write_glossary(db, glossary, now, report)
+        if before is not None:
+            report.news = [p.title or p.ref for p in plan_news.publish_news(db, before, now)]
     return report
 
 
@@ -609,6 +618,8 @@ def add_commands(sub) -> None:
     ld = psub.add_parser("load", help="load plan.yaml (and districts.yaml, glossary.yaml beside it) into the database")
     ld.add_argument("path", nargs="?", help="plan.yaml to load (default: cities/<KYODO_CITY>/plan.yaml)")
     ld.add_argument("--districts", help="districts.yaml (default: the one beside plan.yaml, if any)")
+    ld.add_argument("--no-publish", action="store_true",
+                    help="do not tell residents about new actions and roadmap items (bot/plan_news.py)")
     ld.set_defaults(func=cmd_plan_load)
 
 
@@ -623,7 +634,8 @@ def cmd_plan_load(args) -> int:
     path = Path(args.path) if args.path else default_plan_path(cfg.city)
     engine = make_engine(cfg.database_url, pool_size=1)
     try:
-        report = load(make_sessions(engine), path, system_clock(), districts_path=args.districts)
+        report = load(make_sessions(engine), path, system_clock(), districts_path=args.districts,
+                      publish_news=not args.no_publish)
     except PlanFileError as e:
         print(f"kyodo plan load: {path} was not loaded; nothing was changed:", file=sys.stderr)
         for line in e.problems:
@@ -637,4 +649,6 @@ def cmd_plan_load(args) -> int:
     print(f"loaded {path}{where}: {report.summary()}")
     for line in report.warnings:
         print("  note: " + line)
+    for title in report.news:
+        print("  published to followers: " + title)
     return 0

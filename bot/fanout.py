@@ -47,7 +47,10 @@ log = logging.getLogger("kyodo.deliver")
 CHUNK = 500           # LINE's multicast limit
 CHUNKS_PER_STEP = 8   # of one publication before looking again for a more urgent one
 EXPAND_SPAN = 25_000  # users.id range per expansion transaction
-MAX_TRIES = 20        # retryable failures of one batch before it is recorded failed
+# 429/5xx/timeouts are retried for as long as LINE is away (the backoff is capped), but not past the
+# retry key's life: LINE keeps a key for 24 hours, after which a resend could deliver a second time.
+KEY_LIFE_S = 23 * 3600
+RECOVER_EVERY_S = 60.0  # how often the loop looks for batches a sender could not record
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 10.0
 
 PR = PublicationRecipient
@@ -174,12 +177,18 @@ class Fanout:
             t.join(max(0.0, deadline - time.monotonic()))
         self._senders = []
 
-    def recover(self) -> int:
-        """Batches written but not confirmed (the process died, or a sender gave up): send them again
-        with their own retry keys; LINE answers 409 for those it already had."""
+    def recover(self, older_than_s: float | None = None) -> int:
+        """Batches written but not confirmed (the process died, or a sender lost the database after the
+        call): send them again with their own retry keys; LINE answers 409 for those it already had.
+        `older_than_s`: only batches written that long ago and not in this process's hands (the loop's
+        periodic look, so a lost database write does not wait for a restart)."""
         with self.rt.sessions() as db:
-            ids = list(db.scalars(select(OutboxBatch.id).where(OutboxBatch.status == BATCH_FANOUT)
-                                  .order_by(OutboxBatch.id)))
+            stmt = select(OutboxBatch.id).where(OutboxBatch.status == BATCH_FANOUT).order_by(OutboxBatch.id)
+            if older_than_s is not None:
+                stmt = stmt.where(OutboxBatch.created_at < self.rt.now() - timedelta(seconds=older_than_s))
+            with self._lock:
+                inflight = set(self._inflight)
+            ids = [i for i in db.scalars(stmt) if i not in inflight]
             # Where their rows are (batch_id has no index: one scan, at start only).
             jobs = {r[0]: Job(*r) for r in db.execute(
                 select(PR.batch_id, PR.publication_id, func.min(PR.user_id), func.max(PR.user_id))
@@ -213,6 +222,7 @@ class Fanout:
         """Loop until stopped. `may_run()`: whether this process holds the delivery lease; each time it
         comes to hold it, batches another holder left unconfirmed are resent first (with their keys)."""
         held = may_run is None
+        last_recover = time.monotonic()
         while not self.stop.is_set():
             if may_run is not None:
                 now_held = may_run()
@@ -224,6 +234,9 @@ class Fanout:
                     held = True
                     self.recover()
             try:
+                if time.monotonic() - last_recover > RECOVER_EVERY_S:
+                    last_recover = time.monotonic()
+                    self.recover(older_than_s=RECOVER_EVERY_S)
                 worked = self.step()
             except Exception as e:  # the database is away: try again shortly
                 log.error("deliver: %s", describe_exception(e))
@@ -403,8 +416,11 @@ class Fanout:
                               and_(start > end, or_(start <= m, end > m))))  # e.g. 21:00-8:00, over midnight
             quiet_col = case((inside, end), else_=None)
             pushed = aliased(PR)
+            # 緊急 pushes are not counted: three typhoon warnings must not silence the day's other news.
+            urgent_ids = select(Publication.id).where(Publication.urgent.is_(True))
             today = (select(func.count()).where(pushed.user_id == PR.user_id, pushed.status.in_(PUSHED),
-                                                pushed.sent_at >= bindparam("day", type_=PR.sent_at.type))
+                                                pushed.sent_at >= bindparam("day", type_=PR.sent_at.type),
+                                                pushed.publication_id.not_in(urgent_ids))
                      .scalar_subquery())
             capped_col = (today >= self.cap) if self.cap > 0 else literal(False)
         return (select(PR.user_id, User.active, case((wants, True), else_=False), quiet_col, capped_col)
@@ -481,7 +497,7 @@ class Fanout:
         if not to:  # everyone in it deleted their data meanwhile
             self._record(job, B_CANCELLED, R_FAILED)
             return B_CANCELLED
-        tries = 0
+        tries, started = 0, time.monotonic()
         while True:
             tries += 1
             self.pacer.wait()
@@ -491,7 +507,10 @@ class Fanout:
                 else:
                     result = self.adapter.multicast(to, messages, job.retry_key)
             except LineError as e:
-                if e.retryable and tries < MAX_TRIES and not self.stop.is_set():
+                # LINE's monthly message limit answers 429 too, and stays until the month ends.
+                for_good = e.status == 429 and "monthly limit" in str(e).lower()
+                if e.retryable and not for_good and time.monotonic() - started < KEY_LIFE_S \
+                        and not self.stop.is_set():
                     wait = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(tries - 1, 8)) * (0.5 + self.rng() / 2)
                     if e.retry_after:
                         wait = max(wait, e.retry_after * (1 + self.rng() / 5))
@@ -500,9 +519,8 @@ class Fanout:
                     log.warning("deliver: batch %s: %s; again in %.2f s", bid, e, wait)
                     time.sleep(wait)
                     continue
-                if e.retryable:  # stopping, or tried long enough: left `fanout`, resent by the next start
-                    if self.stop.is_set():
-                        return BATCH_FANOUT
+                if e.retryable and self.stop.is_set():  # left `fanout`: resent when delivery starts again
+                    return BATCH_FANOUT
                 log.error("deliver: batch %s failed for good: %s (request %s)", bid, e, e.request_id)
                 self._record(job, B_FAILED, R_FAILED, error=str(e)[:1000], request_id=e.request_id, tries=tries)
                 return B_FAILED

@@ -122,6 +122,8 @@ def _dispatch(emu: "LineEmulator", request: Request, request_id: str, data: byte
         if fault.mode == "429":
             extra = {"Retry-After": _header_number(fault.retry_after)} if fault.retry_after is not None else {}
             return 429, {"message": "The API rate limit has been exceeded. Try again later."}, extra, endpoint, None
+        if fault.mode == "429-monthly":  # LINE's answer once the month's free messages are used up
+            return 429, {"message": "You have reached your monthly limit."}, {}, endpoint, None
         if fault.mode == "500":
             return 500, {"message": "Internal server error"}, {}, endpoint, None
         hang = fault.hang_seconds

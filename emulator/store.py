@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 REQUEST_LOG_MAX = 20_000
 FAULT_ENDPOINTS = {"reply", "push", "multicast", "broadcast", "narrowcast", "richmenu", "profile", "quota", "any"}
-FAULT_MODES = {"429", "500", "hang"}
+FAULT_MODES = {"429", "429-monthly", "500", "hang"}  # 429-monthly: the month's message quota is used up
 
 
 @dataclass

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -14,7 +15,9 @@ from sqlalchemy import func, select
 
 from bot import outbox
 from bot.clock import utc
+from bot import fanout as fanout_mod
 from bot.fanout import Fanout, Pacer, quiet_end_after
+from bot.line_adapter import LineError
 from bot.publish import publish, report
 from bot.segments import Segment
 from models.outbox import OutboxBatch
@@ -280,3 +283,101 @@ def test_two_deliver_processes_at_once_send_each_recipient_once_and_one_stands_b
     with bot.rt.sessions() as db:
         assert report(db, pid)["reached"] == 3_000
         assert db.get(SchedulerLease, "deliver") is not None
+
+
+class _Flaky:
+    """LINE answering 503 to the first `n` calls (an outage), then the real adapter."""
+
+    def __init__(self, real, n: int) -> None:
+        self.real, self.n, self.calls = real, n, 0
+
+    def multicast(self, to, messages, key):
+        self.calls += 1
+        if self.calls <= self.n:
+            raise LineError("multicast: HTTP 503 Service Unavailable", status=503, retryable=True)
+        return self.real.multicast(to, messages, key)
+
+    push = multicast
+
+
+def test_a_long_outage_is_waited_out_not_turned_into_failures(bot, emulator, monkeypatch):
+    """5xx for longer than any fixed number of tries: the batch keeps its key and goes when LINE is back."""
+    monkeypatch.setattr(fanout_mod, "BACKOFF_BASE_S", 0.0)  # the backoff's length is not what is tested
+    bot.clock.set(NOON)
+    people = residents(bot.rt, 3)
+    real = Fanout(bot.rt, threads=1, rate=0).adapter
+    flaky = _Flaky(real, 40)
+    f = Fanout(bot.rt, threads=1, rate=0, adapter=flaky).start()
+    try:
+        pid = _publish(bot, when=None)
+        f.drain()
+    finally:
+        f.shutdown()
+    assert flaky.calls == 41
+    assert received(emulator) == {line: 1 for _, line in people}
+    with bot.rt.sessions() as db:
+        assert (report(db, pid)["reached"], report(db, pid)["failed"]) == (3, 0)
+
+
+def test_the_monthly_limit_fails_at_once_with_lines_message(bot, emulator, fan):
+    residents(bot.rt, 3)
+    emulator.inject("multicast", "429-monthly", count=1)
+    pid = _publish(bot, when=None)
+    fan.drain()
+    with bot.rt.sessions() as db:
+        rep = report(db, pid)
+    assert (rep["reached"], rep["failed"]) == (0, 3)
+    assert "monthly limit" in rep["failed_batches"][0]["message"]
+    assert len([r for r in emulator.requests if r["path"].endswith("/multicast")]) == 1
+
+
+def test_urgent_pushes_do_not_count_toward_the_daily_cap(bot, emulator, fan):
+    residents(bot.rt, 5)
+    _publish(bot, when=None, urgent=True, title="緊急")
+    fan.drain()
+    pids = []
+    for i in range(3):
+        pids.append(_publish(bot, when=None, title=f"お知らせ{i}"))
+        fan.drain()
+    with bot.rt.sessions() as db:
+        assert [report(db, p)["skipped_capped"] for p in pids] == [0, 0, 0]
+        assert [report(db, p)["reached"] for p in pids] == [5, 5, 5]
+
+
+def test_a_batch_a_sender_could_not_record_is_resent_by_the_running_loop(bot, emulator, monkeypatch):
+    """The call went through, then the database dropped the write: the loop finds the batch a minute
+    later (no restart needed) and resends it with its key; LINE answers 409 and everyone has it once."""
+    from sqlalchemy.exc import OperationalError
+
+    bot.clock.set(NOON)
+    people = residents(bot.rt, 3)
+    real_record, calls = Fanout._record, []
+
+    def flaky(self, job, *a, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE", {}, Exception("server closed the connection unexpectedly"))
+        return real_record(self, job, *a, **kw)
+
+    monkeypatch.setattr(Fanout, "_record", flaky)
+    monkeypatch.setattr(fanout_mod, "RECOVER_EVERY_S", 0.2)
+    f = Fanout(bot.rt, threads=1, rate=0).start()
+    loop = threading.Thread(target=f.run, kwargs={"poll_s": 0.05}, daemon=True)
+    try:
+        pid = _publish(bot, when=None)
+        loop.start()
+        emulator.wait_for(lambda: len(calls) >= 1, timeout=10)
+        bot.clock.set(NOON + timedelta(minutes=2))  # the batch is now older than the loop's look-back
+        with bot.rt.sessions() as db:
+            deadline = time.monotonic() + 10
+            while report(db, pid)["status"] != DONE and time.monotonic() < deadline:
+                time.sleep(0.05)
+                db.expire_all()
+    finally:
+        f.stop.set()
+        loop.join(5)
+        f.shutdown()
+    assert received(emulator) == {line: 1 for _, line in people}
+    assert any(r["status"] == 409 for r in emulator.requests if r["path"].endswith("/multicast"))
+    with bot.rt.sessions() as db:
+        assert report(db, pid)["reached"] == 3

@@ -147,6 +147,9 @@ def message(items: list[Publication], since: datetime, until: datetime) -> dict:
     return ui.text("\n".join(lines), tail_quick())
 
 
+MAX_SPAN = 4 * PERIOD  # a digest after a long outage covers at most four weeks
+
+
 def week_of(slot: datetime) -> str:
     year, week, _ = to_tokyo(slot).isocalendar()
     return f"{year}-W{week:02d}"
@@ -161,9 +164,13 @@ def ref(slot: datetime, key: tuple[int, ...]) -> str:
     return f"digest:{week_of(slot)}:{key_hash(key)}"
 
 
-def run(rt, db: Session, slot: datetime) -> int:
-    """Queue the week's digests; returns how many publications (groups of residents) were written."""
+def run(rt, db: Session, slot: datetime, previous: datetime | None = None) -> int:
+    """Queue the week's digests; returns how many publications (groups of residents) were written.
+    After downtime the digest starts where the last one ended (`previous`, at most MAX_SPAN back), so
+    the weeks the scheduler missed are not lost."""
     since = slot - PERIOD
+    if previous is not None and previous < since:
+        since = max(previous, slot - MAX_SPAN)
     items = items_of_week(db, since, slot)
     if not items:
         return 0

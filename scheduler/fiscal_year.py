@@ -104,7 +104,7 @@ def already_sent(db: Session, fy: int) -> tuple[set[str], set[int]]:
     return refs, users
 
 
-def run(rt, db: Session, slot: datetime) -> int:
+def run(rt, db: Session, slot: datetime, previous: datetime | None = None) -> int:
     """Publish the year's message for each set of followed projects; returns how many were new."""
     fy = fy_of(slot)
     with_work = {p.number: p for p in P.projects(db, with_roadmap=True) if has_work_in(p, fy)}

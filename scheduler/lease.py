@@ -168,8 +168,10 @@ def finish_slot(db: Session, job: str, now: datetime) -> None:
 
 @dataclass(frozen=True)
 class CronJob:
-    """A job on the calendar (Asia/Tokyo). `fn(rt, db, slot)` writes its effects in `db`; they commit
-    together with the slot's claim. A slot older than `grace` is not run any more (its news is stale)."""
+    """A job on the calendar (Asia/Tokyo). `fn(rt, db, slot, previous)` writes its effects in `db`; they
+    commit together with the slot's claim. `previous`: the slot it last ran for (None the first time), so a
+    job covering a period can start where the last run ended after downtime. A slot older than `grace` is
+    not run any more (its news is stale)."""
 
     id: str
     fn: Callable[..., object]
@@ -211,7 +213,7 @@ def run_slot(rt, job: CronJob, holder: str, now: datetime | None = None) -> bool
             return False
         if not claim_slot(db, job.id, slot, holder, now):
             return False
-        job.fn(rt, db, slot)
+        job.fn(rt, db, slot, done)
         finish_slot(db, job.id, rt.now())
         db.commit()
     log.info("%s: ran for %s", job.id, to_tokyo(slot).isoformat())

@@ -125,7 +125,7 @@ def test_latest_slot_is_the_last_fire_at_or_before_now():
 def test_down_for_three_weeks_the_digest_runs_once_on_start(runtimes):
     clock, (rt, _) = runtimes
     ran: list[datetime] = []
-    job = CronJob("weekly_digest", lambda _rt, _db, slot: ran.append(slot), digest.trigger("fri 18:00"),
+    job = CronJob("weekly_digest", lambda _rt, _db, slot, _previous: ran.append(slot), digest.trigger("fri 18:00"),
                   digest.PERIOD)
     clock.set(datetime(2026, 5, 1, 18, 0, 5, tzinfo=TOKYO))
     assert run_slot(rt, job, "a")      # the last digest before the outage
@@ -219,7 +219,7 @@ def test_two_schedulers_at_once_run_each_job_once_and_the_standby_takes_over_aft
 def test_a_step_that_fails_at_start_does_not_keep_the_catch_up_from_running(runtimes, caplog):
     clock, (rt, _) = runtimes
     ran: list[datetime] = []
-    job = CronJob("weekly_digest", lambda _rt, _db, slot: ran.append(slot), digest.trigger("fri 18:00"),
+    job = CronJob("weekly_digest", lambda _rt, _db, slot, _previous: ran.append(slot), digest.trigger("fri 18:00"),
                   digest.PERIOD)
 
     def broken_sweep(_rt):

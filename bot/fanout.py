@@ -24,9 +24,10 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, case, event, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import (Date, Integer, and_, bindparam, case, event, exists, func, insert, literal, or_, select, text,
+                        update)
 from sqlalchemy.orm import aliased
 
 from bot.clock import TOKYO, utc
@@ -36,9 +37,9 @@ from bot.runtime import Runtime, build_runtime
 from bot.segments import Segment, recipients
 from models.outbox import CANCELLED as B_CANCELLED, FAILED as B_FAILED, MULTICAST, PUSH, SENT as B_SENT
 from models.outbox import OutboxBatch, OutboxMessage
-from models.publications import (BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, PUSHED, R_BATCHED, R_CAPPED, R_DELAYED,
+from models.publications import (BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, R_BATCHED, R_CAPPED, R_DELAYED,
                                  R_FAILED, R_OPTED_OUT, R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, SENDING, WAITING,
-                                 Publication, PublicationRecipient)
+                                 Publication, PublicationRecipient, PushCount)
 from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, DEFAULT_TOPICS, NOW, Preference, SubscribedTopic
 from models.users import User
 
@@ -105,6 +106,26 @@ def day_start(now: datetime) -> datetime:
     return utc(t.replace(hour=0, minute=0, second=0, microsecond=0))
 
 
+def jst_day(now: datetime) -> date:
+    """The day in Tokyo of `now` (the daily cap's day, push_counts.jst_day)."""
+    return utc(now).astimezone(TOKYO).date()
+
+
+def _count_pushes(dialect: str):
+    """INSERT ... SELECT ... ON CONFLICT DO UPDATE: +1 on today's push_counts row of each resident in the
+    batch just written (one statement per batch, in the batch's transaction, so a rollback takes it back)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    rows = select(PR.user_id, bindparam("jday", type_=Date()), literal(1)).where(
+        PR.publication_id == bindparam("p"), PR.user_id.between(bindparam("lo"), bindparam("hi")),
+        PR.batch_id == bindparam("bid"))
+    t = PushCount.__table__  # Core, not the ORM's bulk insert (which refuses a SELECT with ON CONFLICT)
+    stmt = upsert(t).from_select(["user_id", "jst_day", "n"], rows)
+    return stmt.on_conflict_do_update(index_elements=[t.c.user_id, t.c.jst_day], set_={"n": t.c.n + 1})
+
+
 # Built once (see _facts): the chunk's rows still due become the batch.
 _BATCH_ROWS = (update(PR).where(PR.publication_id == bindparam("p"), PR.status.in_(WAITING),
                                 PR.user_id.between(bindparam("lo"), bindparam("hi")),
@@ -153,6 +174,7 @@ class Fanout:
         self._messages: dict[int, list] = {}      # outbox message id -> its LINE messages (one per publication)
         self._facts_cache: dict[int, object] = {}  # publication -> its chunk query
         self._senders: list[threading.Thread] = []
+        self._count_stmt = _count_pushes(rt.engine.dialect.name)
         self.stop = threading.Event()
         if rt.engine.dialect.name == "postgresql":
             # Short statements on a few hundred rows: PostgreSQL's JIT (on by default) would spend
@@ -344,7 +366,7 @@ class Fanout:
             stmt = self._facts_cache.get(pid)
             if stmt is None:
                 stmt = self._facts_cache[pid] = self._facts(pid, pub)
-            rows = db.execute(stmt, {"after": after, "now": now, "day": day_start(now),
+            rows = db.execute(stmt, {"after": after, "now": now, "jday": jst_day(now),
                                      "minute": quiet_minute(now)}).all()
             if not rows:
                 db.rollback()
@@ -382,6 +404,9 @@ class Fanout:
                 if n != len(send):  # another process took some of them meanwhile: leave them to it
                     db.rollback()
                     return True
+                if not pub.urgent:  # the daily cap's count, with the batch (緊急 is not counted)
+                    db.execute(self._count_stmt, {"p": pid, "lo": rows[0][0], "hi": rows[-1][0], "bid": bid,
+                                                  "jday": jst_day(now)})
             db.commit()  # the retry key is stored before the call
         self._cursor[pid] = rows[-1][0]
         if bid is not None:
@@ -415,14 +440,13 @@ class Fanout:
                           or_(and_(start < end, start <= m, end > m),        # e.g. 13:00-15:00
                               and_(start > end, or_(start <= m, end > m))))  # e.g. 21:00-8:00, over midnight
             quiet_col = case((inside, end), else_=None)
-            pushed = aliased(PR)
-            # 緊急 pushes are not counted: three typhoon warnings must not silence the day's other news.
-            urgent_ids = select(Publication.id).where(Publication.urgent.is_(True))
-            today = (select(func.count()).where(pushed.user_id == PR.user_id, pushed.status.in_(PUSHED),
-                                                pushed.sent_at >= bindparam("day", type_=PR.sent_at.type),
-                                                pushed.publication_id.not_in(urgent_ids))
+            # Today's count is one primary-key row (push_counts), however long the resident's history: a
+            # count over their publication rows read every row they ever had, per chunk. 緊急 pushes are
+            # not counted: three typhoon warnings must not silence the day's other news.
+            today = (select(PushCount.n).where(PushCount.user_id == PR.user_id,
+                                               PushCount.jst_day == bindparam("jday", type_=Date()))
                      .scalar_subquery())
-            capped_col = (today >= self.cap) if self.cap > 0 else literal(False)
+            capped_col = (func.coalesce(today, 0) >= self.cap) if self.cap > 0 else literal(False)
         return (select(PR.user_id, User.active, case((wants, True), else_=False), quiet_col, capped_col)
                 .join(User, User.id == PR.user_id).outerjoin(qp, and_(qp.user_id == PR.user_id, qp.user_id > after))
                 # The bound on every side of the joins: PostgreSQL does not carry it over by itself, and a
@@ -535,6 +559,15 @@ class Fanout:
                 request_id: str | None = None, tries: int = 0) -> None:
         now, bid = self.rt.now(), job.batch_id
         with self.rt.engine.begin() as conn:
+            if row_status == R_FAILED and job.publication_id:
+                # Refused for good: these residents got nothing, so the batch's day gives their count back.
+                written = conn.scalar(select(OutboxBatch.created_at).where(OutboxBatch.id == bid))
+                urgent = conn.scalar(select(Publication.urgent).where(Publication.id == job.publication_id))
+                if written is not None and not urgent:
+                    conn.execute(update(PushCount).where(
+                        PushCount.jst_day == jst_day(written), PushCount.n > 0,
+                        PushCount.user_id.in_(select(PR.user_id).where(job.rows(), PR.status == R_BATCHED)))
+                        .values(n=PushCount.n - 1))
             conn.execute(update(OutboxBatch).where(OutboxBatch.id == bid)
                          .values(status=status, sent_at=now if status == B_SENT else None, request_id=request_id,
                                  last_error=error, attempts=OutboxBatch.attempts + tries))
@@ -581,4 +614,4 @@ def run(config, *, nice: int = 19, once: bool = False, poll_s: float = 0.5) -> i
     return 0
 
 
-__all__ = ["Fanout", "Pacer", "day_start", "quiet_end_after", "run"]
+__all__ = ["Fanout", "Pacer", "day_start", "jst_day", "quiet_end_after", "run"]

@@ -7,12 +7,17 @@ in chunks of at most 500, checks each resident at that moment (still following, 
 quiet hours, daily cap), and writes one outbox batch per chunk. The batch holds no LINE ids of its
 own: its recipients are the rows pointing at it, so a resident deleted before the call is simply
 gone (their rows cascade away with the user).
+
+push_counts keeps, per resident and Tokyo day, how many non-urgent publication pushes were batched for
+them: the daily cap reads one primary-key row instead of every publication row the resident ever had.
+Rows of a finished publication are deleted after a few days (scheduler/retention.py), its counts kept
+on the publication (`summary`).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, delete, select, update
+from sqlalchemy import Date, ForeignKey, Index, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, BigId
@@ -59,6 +64,9 @@ class Publication(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]    # first batch written
     finished_at: Mapped[datetime | None]   # done or cancelled
+    # bot.publish.report()'s counts, stored when scheduler/retention.py deletes the recipient rows
+    # (None while they are kept): who got it is forgotten, how many is not.
+    summary: Mapped[dict | None]
 
 
 class PublicationRecipient(Base):
@@ -82,12 +90,27 @@ class PublicationRecipient(Base):
     sent_at: Mapped[datetime | None]  # handed to LINE (batched), then confirmed (sent)
 
 
+class PushCount(Base):
+    """Non-urgent publication pushes to one resident on one day in Tokyo (the daily cap's count).
+    Counted when a batch is written (bot/fanout.py: Fanout._take_chunk, in the batch's transaction, as
+    the batched rows always counted), given back if LINE refuses the batch for good (Fanout._record).
+    Days before yesterday are deleted by scheduler/retention.py."""
+
+    __tablename__ = "push_counts"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    jst_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
 @deletion_hook("publications", order=20)  # before the outbox hook and the users row
 def drop_recipient_rows(db: Session, user) -> None:
     """In SQL: count the resident as skipped_deleted in what they were still waiting for, then delete
-    their rows (a batch written but not yet sent reads its recipients from these rows, so they are gone)."""
+    their rows (a batch written but not yet sent reads its recipients from these rows, so they are gone)
+    and their daily push counts."""
     waiting = select(PublicationRecipient.publication_id).where(
         PublicationRecipient.user_id == user.id, PublicationRecipient.status.in_((*WAITING, R_BATCHED)))
     db.execute(update(Publication).where(Publication.id.in_(waiting))
                .values(skipped_deleted=Publication.skipped_deleted + 1).execution_options(synchronize_session=False))
     db.execute(delete(PublicationRecipient).where(PublicationRecipient.user_id == user.id))
+    db.execute(delete(PushCount).where(PushCount.user_id == user.id))

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("summary", sa.JSON(), nullable=True),  # report counts once the recipient rows are pruned
         sa.PrimaryKeyConstraint("id", name="pk_publications"),
         sa.UniqueConstraint("ref", name="uq_publications_ref"),
     )
@@ -60,9 +61,19 @@ def upgrade() -> None:
         postgresql_with={"fillfactor": 70},  # room for HOT updates: every row changes state twice
     )
     op.create_index("ix_publication_recipients_user_id", "publication_recipients", ["user_id"])
+    # The daily cap's count per resident and Tokyo day (one primary-key row read per recipient).
+    op.create_table(
+        "push_counts",
+        sa.Column("user_id", BigId, sa.ForeignKey("users.id", ondelete="CASCADE",
+                                                  name="fk_push_counts_user_id_users"), nullable=False),
+        sa.Column("jst_day", sa.Date(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "jst_day", name="pk_push_counts"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("push_counts")
     op.drop_index("ix_publication_recipients_user_id", table_name="publication_recipients")
     op.drop_table("publication_recipients")
     op.drop_index("ix_publications_status_not_before", table_name="publications")

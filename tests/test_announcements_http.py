@@ -4,18 +4,19 @@ above the threshold, send now / schedule / cancel, test send, the report, and th
 from __future__ import annotations
 
 import re
-from collections import namedtuple
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
+import bot.quota
 from bot.admin import announce_flow as flow
+from bot.quota import QuotaInfo
 from bot.segments import ALL, ANY, Segment
 from models.announcements import Announcement
-from models.users import User
+from models.staff_link import StaffLink
 from tests.admin_support import T0
-from tests.announcements_support import add_residents, publisher, stub_module  # noqa: F401 (fixture)
+from tests.announcements_support import add_residents, publisher  # noqa: F401 (fixture)
 
 NEW = "/admin/announcements/new"
 
@@ -57,7 +58,9 @@ def test_counting_a_segment_on_fixed_residents(admin_env, residents):
         assert n(districts=("soga",)) == 1 and n(districts=("soga",), urgent=True) == 2
         assert n(districts=("kozu",), projects=(3,), match=ALL) == 1
         assert n(districts=("kozu",), projects=(5,), match=ANY) == 3
-        assert n(topics=("events",)) == 1
+        # Topics named: they decide (chose any of them), 市からのお知らせ is not required on top.
+        assert n(topics=("events",)) == 2 and n(topics=("city",)) == 3 and n(topics=("events", "city")) == 4
+        assert n(districts=("soga",), topics=("events",), match=ALL) == 2
     assert flow.describe(Segment(districts=("kozu", "soga"), projects=(3,), match=ALL), "odawara") == \
         "地区: 国府津・曽我、プロジェクト: 3 のすべてに当てはまる方"
 
@@ -206,20 +209,16 @@ def test_schedule_refuses_the_past_then_schedules_and_cancels(admin_env, residen
     assert len(admin_env.audit("announcement.cancel")) == 1
 
 
-def test_test_send_goes_only_to_the_staff_members_linked_line_account(admin_env, residents, publisher, monkeypatch):
-    linked: dict[int, int] = {}
-
-    def linked_user(db, account):
-        return db.get(User, linked[account.id]) if account.id in linked else None
-
-    stub_module(monkeypatch, "bot.admin.staff_link", linked_user=linked_user)
+def test_test_send_goes_only_to_the_staff_members_linked_line_account(admin_env, residents, publisher):
     staff = admin_env.signed_in("staff")
     item = make(admin_env, "staff", title="テストするお知らせ", urgent="y")
     path = f"/admin/announcements/{item}"
     assert "先に「LINE連携」の画面でコードを表示し" in staff.get(path).get_data(as_text=True)
     r = staff.post(f"{path}/test", token_from=path)
     assert r.status_code == 409 and "連携してください" in r.get_data(as_text=True)
-    linked[admin_env.ids["staff"]] = residents[4]  # even with notifications off, a test reaches its owner
+    with admin_env.db() as db:  # even with notifications off, a test reaches its owner
+        db.add(StaffLink(account_id=admin_env.ids["staff"], user_id=residents[4], linked_at=T0))
+        db.commit()
     assert staff.post(f"{path}/test", token_from=path).status_code == 302
     [call] = publisher.published()
     assert call["user_ids"] == [residents[4]] and call["purpose"] == "test" and call.get("ref") is None
@@ -242,14 +241,11 @@ def test_report_page_after_sending(admin_env, residents, publisher):
     assert 'id="r-reached">0人' in html
 
 
-QuotaInfo = namedtuple("QuotaInfo", "limit used error")
-
-
 def test_quota_remaining_warning_and_line_unreachable(admin_env, residents, monkeypatch):
     staff = admin_env.signed_in("staff")
     item = make(admin_env, "staff", title="上限")
     answers = iter([QuotaInfo(1000, 998, None), QuotaInfo(None, None, "LINEが応答しませんでした"), QuotaInfo(1000, 10, None)])
-    stub_module(monkeypatch, "bot.quota", month_quota=lambda rt: next(answers))
+    monkeypatch.setattr(bot.quota, "month_quota", lambda rt: next(answers))
     html = staff.get(f"/admin/announcements/{item}").get_data(as_text=True)
     assert "残り 2通" in html and "このお知らせ（3人）を送ると、今月の上限を超えます。" in html
     html = staff.get(f"/admin/announcements/{item}").get_data(as_text=True)

@@ -22,7 +22,8 @@ def add_commands(sub) -> None:
     p.add_argument("--title", help="title for lists and reports (default: the text's first line)")
     p.add_argument("--district", action="append", default=[], help="district key (districts.yaml), repeatable")
     p.add_argument("--project", action="append", default=[], type=int, help="project number 1-7, repeatable")
-    p.add_argument("--topic", action="append", default=[], help="topic key (events, places, ...), repeatable")
+    p.add_argument("--topic", action="append", default=[], help="topic key (events, places, ...), repeatable: residents who chose any of them "
+                   "(without --topic: those who kept city, 市からのお知らせ)")
     p.add_argument("--match", choices=(segments.ALL, segments.ANY), default=segments.ANY,
                    help="all: in every list given (AND); any: in at least one (OR, the default)")
     p.add_argument("--at", help='send at this time, Asia/Tokyo, e.g. "2026-12-01 09:00" (default: now)')

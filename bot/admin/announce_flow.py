@@ -8,20 +8,24 @@ Config.approval_threshold residents, is sent only after someone other than its a
 """
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+import bot.publish as publishing  # the module, so a test's spy on publishing.publish sees every call
 from bot import announcement_messages as am
-from bot import segments
-from bot.admin import audit
+from bot import media, segments
+from bot.admin import audit, staff_link
 from bot.clock import to_tokyo, utc
 from models.accounts import Account
 from models.subscriptions import FREQUENCIES
 from models.announcements import (APPROVED, CANCELLED, DRAFT, EDITABLE, PENDING, SCHEDULED, SENT, Announcement)
+from models.media import MediaImage
 
-TOPIC = "city"  # residents hear announcements under 市からのお知らせ (urgent ones reach everyone in the segment)
+# With no topics in its segment, an announcement is a 市からのお知らせ: it reaches residents who kept that topic
+# (the default). A segment that names topics is the clerk saying what it is about: those decide (see topic_of).
+# Urgent ones reach everyone in the segment either way.
+TOPIC = "city"
 CLI = "（コマンドライン）"
 
 
@@ -33,33 +37,29 @@ class FlowError(Exception):
         self.message, self.status = message, status
 
 
-def optional(module: str):
-    """A module another helper is building (bot.publish, bot.media, bot.quota, bot.admin.staff_link):
-    None until it exists, and the page says what is missing instead of failing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
 # --- reading -------------------------------------------------------------------------------------------
 
 def segment_of(ann: Announcement) -> segments.Segment:
     return segments.Segment.from_json(ann.segment or {})
 
 
+def topic_of(seg: segments.Segment) -> str | None:
+    """The topic a resident must have kept. None when the segment names topics: then the segment's own topics
+    filter (a resident who chose any of them), so an events-only resident hears an イベント announcement
+    without also keeping 市からのお知らせ. The count and the publication use the same rule."""
+    return None if seg.topics else TOPIC
+
+
 def count(db: Session, seg: segments.Segment, urgent: bool) -> int:
-    return segments.count(db, seg, topic=TOPIC, urgent=urgent)
+    return segments.count(db, seg, topic=topic_of(seg), urgent=urgent)
 
 
 def image_urls(config, db: Session, image_id: int | None, *, strict: bool = False) -> tuple[str, str] | None:
     """The image's (original, preview) URLs. bot.media refuses when LINE could not fetch them (no https base
     URL in production): a preview then goes without the image, a send (`strict`) is refused with its reason."""
-    media = optional("bot.media")
-    if image_id is None or media is None:
+    if image_id is None:
         return None
-    model = getattr(media, "MediaImage", None) or getattr(optional("models.media"), "MediaImage", None)
-    image = db.get(model, image_id) if model is not None else None
+    image = db.get(MediaImage, image_id)
     if image is None:
         if strict:
             raise FlowError("添付した画像が見つかりません。画像を付け直してください。")
@@ -147,17 +147,15 @@ def check_future(when: datetime, now: datetime) -> None:
 def publish(db: Session, config, ann: Announcement, actor: Account | None, now: datetime,
             when: datetime | None = None) -> object:
     """Hand it to bot.publish, now (`when` None) or at `when`; the caller commits."""
-    publisher = optional("bot.publish")
-    if publisher is None:
-        raise FlowError("配信機能（bot/publish.py）がまだ組み込まれていないため、配信できません。", 503)
-    audience = count(db, segment_of(ann), ann.urgent)
+    seg = segment_of(ann)
+    audience = count(db, seg, ann.urgent)
     if (problem := send_problem(ann, audience, config.approval_threshold)) is not None:
         raise FlowError(problem)
     if when is not None:
         check_future(when, now)
-    pub = publisher.publish(db, messages=messages(config, db, ann, strict=True), segment=segment_of(ann), when=when,
-                            purpose="announcement", ref=ann.ref, topic=TOPIC, urgent=ann.urgent, title=ann.title,
-                            **_extras(publisher.publish, actor, now))
+    pub = publishing.publish(db, messages=messages(config, db, ann, strict=True), segment=seg, when=when,
+                             purpose="announcement", ref=ann.ref, topic=topic_of(seg), urgent=ann.urgent,
+                             title=ann.title, created_by=_created_by(actor), now=now)
     ann.publication_id, ann.audience = pub.id, audience
     ann.status = SCHEDULED if when is not None else SENT
     ann.scheduled_at = utc(when) if when is not None else None  # SQLite keeps no offset: store UTC
@@ -171,20 +169,14 @@ def publish(db: Session, config, ann: Announcement, actor: Account | None, now: 
     return pub
 
 
-def _extras(fn, actor: Account | None, now: datetime) -> dict:
-    """publish()'s optional keywords beyond spec6.md's list (the caller's clock, who asked), when it takes them."""
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    extra = {"now": now, "created_by": actor.email if actor is not None else "cli"}
-    return {k: v for k, v in extra.items() if k in params}
+def _created_by(actor: Account | None) -> str:
+    return actor.email if actor is not None else "cli"
 
 
 def cancel(db: Session, ann: Announcement, actor: Account | None, now: datetime) -> None:
-    publisher = optional("bot.publish")
-    if ann.status != SCHEDULED or ann.publication_id is None or publisher is None:
+    if ann.status != SCHEDULED or ann.publication_id is None:
         raise FlowError("配信予約中のお知らせだけ取り消せます。")
-    if not publisher.cancel(db, ann.publication_id):
+    if not publishing.cancel(db, ann.publication_id):
         raise FlowError("配信がすでに始まっているため、取り消せませんでした。")
     ann.status, ann.updated_at = CANCELLED, now
     audit.record(db, "announcement.cancel", actor=actor, obj=ann, now=now, summary=f"{ann.title}{_actor_note(actor)}")
@@ -192,24 +184,20 @@ def cancel(db: Session, ann: Announcement, actor: Account | None, now: datetime)
 
 def test_send(db: Session, config, ann: Announcement, actor: Account, now: datetime) -> None:
     """Only to the actor's own linked LINE account (bot.admin.staff_link), never to residents."""
-    publisher, link = optional("bot.publish"), optional("bot.admin.staff_link")
-    if publisher is None or link is None:
-        raise FlowError("テスト配信の機能（LINEアカウントの連携）がまだ組み込まれていません。", 503)
-    user = link.linked_user(db, actor)
+    user = staff_link.linked_user(db, actor)
     if user is None:
         raise FlowError("テスト配信の前に、管理画面の「LINE連携」で表示されるコードを、ご自分のLINEから公式アカウントに"
                         "送って連携してください。", 409)
-    publisher.publish(db, messages=messages(config, db, ann, strict=True), user_ids=[user.id], purpose="test",
-                      title=f"テスト: {ann.title}", urgent=True, frequencies=FREQUENCIES,
-                      **_extras(publisher.publish, actor, now))
+    publishing.publish(db, messages=messages(config, db, ann, strict=True), user_ids=[user.id], purpose="test",
+                       title=f"テスト: {ann.title}", urgent=True, frequencies=FREQUENCIES,
+                       created_by=_created_by(actor), now=now)
     audit.record(db, "announcement.test_send", actor=actor, obj=ann, now=now, summary=ann.title)
 
 
 def report(db: Session, ann: Announcement) -> dict | None:
-    publisher = optional("bot.publish")
-    if ann.publication_id is None or publisher is None:
+    if ann.publication_id is None:
         return None
-    return publisher.report(db, ann.publication_id)
+    return publishing.report(db, ann.publication_id)
 
 
 # --- the choices a segment is made of ------------------------------------------------------------------

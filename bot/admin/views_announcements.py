@@ -10,9 +10,9 @@ from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, 
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from bot import announcement_messages as am
-from bot import segments
+from bot import media, quota, segments
 from bot.admin import announce_flow as flow
-from bot.admin import audit
+from bot.admin import audit, staff_link
 from bot.admin.blueprint import bp
 from bot.admin.forms import REQUIRED, JaForm, choices, max_len
 from bot.admin.policy import (ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND, CONTENT_ALL, has, requires, scope)
@@ -93,16 +93,10 @@ def _owner_id(form: AnnouncementForm) -> int | None:
     return g.account.organisation_id
 
 
-def _quota():
-    """This month's LINE message quota (bot.quota, helper D2), or None while that module is missing."""
-    quota = flow.optional("bot.quota")
-    return quota.month_quota(g.rt) if quota is not None else None
-
-
 def _context(form, item, content: am.Content, seg: segments.Segment) -> dict:
     audience = flow.count(g.db, seg, content.urgent)
     project_names = dict(flow.projects(g.db))
-    return dict(form=form, item=item, messages=am.build(content), audience=audience, quota=_quota(),
+    return dict(form=form, item=item, messages=am.build(content), audience=audience, quota=quota.month_quota(g.rt),
                 segment_text=flow.describe(seg, g.rt.config.city, project_names),
                 district_groups=flow.district_groups(g.rt.config.city), project_choices=list(project_names.items()),
                 topic_choices=list(flow.TOPIC_LABELS.items()),
@@ -117,10 +111,6 @@ def _save(form: AnnouncementForm, item: Announcement | None) -> Announcement | N
     if form.remove_image.data:
         image_id = None
     if upload is not None and getattr(upload, "filename", ""):
-        media = flow.optional("bot.media")
-        if media is None:
-            form.image.errors = ["画像の登録機能がまだ組み込まれていません。画像なしで保存してください。"]
-            return None
         try:
             image_id = media.save_upload(g.db, upload, g.account).id
         except media.MediaError as e:
@@ -210,15 +200,13 @@ def announcement(item: Announcement, error: str | None = None, status: int = 200
     audience = flow.count(g.db, seg, item.urgent)
     threshold = g.rt.config.approval_threshold
     project_names = dict(flow.projects(g.db))
-    link = flow.optional("bot.admin.staff_link")
     return render_template(
         "admin/announcements_detail.html", item=item, messages=flow.messages(g.rt.config, g.db, item),
-        audience=audience, threshold=threshold, quota=_quota(), error=error, at=at,
+        audience=audience, threshold=threshold, quota=quota.month_quota(g.rt), error=error, at=at,
         segment_text=flow.describe(seg, g.rt.config.city, project_names),
         needs_approval=flow.needs_approval(item, audience, threshold),
         send_problem=flow.send_problem(item, audience, threshold),
-        can_send=has(g.account, ANNOUNCEMENTS_SEND), linked=link.linked_user(g.db, g.account) if link else None,
-        staff_link_ready=link is not None, publish_ready=flow.optional("bot.publish") is not None,
+        can_send=has(g.account, ANNOUNCEMENTS_SEND), linked=staff_link.linked_user(g.db, g.account),
     ), status
 
 

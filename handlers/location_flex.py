@@ -20,6 +20,8 @@ T = {
     "btn_list": "プロジェクト一覧",
     "btn_year": "今年度の予定",
     "btn_send": "位置情報を送る",
+    "btn_follow": "この地区のお知らせを受け取る",
+    "follow_display": "{name}地区のお知らせを受け取る",
     "action_label": "アクション{no}",
     "outside": ("送っていただいた地点は、{city}の外のようです（いちばん近い{name}地区から約{km}km）。\n"
                 "{city}の中の地点を送っていただくと、いちばん近い地区と、そこで進める計画の取組をご案内します。"),
@@ -66,7 +68,10 @@ def district_bubble(district, city: str, *, edge: bool, mentioned: list, local: 
         body += [separator("lg"), text(T["no_plan"], size="sm", color=MUTED, margin="lg")]
     body += [separator("lg"), text(T["soon"], size="sm", color=MUTED, margin="lg")]
     footer = [button(ui.postback(T["btn_list"], "plan.list"), "primary"),
-              button(ui.postback(T["btn_year"], "plan.year", "今年度の予定（全体）"))]
+              button(ui.postback(T["btn_year"], "plan.year", "今年度の予定（全体）")),
+              # Straight into 設定: the district a resident just located is the one they most likely want.
+              button(ui.postback(T["btn_follow"], "settings.district", T["follow_display"].format(name=name),
+                                 k=district.key, on=1))]
     return bubble(body, header=header, footer=footer)
 
 

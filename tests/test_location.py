@@ -62,7 +62,7 @@ def test_the_city_centre_is_answered_with_its_district_and_the_plan_there(city_b
     assert "幸地区との境目" in body[1] and "中心からの距離" in body[1]
     assert "どの地区でも進める、地域の取組" in body
     assert actions == [104, 401, 402]  # the actions about 各地区 / 地域コミュニティ / 地域活動
-    assert buttons == ["plan.list", "plan.year"]
+    assert buttons == ["plan.list", "plan.year", "settings.district"]  # the last subscribes to this 地区
     assert quick_labels(messages[-1]) == ["プロジェクト一覧", "今年度の予定", "位置情報を送る", "メニュー"]
     assert "居場所やイベント" in body[-1]
 

@@ -297,3 +297,16 @@ def test_vocabulary_covers_the_stored_keys_and_fits_labels():
     assert set(F.V["frequency_notes"]) == set(FREQUENCIES)
     for s in [*F.TOPIC_LABELS.values(), *F.FREQ_LABELS.values()] + [F.T[k] for k in F.T if k.startswith("btn_")]:
         assert 0 < len(F.mark(s, True)) <= 20, s
+
+
+def test_a_location_answer_subscribes_to_that_district_in_one_tap(chat, plan_bot, emulator, user_id):
+    from tests.test_location import send
+
+    answer = send(plan_bot, emulator, user_id, 35.2765, 139.2152)  # 国府津駅
+    follow = button(answer, "この地区のお知らせを受け取る")
+    assert decode(follow).action == "settings.district" and decode(follow).get("k") == "kozu"
+    confirm = chat.tap(follow)
+    assert any("国府津" in t for m in confirm for t in ([m.get("text", "")] + (texts(bubbles(m)[0]["body"])
+                                                                                 if m["type"] == "flex" else [])))
+    assert stored(plan_bot, user_id)["districts"] == {"kozu"}
+    assert reached(plan_bot, user_id, Segment(districts=("kozu",)), topic="city")

@@ -25,7 +25,8 @@ RESIDENTS = [
 def add_residents(db, now) -> list[int]:
     ids = []
     for i, (districts, projects, topics, frequency, active) in enumerate(RESIDENTS):
-        u = User(line_user_id=f"Uann{i:029d}", active=active, created_at=now - timedelta(days=30),
+        # A well-formed LINE id (U + 32 hex digits): the emulator refuses any other, as LINE does.
+        u = User(line_user_id=f"U{0xa11:03x}{i:029x}", active=active, created_at=now - timedelta(days=30),
                  followed_at=now - timedelta(days=30))
         db.add(u)
         db.flush()

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-import bot.quota
+from bot import quota
 from bot.admin import announce_flow as flow
 from bot.quota import QuotaInfo
 from bot.segments import ALL, ANY, Segment
@@ -245,7 +245,7 @@ def test_quota_remaining_warning_and_line_unreachable(admin_env, residents, monk
     staff = admin_env.signed_in("staff")
     item = make(admin_env, "staff", title="上限")
     answers = iter([QuotaInfo(1000, 998, None), QuotaInfo(None, None, "LINEが応答しませんでした"), QuotaInfo(1000, 10, None)])
-    monkeypatch.setattr(bot.quota, "month_quota", lambda rt: next(answers))
+    monkeypatch.setattr(quota, "month_quota", lambda rt: next(answers))
     html = staff.get(f"/admin/announcements/{item}").get_data(as_text=True)
     assert "残り 2通" in html and "このお知らせ（3人）を送ると、今月の上限を超えます。" in html
     html = staff.get(f"/admin/announcements/{item}").get_data(as_text=True)

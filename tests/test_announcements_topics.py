@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.admin.accounts import create_account
 from models.announcements import Announcement
 from models.publications import Publication
+from models.users import User
 from tests.admin_support import PASSWORD, Client
 from tests.announcements_support import add_residents
 from tests.fanout_support import NOON, fan, received  # noqa: F401 (fan: fixture)
@@ -31,8 +32,6 @@ def town(bot, fan):
         db.commit()
         ids = add_residents(db, NOON)
     with bot.rt.sessions() as db:
-        from models.users import User
-
         lines = {u.id: u.line_user_id for u in db.scalars(select(User).where(User.id.in_(ids)))}
     client = Client(bot.app)
     assert client.login(EMAIL).status_code == 302
@@ -78,6 +77,7 @@ def test_an_events_announcement_reaches_residents_who_chose_events_even_without_
 def test_an_announcement_without_topics_reaches_city_and_default_residents_only(bot, fan, emulator, town):
     lines, client = town
     shown, ann = send_from_the_form(bot, fan, client, "ごみ収集日の変更")
+    assert "友だち全員（「市からのお知らせ」を受け取る設定の方）" in client.get(f"/admin/announcements/{ann.id}").get_data(as_text=True)
     got = received(emulator)
     # 0 never chose (city by default), 1 and 3 kept city; 2 chose only events; 4 stopped; 5 blocked.
     assert set(got) == {lines[0], lines[1], lines[3]}

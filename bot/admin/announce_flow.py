@@ -249,7 +249,7 @@ def projects(db: Session) -> list[tuple[int, str]]:
 def describe(seg: segments.Segment, city: str, project_names: dict[int, str] | None = None) -> str:
     """The segment in a clerk's words: 'すべての方' or '国府津・曽我 のどれか一つに当てはまる方'."""
     if seg.is_everyone():
-        return "友だち全員（通知を受け取る設定の方）"
+        return "友だち全員（「市からのお知らせ」を受け取る設定の方）"
     names = dict(districts(city))
     parts = []
     if seg.districts:

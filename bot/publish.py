@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import system_clock, utc
 from bot.segments import Segment
-from models.outbox import OutboxBatch
+from models.outbox import FAILED as B_FAILED, OutboxBatch
 from models.publications import (CANCELLED, EXPANDING, R_BATCHED, R_CAPPED, R_DELAYED, R_FAILED, R_OPTED_OUT,
                                  R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, Publication, PublicationRecipient)
 from models.subscriptions import NOW, TOPICS
@@ -78,14 +78,14 @@ def cancel(db: Session, pub_id: int) -> bool:
     return db.scalar(select(Publication.status).where(Publication.id == pub_id)) == CANCELLED
 
 
-def report(db: Session, pub_id: int) -> dict:
-    """What happened to a publication. Counts of residents: reached (LINE accepted), skipped_unfollowed,
-    skipped_opted_out, skipped_deleted, delayed_quiet (pushed back by quiet hours, sent or not yet),
-    skipped_capped, failed, pending (not yet sent), blocked_within_24h (reached, then unfollowed within a
-    day). failed_batches: one entry per batch LINE refused for good, with LINE's message and request id."""
-    pub = db.get(Publication, pub_id)
-    if pub is None:
-        raise LookupError(f"no publication {pub_id}")
+# The counts report() takes from the recipient rows; stored on the publication (Publication.summary) when
+# scheduler/retention.py deletes those rows, so a report reads the same before and after.
+SUMMARY_KEYS = ("reached", "skipped_unfollowed", "skipped_opted_out", "delayed_quiet", "skipped_capped",
+                "failed", "pending", "blocked_within_24h")
+
+
+def recipient_counts(db: Session, pub_id: int) -> dict:
+    """SUMMARY_KEYS counted from the publication's recipient rows (all zero once they are gone)."""
     pr = PublicationRecipient
     counts = dict(db.execute(select(pr.status, func.count()).where(pr.publication_id == pub_id)
                              .group_by(pr.status)).all())
@@ -99,26 +99,51 @@ def report(db: Session, pub_id: int) -> dict:
                           .where(pr.publication_id == pub_id, pr.status == R_SENT, User.active.is_(False),
                                  User.unfollowed_at.is_not(None))).all()
         blocked = sum(1 for sent_at, gone in rows if sent_at and utc(sent_at) <= utc(gone) <= utc(sent_at) + day)
-    failed_batches = [
-        {"batch_id": b.id, "recipients": b.recipient_count, "message": b.last_error, "request_id": b.request_id}
-        for b in db.scalars(select(OutboxBatch).where(
-            OutboxBatch.id.in_(select(pr.batch_id).where(pr.publication_id == pub_id, pr.status == R_FAILED)))
-            .order_by(OutboxBatch.id))]
     return {
-        "id": pub.id, "status": pub.status, "title": pub.title, "purpose": pub.purpose,
         "reached": counts.get(R_SENT, 0),
         "skipped_unfollowed": counts.get(R_UNFOLLOWED, 0),
         "skipped_opted_out": counts.get(R_OPTED_OUT, 0),
-        "skipped_deleted": pub.skipped_deleted,
         "delayed_quiet": delayed,
         "skipped_capped": counts.get(R_CAPPED, 0),
         "failed": counts.get(R_FAILED, 0),
-        "failed_batches": failed_batches,
         "pending": counts.get(R_PENDING, 0) + counts.get(R_DELAYED, 0) + counts.get(R_BATCHED, 0),
         "blocked_within_24h": blocked,
+    }
+
+
+def report(db: Session, pub_id: int) -> dict:
+    """What happened to a publication. Counts of residents: reached (LINE accepted), skipped_unfollowed,
+    skipped_opted_out, skipped_deleted, delayed_quiet (pushed back by quiet hours, sent or not yet),
+    skipped_capped, failed, pending (not yet sent), blocked_within_24h (reached, then unfollowed within a
+    day). failed_batches: one entry per batch LINE refused for good, with LINE's message and request id.
+    A publication finished days ago has no recipient rows any more (scheduler/retention.py): its counts
+    are the ones stored then (`summary`); the failed batches still come from outbox_batches."""
+    pub = db.get(Publication, pub_id)
+    if pub is None:
+        raise LookupError(f"no publication {pub_id}")
+    counts = {k: int(pub.summary.get(k, 0)) for k in SUMMARY_KEYS} if pub.summary is not None \
+        else recipient_counts(db, pub_id)
+    # A publication's batches all point at its one outbox message (bot/fanout.py: _expand).
+    failed_batches = [
+        {"batch_id": b.id, "recipients": b.recipient_count, "message": b.last_error, "request_id": b.request_id}
+        for b in db.scalars(select(OutboxBatch).where(OutboxBatch.message_id == pub.message_id,
+                                                      OutboxBatch.status == B_FAILED)
+                            .order_by(OutboxBatch.id))] if pub.message_id is not None else []
+    return {
+        "id": pub.id, "status": pub.status, "title": pub.title, "purpose": pub.purpose,
+        "reached": counts["reached"],
+        "skipped_unfollowed": counts["skipped_unfollowed"],
+        "skipped_opted_out": counts["skipped_opted_out"],
+        "skipped_deleted": pub.skipped_deleted,
+        "delayed_quiet": counts["delayed_quiet"],
+        "skipped_capped": counts["skipped_capped"],
+        "failed": counts["failed"],
+        "failed_batches": failed_batches,
+        "pending": counts["pending"],
+        "blocked_within_24h": counts["blocked_within_24h"],
         "sent_at": pub.started_at,
         "finished_at": pub.finished_at,
     }
 
 
-__all__ = ["cancel", "publish", "report"]
+__all__ = ["SUMMARY_KEYS", "cancel", "publish", "recipient_counts", "report"]

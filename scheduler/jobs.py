@@ -20,10 +20,17 @@ def sweep_outbox(rt) -> None:
         log.info("sweeper: delivered %d outbox batches", n)
 
 
+def prune_publications(rt) -> None:
+    from scheduler import retention  # reads publications: imported when the job runs
+
+    retention.run(rt)
+
+
 # (id, function, seconds between runs)
 JOBS = [
     ("sweep_webhooks", sweep_webhooks, 30),
     ("sweep_outbox", sweep_outbox, 15),
+    ("prune_publications", prune_publications, 24 * 3600),  # scheduler/retention.py
 ]
 
 

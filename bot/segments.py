@@ -30,12 +30,19 @@ class Segment:
     topics: tuple[str, ...] = ()
     match: str = ANY  # how the lists above combine: ALL (AND) or ANY (OR)
     user_ids: tuple[int, ...] = field(default=())  # explicit residents (a test send, one resident's reminder)
+    # With ANY and topics: residents matched by a district or project (not by a topic) must also have kept
+    # this topic. "国府津 or イベント" then reaches 国府津 residents who hear the city's news, and everyone who
+    # chose イベント, but not a 国府津 resident who asked for surveys only.
+    others_topic: str | None = None
 
     def is_everyone(self) -> bool:
         return not (self.districts or self.projects or self.topics or self.user_ids)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        data = asdict(self)
+        if data["others_topic"] is None:
+            del data["others_topic"]  # most segments: keep their stored form as it was
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, raw: str | dict | None) -> "Segment":
@@ -44,7 +51,8 @@ class Segment:
                    projects=tuple(int(p) for p in data.get("projects") or ()),
                    topics=tuple(str(t) for t in data.get("topics") or ()),
                    match=ALL if data.get("match") == ALL else ANY,
-                   user_ids=tuple(int(u) for u in data.get("user_ids") or ()))
+                   user_ids=tuple(int(u) for u in data.get("user_ids") or ()),
+                   others_topic=str(data["others_topic"]) if data.get("others_topic") else None)
 
 
 def _chose_topic(topic: str):
@@ -62,8 +70,11 @@ def _segment_clause(seg: Segment):
         parts.append(exists().where(SubscribedDistrict.user_id == User.id, SubscribedDistrict.district.in_(seg.districts)))
     if seg.projects:
         parts.append(exists().where(SubscribedProject.user_id == User.id, SubscribedProject.project.in_(seg.projects)))
-    if seg.topics:
-        parts.append(or_(*(_chose_topic(t) for t in seg.topics)))
+    by_topic = or_(*(_chose_topic(t) for t in seg.topics)) if seg.topics else None
+    if seg.match == ANY and by_topic is not None and parts and seg.others_topic:
+        return or_(and_(or_(*parts), _chose_topic(seg.others_topic)), by_topic)
+    if by_topic is not None:
+        parts.append(by_topic)
     if not parts:
         return true()
     return and_(*parts) if seg.match == ALL else or_(*parts)

@@ -101,3 +101,26 @@ def test_urgent_reaches_everyone_in_the_segment_whatever_their_topics(bot, fan, 
     got = received(emulator)
     assert set(got) == {lines[1], lines[2]}  # 2 chose only events: an urgent one reaches them anyway
     assert shown == len(got) == 2
+
+
+def test_a_district_or_a_topic_respects_what_district_residents_chose_to_hear(bot, fan, emulator, town):
+    """「どれか一つ」 with 国府津 and イベント: 国府津 residents who hear the city's news, and everyone who chose
+    イベント; not a 国府津 resident who asked for surveys only."""
+    from emulator import new_user_id
+    from models.subscriptions import Preference, SubscribedDistrict, SubscribedTopic
+
+    lines, client = town
+    with bot.rt.sessions() as db:
+        u = User(line_user_id=new_user_id(), active=True, created_at=NOON, followed_at=NOON)
+        db.add(u)
+        db.flush()
+        db.add_all([Preference(user_id=u.id, frequency="now", topics_chosen=True, updated_at=NOON),
+                    SubscribedDistrict(user_id=u.id, district="kozu"), SubscribedTopic(user_id=u.id, topic="surveys")])
+        db.commit()
+        surveys_only = u.line_user_id
+    shown, ann = send_from_the_form(bot, fan, client, "国府津かイベント", target="chosen", districts="kozu",
+                                    topics="events", match="any")
+    got = received(emulator)
+    # 0 (国府津, city by default) and 1 (国府津, city and events) by the district; 2 by events; not the new one.
+    assert set(got) == {lines[0], lines[1], lines[2]} and surveys_only not in got
+    assert shown == len(got) == ann.audience == 3

@@ -8,6 +8,8 @@ Config.approval_threshold residents, is sent only after someone other than its a
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -40,7 +42,15 @@ class FlowError(Exception):
 # --- reading -------------------------------------------------------------------------------------------
 
 def segment_of(ann: Announcement) -> segments.Segment:
-    return segments.Segment.from_json(ann.segment or {})
+    return for_sending(segments.Segment.from_json(ann.segment or {}), ann.urgent)
+
+
+def for_sending(seg: segments.Segment, urgent: bool) -> segments.Segment:
+    """The segment as counted and sent: with 「どれか一つ」, a 地区 or a project, and topics, those matched
+    by the 地区 or project must still want the city's news (Segment.others_topic). Urgent: as chosen."""
+    if not urgent and seg.match == segments.ANY and seg.topics and (seg.districts or seg.projects):
+        return replace(seg, others_topic=TOPIC)
+    return seg
 
 
 def topic_of(seg: segments.Segment) -> str | None:
@@ -51,7 +61,7 @@ def topic_of(seg: segments.Segment) -> str | None:
 
 
 def count(db: Session, seg: segments.Segment, urgent: bool) -> int:
-    return segments.count(db, seg, topic=topic_of(seg), urgent=urgent)
+    return segments.count(db, for_sending(seg, urgent), topic=topic_of(seg), urgent=urgent)
 
 
 def image_urls(config, db: Session, image_id: int | None, *, strict: bool = False) -> tuple[str, str] | None:

@@ -27,7 +27,7 @@ RETRY_POLL_S = 0.25
 GATHER_S = 0.03
 
 
-def run(config, *, poll_s: float = 0.1, nice: int = 10, stop: threading.Event | None = None) -> int:
+def run(config, *, poll_s: float = 0.1, nice: int = 15, stop: threading.Event | None = None) -> int:
     if nice:
         try:
             os.nice(nice)

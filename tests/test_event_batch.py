@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot import dispatcher as dsp
@@ -277,17 +278,25 @@ def test_plan_reads_are_memoised_in_a_batch_session_and_only_there(bot):
         event.remove(bot.rt.engine, "before_cursor_execute", listener)
 
 
-def test_the_claim_reads_a_bounded_number_of_rows_whatever_the_backlog(bot):
+@pytest.mark.parametrize("stats", ["taken with the backlog", "taken while the queue was empty", "none"])
+def test_the_claim_reads_a_bounded_number_of_rows_whatever_the_backlog(bot, stats):
     """The claim walks the pending rows in arrival order and stops after four times the batch, instead
-    of checking every pending row (a backlog made each claim cost milliseconds)."""
+    of checking every pending row (a backlog made each claim cost milliseconds), whatever PostgreSQL's
+    statistics say. Taken while the queue was empty (any quiet hour in production), they made it read
+    every pending row once per candidate: 40 ms per claim at 5,000 pending, 200 answers/s in bench/e2e.py."""
     from sqlalchemy import event, insert, text
 
     now = bot.rt.now()
+    rows = [dict(event_id=f"BL{i:05d}", user_key=f"k{i % 500}", event_type="message", event_ts=i,
+                 body={}, status=PENDING, attempts=0, received_at=now) for i in range(3000)]
     with bot.rt.engine.begin() as conn:
-        conn.execute(insert(WebhookEvent), [
-            dict(event_id=f"BL{i:05d}", user_key=f"k{i % 500}", event_type="message", event_ts=i,
-                 body={}, status=PENDING, attempts=0, received_at=now) for i in range(3000)])
-        if conn.dialect.name == "postgresql":
+        pg = conn.dialect.name == "postgresql"
+        if pg and stats == "taken while the queue was empty":
+            conn.execute(insert(WebhookEvent), [dict(r, event_id=f"BD{n:05d}", status=DONE, body=None)
+                                                for n, r in enumerate(rows[:100])])
+            conn.execute(text("ANALYZE webhook_events"))
+        conn.execute(insert(WebhookEvent), rows)
+        if pg and stats == "taken with the backlog":
             conn.execute(text("ANALYZE webhook_events"))
     seen: list[tuple] = []
 
@@ -306,6 +315,7 @@ def test_the_claim_reads_a_bounded_number_of_rows_whatever_the_backlog(bot):
     finally:  # the fixture waits for the queue to empty; these rows were never real events
         with bot.rt.engine.begin() as conn:
             conn.execute(update(WebhookEvent).where(WebhookEvent.event_id.like("BL%")).values(status=DONE, body=None))
+            conn.execute(text("ANALYZE webhook_events") if conn.dialect.name == "postgresql" else text("SELECT 1"))
 
 
 def _assert_bounded(bot, statement, params) -> None:
@@ -313,6 +323,8 @@ def _assert_bounded(bot, statement, params) -> None:
         if conn.dialect.name == "sqlite":  # no row counts in its plans; the worker's load runs on PostgreSQL
             return
         tx = conn.begin()
+        for name, value in eb.CLAIM_PLAN_SETTINGS:  # as claim_batch runs it
+            conn.execute(select(func.set_config(name, value, True)))
         plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params).scalar()
         tx.rollback()
 

@@ -55,3 +55,20 @@ def fan(bot):
     f = Fanout(bot.rt, threads=4, rate=0).start()
     yield f
     f.shutdown()
+
+
+def audience(db, pub) -> list[int]:
+    """Who the delivery would reach now (the query `kyodo deliver` expands a publication with)."""
+    from bot.segments import Segment, recipients
+
+    seg = Segment.from_json(pub.segment)
+    return [row[0] for row in db.execute(recipients(seg, topic=pub.topic, frequencies=tuple(pub.frequencies)))]
+
+
+def bubbles_of(pub) -> list[dict]:
+    """The Flex bubbles of a publication whose first message is its text and the rest bubbles or carousels."""
+    out = []
+    for m in pub.messages[1:]:
+        c = m["contents"]
+        out += c["contents"] if c["type"] == "carousel" else [c]
+    return out

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.clock import TOKYO
 from bot.fiscal import fy_label
 from bot.plan_loader import default_plan_path, load
-from bot.segments import Segment, recipients
+from bot.segments import Segment
 from emulator import new_user_id
 from models import plan as P
 from models.publications import Publication
@@ -20,6 +20,7 @@ from models.subscriptions import Preference, SubscribedDistrict, SubscribedProje
 from models.users import User
 from scheduler import fiscal_year
 from scheduler.lease import run_slot
+from tests.fanout_support import audience, bubbles_of
 
 
 def load_plan(rt) -> None:
@@ -46,20 +47,6 @@ def fiscal_pubs(db) -> dict[str, Publication]:
 
 def addressed(pub: Publication) -> list[int]:
     return list(Segment.from_json(pub.segment).user_ids)
-
-
-def audience(db, pub: Publication) -> list[int]:
-    """Who the delivery would reach now (the query `kyodo deliver` expands the publication with)."""
-    seg = Segment.from_json(pub.segment)
-    return [row[0] for row in db.execute(recipients(seg, topic=pub.topic, frequencies=tuple(pub.frequencies)))]
-
-
-def bubbles_of(pub: Publication) -> list[dict]:
-    out = []
-    for m in pub.messages[1:]:
-        c = m["contents"]
-        out += c["contents"] if c["type"] == "carousel" else [c]
-    return out
 
 
 def header_project(bubble: dict) -> str:

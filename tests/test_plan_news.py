@@ -19,11 +19,12 @@ from bot.clock import TOKYO
 from bot.fanout import Fanout
 from bot.plan_loader import default_plan_path, load
 from bot.publish import report
-from bot.segments import Segment, recipients
+from bot.segments import Segment
 from models.publications import Publication
 from scheduler import digest
 from tests.fanout_support import NOON, received
 from tests.test_fiscal_year_push import resident
+from tests.fanout_support import audience, bubbles_of
 
 ODAWARA = default_plan_path("odawara")
 DIGEST_SLOT = datetime(2026, 6, 5, 18, 0, tzinfo=TOKYO)   # the Friday after NOON (Monday 1 June)
@@ -78,19 +79,6 @@ def news_pubs(db) -> dict[str, Publication]:
 def n_pubs(rt) -> int:
     with rt.sessions() as db:
         return db.scalar(select(func.count()).select_from(Publication))
-
-
-def audience(db, pub: Publication) -> list[int]:
-    seg = Segment.from_json(pub.segment)
-    return [r[0] for r in db.execute(recipients(seg, topic=pub.topic, frequencies=tuple(pub.frequencies)))]
-
-
-def bubbles_of(pub: Publication) -> list[dict]:
-    out = []
-    for m in pub.messages[1:]:
-        c = m["contents"]
-        out += c["contents"] if c["type"] == "carousel" else [c]
-    return out
 
 
 def people(rt) -> dict:

@@ -22,9 +22,8 @@ from bot.publish import report
 from bot.segments import Segment
 from models.publications import Publication
 from scheduler import digest
-from tests.fanout_support import NOON, received
+from tests.fanout_support import NOON, audience, bubbles_of, received
 from tests.test_fiscal_year_push import resident
-from tests.fanout_support import audience, bubbles_of
 
 ODAWARA = default_plan_path("odawara")
 DIGEST_SLOT = datetime(2026, 6, 5, 18, 0, tzinfo=TOKYO)   # the Friday after NOON (Monday 1 June)

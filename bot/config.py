@@ -38,7 +38,7 @@ class Config:
     # `kyodo worker`: events claimed and run in one transaction (distinct residents), and the threads
     # that deliver the answers meanwhile, so LINE's latency does not serialise the sends.
     worker_batch_size: int = 64
-    worker_loops: int = 2
+    worker_loops: int = 1  # 2 loops per process: more claim contention and slower acks on 2 cores (bench/e2e.py)
     delivery_threads: int = 32
     # LINE reply tokens are single use and short-lived; past this age we push instead.
     reply_token_ttl_s: float = 50.0

@@ -44,7 +44,8 @@ def run(config, *, poll_s: float = 0.1, nice: int = 15, stop: threading.Event | 
     signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is threading.main_thread() else None
     log.info("worker started (%d loops, batches of %d, %d delivery threads)", config.worker_loops,
              config.worker_batch_size, config.delivery_threads)
-    # More than one loop: while one waits for the database, another runs its handlers.
+    # KYODO_WORKER_LOOPS > 1: while one loop waits for the database, another runs its handlers. On 2 cores with
+    # 2 worker processes one loop each measured faster, with lower ack latency (less claim contention).
     loops = [threading.Thread(target=_loop, args=(rt, pool, stop, poll_s, False), name=f"batch-{n}", daemon=True)
              for n in range(1, config.worker_loops)]
     for t in loops:

@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (Date, Integer, and_, bindparam, case, event, exists, func, insert, literal, or_, select, text,
+from sqlalchemy import (Date, Integer, and_, bindparam, case, event, func, insert, literal, or_, select, text,
                         update)
 from sqlalchemy.orm import aliased
 
@@ -34,13 +34,14 @@ from bot.clock import TOKYO, utc
 from bot.line_adapter import LineAdapter, LineError
 from bot.logsafe import describe_exception
 from bot.runtime import Runtime, build_runtime
+from bot import segments
 from bot.segments import Segment, recipients
 from models.outbox import CANCELLED as B_CANCELLED, FAILED as B_FAILED, MULTICAST, PUSH, SENT as B_SENT
 from models.outbox import OutboxBatch, OutboxMessage
 from models.publications import (BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, R_BATCHED, R_CAPPED, R_DELAYED,
                                  R_FAILED, R_OPTED_OUT, R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, SENDING, WAITING,
                                  Publication, PublicationRecipient, PushCount)
-from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, DEFAULT_TOPICS, NOW, Preference, SubscribedTopic
+from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, Preference
 from models.users import User
 
 log = logging.getLogger("kyodo.deliver")
@@ -421,14 +422,10 @@ class Fanout:
         now = bindparam("now", type_=PR.due_at.type)
         after = bindparam("after", type_=PR.user_id.type)
         qp = aliased(Preference)
-        # bot.segments.eligible's rule, on the joined preferences row: its NOT EXISTS (topics chosen) is
-        # planned as a scan of all preferences, per chunk here.
-        wants = func.coalesce(qp.frequency, NOW).in_(tuple(pub.frequencies))
-        if pub.topic and not pub.urgent:
-            chose = exists().where(SubscribedTopic.user_id == PR.user_id, SubscribedTopic.topic == pub.topic)
-            if pub.topic in DEFAULT_TOPICS:  # never chose topics: the defaults apply
-                chose = or_(chose, func.coalesce(qp.topics_chosen, False).is_(False))
-            wants = and_(wants, chose)
+        # bot.segments' rule, on the joined preferences row (read per chunk, a correlated subquery would
+        # look the row up once more for every resident).
+        wants = segments.wants(topic=pub.topic, frequencies=tuple(pub.frequencies), urgent=pub.urgent,
+                               user_id=PR.user_id, frequency=qp.frequency, topics_chosen=qp.topics_chosen)
         if pub.urgent:  # 緊急: no quiet hours, no cap
             quiet_col, capped_col = literal(None, Preference.quiet_end.type), literal(False)
         else:

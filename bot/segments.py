@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
-from sqlalchemy import and_, exists, func, not_, or_, select, true
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from models.subscriptions import (DEFAULT_TOPICS, NOW, Preference, SubscribedDistrict, SubscribedProject,
@@ -55,13 +55,18 @@ class Segment:
                    others_topic=str(data["others_topic"]) if data.get("others_topic") else None)
 
 
-def _chose_topic(topic: str):
-    chose = exists().where(SubscribedTopic.user_id == User.id, SubscribedTopic.topic == topic)
+def _pref(column):
+    """The resident's preferences column (None when they never saved any), as a correlated subquery."""
+    return select(column).where(Preference.user_id == User.id).scalar_subquery()
+
+
+def _chose_topic(topic: str, user_id=User.id, topics_chosen=None):
+    chose = exists().where(SubscribedTopic.user_id == user_id, SubscribedTopic.topic == topic)
     if topic not in DEFAULT_TOPICS:
         return chose
     # Never chose topics: the defaults apply.
-    chosen_before = exists().where(Preference.user_id == User.id, Preference.topics_chosen == true())
-    return or_(chose, not_(chosen_before))
+    chosen = _pref(Preference.topics_chosen) if topics_chosen is None else topics_chosen
+    return or_(chose, func.coalesce(chosen, False).is_(False))
 
 
 def _segment_clause(seg: Segment):
@@ -80,13 +85,22 @@ def _segment_clause(seg: Segment):
     return and_(*parts) if seg.match == ALL else or_(*parts)
 
 
+def wants(*, topic: str | None, frequencies: tuple[str, ...], urgent: bool, user_id=User.id, frequency=None,
+          topics_chosen=None):
+    """Notifications on (frequency among `frequencies`) and the push's topic chosen (unless urgent): the one
+    rule for selecting recipients and for bot/fanout.py's check at send time. `frequency` and
+    `topics_chosen`: the resident's preferences columns where the caller has joined that row (None: read
+    by a correlated subquery)."""
+    freq = _pref(Preference.frequency) if frequency is None else frequency
+    conds = [func.coalesce(freq, NOW).in_(frequencies)]
+    if topic and not urgent:
+        conds.append(_chose_topic(topic, user_id, topics_chosen))
+    return and_(*conds)
+
+
 def eligible(*, topic: str | None, frequencies: tuple[str, ...] = (NOW,), urgent: bool = False):
     """The conditions every push applies at send time: following, notifications on, topic chosen."""
-    freq = func.coalesce(select(Preference.frequency).where(Preference.user_id == User.id).scalar_subquery(), NOW)
-    conds = [User.active == true(), freq.in_(frequencies)]
-    if topic and not urgent:
-        conds.append(_chose_topic(topic))
-    return and_(*conds)
+    return and_(User.active == true(), wants(topic=topic, frequencies=frequencies, urgent=urgent))
 
 
 def recipients(seg: Segment, *, topic: str | None, frequencies: tuple[str, ...] = (NOW,), urgent: bool = False):
@@ -113,4 +127,4 @@ def stream(db: Session, seg: Segment, *, chunk: int = 500, after_id: int = 0, **
         after_id = rows[-1][0]
 
 
-__all__ = ["ALL", "ANY", "Segment", "count", "eligible", "recipients", "stream"]
+__all__ = ["ALL", "ANY", "Segment", "count", "eligible", "recipients", "stream", "wants"]

@@ -10,7 +10,8 @@ from bot.config import ConfigError, from_env, require_secrets
 from bot.log_format import LOG_FORMAT
 
 # Modules exposing `add_commands(subparsers)`; later steps append theirs (plan, admin...).
-COMMAND_MODULES = ["bot.cli_core", "bot.plan_loader", "bot.admin.cli", "bot.admin.announce_cli"]
+COMMAND_MODULES = ["bot.cli_core", "bot.plan_loader", "bot.admin.cli", "bot.admin.announce_cli",
+                   "bot.opendata.cli", "bot.sample_data"]
 
 
 def build_parser() -> argparse.ArgumentParser:

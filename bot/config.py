@@ -76,6 +76,10 @@ class Config:
     scheduler_lease_s: float = 30.0
     # Staff announcements that would reach more than this many residents need a second person's approval.
     approval_threshold: int = 1000
+    # Events and places an organisation publishes wait for a staff member's approval when this is on.
+    listing_approval: bool = False
+    # Residents registered for an event hear about it the day before at this time (Asia/Tokyo).
+    event_reminder_at: str = "18:00"
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> "Config":
@@ -122,6 +126,8 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         scheduler_lease_s=max(3.0, float(env.get("KYODO_SCHEDULER_LEASE_S") or Config.scheduler_lease_s)),
         approval_threshold=_count(env.get("KYODO_APPROVAL_THRESHOLD") or str(Config.approval_threshold),
                                   "KYODO_APPROVAL_THRESHOLD"),
+        listing_approval=_bool(env.get("KYODO_LISTING_APPROVAL")),
+        event_reminder_at=env.get("KYODO_EVENT_REMINDER_AT") or Config.event_reminder_at,
         max_upload_bytes=_count(env.get("KYODO_MAX_UPLOAD_BYTES") or str(Config.max_upload_bytes),
                                 "KYODO_MAX_UPLOAD_BYTES"),
     )

@@ -44,3 +44,14 @@ def valid_point(lat: object, lon: object) -> tuple[float, float] | None:
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return lat, lon
+
+
+def map_url(lat: float | None, lon: float | None, address: str | None = None) -> str | None:
+    """A link that opens the resident's map app at the point (or the address): no tiles served by us."""
+    from urllib.parse import quote
+
+    if lat is not None and lon is not None:
+        return f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}"
+    if address:
+        return f"https://www.google.com/maps/search/?api=1&query={quote(address)}"
+    return None

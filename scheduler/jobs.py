@@ -26,11 +26,18 @@ def prune_publications(rt) -> None:
     retention.run(rt)
 
 
+def event_reminders(rt) -> None:
+    from scheduler import event_reminders as reminders  # publishes: imported by the scheduler only
+
+    reminders.run(rt)
+
+
 # (id, function, seconds between runs)
 JOBS = [
     ("sweep_webhooks", sweep_webhooks, 30),
     ("sweep_outbox", sweep_outbox, 15),
     ("prune_publications", prune_publications, 24 * 3600),  # scheduler/retention.py
+    ("event_reminders", event_reminders, 300),  # scheduler/event_reminders.py
 ]
 
 

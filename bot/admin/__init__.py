@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
     from bot.admin import (views_accounts, views_announcements, views_audit, views_auth, views_home,  # noqa: F401
                            views_notices)  # (routes)
     from bot.admin import views_follows, views_media, views_staff_link  # noqa: F401  (routes: images, LINE link, follows)
+    from bot.admin import views_events, views_opendata, views_places  # noqa: F401  (routes: step 7)
     from bot.admin.blueprint import bp, csrf
 
     rt = app.extensions["kyodo"]

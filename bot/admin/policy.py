@@ -47,6 +47,14 @@ for _role, _extra in ((ADMIN, {LINE_LINK_SELF, MEDIA_UPLOAD, FOLLOWS_READ}),
                       (STAFF, {LINE_LINK_SELF, MEDIA_UPLOAD, FOLLOWS_READ}),
                       (ORGANISATION, {LINE_LINK_SELF, MEDIA_UPLOAD})):
     PERMISSIONS[_role] = PERMISSIONS[_role] | _extra
+# Step 7: events and こどもの居場所. An organisation writes its own (content:all: every one); staff approve
+# an organisation's listing before it is published when the city turns KYODO_LISTING_APPROVAL on, and import
+# files for anyone. Ownership per row is `organisation_id`, checked by may_access / scope as for the rest.
+LISTINGS_EDIT = "listings:edit"
+LISTINGS_APPROVE = "listings:approve"
+for _role, _extra in ((ADMIN, {LISTINGS_EDIT, LISTINGS_APPROVE}), (STAFF, {LISTINGS_EDIT, LISTINGS_APPROVE}),
+                      (ORGANISATION, {LISTINGS_EDIT})):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _extra
 OWNER_COLUMNS = ("organisation_id", "survey_team_id")
 
 

@@ -1,0 +1,1 @@
+"""Open data files in and out (推奨データセット CSV)."""

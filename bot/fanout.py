@@ -38,7 +38,7 @@ from bot import segments
 from bot.segments import Segment, recipients
 from models.outbox import CANCELLED as B_CANCELLED, FAILED as B_FAILED, MULTICAST, PUSH, SENT as B_SENT
 from models.outbox import OutboxBatch, OutboxMessage
-from models.publications import (BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, R_BATCHED, R_CAPPED, R_DELAYED,
+from models.publications import (UNCAPPED_PURPOSES, BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, R_BATCHED, R_CAPPED, R_DELAYED,
                                  R_FAILED, R_OPTED_OUT, R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, SENDING, WAITING,
                                  Publication, PublicationRecipient, PushCount)
 from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, Preference
@@ -300,7 +300,9 @@ class Fanout:
     def _pub_info(self, pid: int):
         with self.rt.sessions() as db:
             pub = db.execute(select(Publication.urgent, Publication.topic, Publication.frequencies,
-                                    Publication.message_id, Publication.status).where(Publication.id == pid)).one()
+                                    Publication.message_id, Publication.status,
+                                    Publication.purpose.in_(UNCAPPED_PURPOSES).label("personal"))
+                             .where(Publication.id == pid)).one()
             if pub.status != SENDING:
                 return None
             if pub.message_id not in self._messages:
@@ -405,7 +407,7 @@ class Fanout:
                 if n != len(send):  # another process took some of them meanwhile: leave them to it
                     db.rollback()
                     return True
-                if not pub.urgent:  # the daily cap's count, with the batch (緊急 is not counted)
+                if not (pub.urgent or pub.personal):  # the daily cap's count (緊急 and personal: not counted)
                     db.execute(self._count_stmt, {"p": pid, "lo": rows[0][0], "hi": rows[-1][0], "bid": bid,
                                                   "jday": jst_day(now)})
             db.commit()  # the retry key is stored before the call
@@ -439,11 +441,13 @@ class Fanout:
             quiet_col = case((inside, end), else_=None)
             # Today's count is one primary-key row (push_counts), however long the resident's history: a
             # count over their publication rows read every row they ever had, per chunk. 緊急 pushes are
-            # not counted: three typhoon warnings must not silence the day's other news.
+            # not counted: three typhoon warnings must not silence the day's other news. Nor are pushes
+            # about the resident's own registration (a reminder, a place freed): they asked for those.
             today = (select(PushCount.n).where(PushCount.user_id == PR.user_id,
                                                PushCount.jst_day == bindparam("jday", type_=Date()))
                      .scalar_subquery())
-            capped_col = (func.coalesce(today, 0) >= self.cap) if self.cap > 0 else literal(False)
+            capped_col = (func.coalesce(today, 0) >= self.cap) if self.cap > 0 and not pub.personal \
+                else literal(False)
         return (select(PR.user_id, User.active, case((wants, True), else_=False), quiet_col, capped_col)
                 .join(User, User.id == PR.user_id).outerjoin(qp, and_(qp.user_id == PR.user_id, qp.user_id > after))
                 # The bound on every side of the joins: PostgreSQL does not carry it over by itself, and a
@@ -559,8 +563,9 @@ class Fanout:
             if row_status == R_FAILED and job.publication_id:
                 # Refused for good: these residents got nothing, so the batch's day gives their count back.
                 written = conn.scalar(select(OutboxBatch.created_at).where(OutboxBatch.id == bid))
-                urgent = conn.scalar(select(Publication.urgent).where(Publication.id == job.publication_id))
-                if written is not None and not urgent:
+                uncounted = conn.scalar(select(or_(Publication.urgent, Publication.purpose.in_(UNCAPPED_PURPOSES)))
+                                        .where(Publication.id == job.publication_id))
+                if written is not None and not uncounted:
                     conn.execute(update(PushCount).where(
                         PushCount.jst_day == jst_day(written), PushCount.n > 0,
                         PushCount.user_id.in_(select(PR.user_id).where(job.rows(), PR.status == R_BATCHED)))

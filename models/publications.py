@@ -39,6 +39,11 @@ PUSHED = (R_BATCHED, R_SENT)      # counted by the daily cap
 BATCH_FANOUT = "fanout"
 
 
+# Purposes about the resident's own registration (bot/personal_push.py): never held back by the daily cap,
+# which exists for news the resident did not ask for.
+PERSONAL = "registration"
+UNCAPPED_PURPOSES = (PERSONAL,)
+
 class Publication(Base):
     __tablename__ = "publications"
     __table_args__ = (Index("ix_publications_status_not_before", "status", "not_before"),)

@@ -32,12 +32,21 @@ def event_reminders(rt) -> None:
     reminders.run(rt)
 
 
+def extend_event_series(rt) -> None:
+    from bot.event_occurrences import extend_all
+
+    with rt.sessions() as db:
+        extend_all(db, now=rt.now())
+        db.commit()
+
+
 # (id, function, seconds between runs)
 JOBS = [
     ("sweep_webhooks", sweep_webhooks, 30),
     ("sweep_outbox", sweep_outbox, 15),
     ("prune_publications", prune_publications, 24 * 3600),  # scheduler/retention.py
     ("event_reminders", event_reminders, 300),  # scheduler/event_reminders.py
+    ("extend_event_series", extend_event_series, 24 * 3600),  # bot/event_occurrences.py
 ]
 
 

@@ -1,0 +1,284 @@
+"""Sign-ups with capacity and a waitlist: the one mechanism behind event registration (step 7) and
+volunteer shifts (step 8). Tables and the deletion hook: models/registrations.py.
+
+Every change to a slot's registrations starts with `_lock`: an UPDATE of the slot row that returns its
+counters. PostgreSQL holds that row lock until the transaction ends, so concurrent sign-ups for one slot
+queue there and each decides on counters no other transaction can change meanwhile; SQLite has one writer
+at a time anyway. The CHECK `confirmed <= capacity` and UNIQUE (slot, resident) back this up in the schema.
+
+Promotion: when a place frees (a cancellation, a larger capacity), the first waitlisted registration in
+arrival order (`requested_at`, then id) is confirmed in the same transaction, and the feature that owns the
+slot's kind is told through the notifier it registered (`on_promoted`), which queues its push.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.clock import system_clock, utc
+from models.registrations import (CANCELLED, CONFIRMED, HOLDING, OFFERED, WAITLISTED, Registration,
+                                  RegistrationSlot)
+
+ACTIVE = (CONFIRMED, WAITLISTED, OFFERED)  # what a resident still has (not cancelled, not yet happened)
+
+Notifier = Callable[[Session, Registration, RegistrationSlot, datetime], None]
+_NOTIFIERS: dict[str, Notifier] = {}
+
+
+@dataclass
+class Outcome:
+    """What happened. status: confirmed, waitlisted, already_confirmed, already_waitlisted, closed, not_open,
+    past, not_found, cancelled, already_cancelled, capacity_set, below_confirmed."""
+
+    status: str
+    registration: Registration | None = None
+    position: int | None = None  # place on the waitlist (1 = next), or the confirmed count for below_confirmed
+    promoted: list[Registration] = field(default_factory=list)
+    moved: list[Registration] = field(default_factory=list)  # set_capacity(overflow="waitlist"): sent back
+
+
+class SlotError(ValueError):
+    """slot_for could not apply a capacity (below the confirmed count)."""
+
+
+def on_promoted(kind: str, fn: Notifier) -> None:
+    """The feature owning `kind` ("event", "shift") queues its own "a place is yours" message here."""
+    _NOTIFIERS[kind] = fn
+
+
+def _now(now: datetime | None) -> datetime:
+    return utc(now) if now is not None else system_clock()
+
+
+def _lock(db: Session, slot_id: int):
+    """Lock the slot row for this transaction; its counters and dates as of the lock (None: no such slot)."""
+    row = db.execute(update(RegistrationSlot).where(RegistrationSlot.id == slot_id)
+                     .values(lock_seq=RegistrationSlot.lock_seq + 1)
+                     .returning(RegistrationSlot.kind, RegistrationSlot.capacity, RegistrationSlot.confirmed,
+                                RegistrationSlot.waiting, RegistrationSlot.open, RegistrationSlot.opens_at,
+                                RegistrationSlot.closes_at, RegistrationSlot.starts_at)
+                     .execution_options(synchronize_session=False)).one_or_none()
+    _forget_slot(db, slot_id)
+    return row
+
+
+def _forget_slot(db: Session, slot_id: int) -> None:
+    """Counters change by UPDATE, not through the ORM: a loaded slot object must be read again."""
+    obj = db.identity_map.get(db.identity_key(RegistrationSlot, slot_id))  # type: ignore[arg-type]
+    if obj is not None:
+        db.expire(obj)
+
+
+def _count(db: Session, slot_id: int, *, confirmed: int = 0, waiting: int = 0) -> None:
+    values = {}
+    if confirmed:
+        values["confirmed"] = RegistrationSlot.confirmed + confirmed
+    if waiting:
+        values["waiting"] = RegistrationSlot.waiting + waiting
+    db.execute(update(RegistrationSlot).where(RegistrationSlot.id == slot_id).values(**values)
+               .execution_options(synchronize_session=False))
+    _forget_slot(db, slot_id)
+
+
+def _set(reg: Registration, status: str, now: datetime) -> None:
+    reg.status = status
+    reg.changed_at = now
+    reg.history = [*(reg.history or []), [status, now.isoformat()]]  # a new list: JSON columns track assignment
+
+
+def _first_waiting(db: Session, slot_id: int, *, last: bool = False):
+    order = (Registration.requested_at.desc(), Registration.id.desc()) if last else \
+        (Registration.requested_at, Registration.id)
+    return select(Registration).where(Registration.slot_id == slot_id, Registration.status == WAITLISTED) \
+        .order_by(*order)
+
+
+def slot_for(db: Session, kind: str, ref_id: int, *, capacity: int | None, starts_at: datetime,
+             ends_at: datetime | None = None, closes_at: datetime | None = None,
+             opens_at: datetime | None = None, now: datetime | None = None) -> RegistrationSlot:
+    """The slot of (kind, ref_id), created or updated. A capacity below the confirmed count raises
+    SlotError (use set_capacity with overflow="waitlist" to move people instead)."""
+    # Stored as UTC: SQLite keeps a Tokyo-aware value as its naive wall time, which would read back 9 h off.
+    starts_at, ends_at, closes_at, opens_at = (utc(d) if d is not None else None
+                                               for d in (starts_at, ends_at, closes_at, opens_at))
+    slot = db.scalar(select(RegistrationSlot).where(RegistrationSlot.kind == kind, RegistrationSlot.ref_id == ref_id))
+    if slot is None:
+        slot = RegistrationSlot(kind=kind, ref_id=ref_id, capacity=capacity, confirmed=0, waiting=0, lock_seq=0,
+                                open=True, starts_at=starts_at, ends_at=ends_at, closes_at=closes_at,
+                                opens_at=opens_at)
+        db.add(slot)
+        db.flush()
+        return slot
+    slot.starts_at, slot.ends_at, slot.closes_at, slot.opens_at = starts_at, ends_at, closes_at, opens_at
+    db.flush()
+    if capacity != slot.capacity:
+        out = set_capacity(db, slot.id, capacity, now=now)
+        if out.status == "below_confirmed":
+            raise SlotError(f"capacity {capacity} below {out.position} confirmed")
+    db.refresh(slot)
+    return slot
+
+
+def find_slot(db: Session, kind: str, ref_id: int) -> RegistrationSlot | None:
+    return db.scalar(select(RegistrationSlot).where(RegistrationSlot.kind == kind, RegistrationSlot.ref_id == ref_id))
+
+
+def register(db: Session, slot_id: int, user_id: int, *, now: datetime,
+             requested_at: datetime | None = None) -> Outcome:
+    """Confirm the resident if a place is free and nobody waits, else put them on the waitlist."""
+    now = _now(now)
+    row = _lock(db, slot_id)
+    if row is None:
+        return Outcome("not_found")
+    existing = db.scalar(select(Registration).where(Registration.slot_id == slot_id,
+                                                    Registration.user_id == user_id)
+                         .execution_options(populate_existing=True))
+    if existing is not None and existing.status in HOLDING:
+        return Outcome("already_confirmed", existing)
+    if existing is not None and existing.status == WAITLISTED:
+        return Outcome("already_waitlisted", existing, waitlist_position(db, existing))
+    if not row.open:
+        return Outcome("closed")
+    if now >= utc(row.starts_at):
+        return Outcome("past")
+    if row.closes_at is not None and now > utc(row.closes_at):
+        return Outcome("closed")
+    if row.opens_at is not None and now < utc(row.opens_at):
+        return Outcome("not_open")
+    free = row.capacity is None or (row.confirmed < row.capacity and row.waiting == 0)
+    status = CONFIRMED if free else WAITLISTED
+    # Arrival: when the resident asked (the webhook event's time), never later than now.
+    asked = min(utc(requested_at), now) if requested_at is not None else now
+    history = [[status, now.isoformat()]]
+    if existing is not None:
+        # Came back after cancelling: a new row (a new id, so a new place in line even at the same
+        # instant), carrying the old row's history.
+        history = [*(existing.history or []), *history]
+        db.delete(existing)
+        db.flush()
+    reg = Registration(slot_id=slot_id, user_id=user_id, status=status, requested_at=asked, created_at=now,
+                       changed_at=now, history=history)
+    db.add(reg)
+    _count(db, slot_id, confirmed=1 if free else 0, waiting=0 if free else 1)
+    db.flush()
+    return Outcome(status, reg, None if free else waitlist_position(db, reg))
+
+
+def cancel(db: Session, registration_id: int, *, now: datetime | None, reason: str = "resident") -> Outcome:
+    """Cancel one registration; a place it held goes to the first on the waitlist (before the start)."""
+    now = _now(now)
+    reg = db.get(Registration, registration_id)
+    if reg is None:
+        return Outcome("not_found")
+    row = _lock(db, reg.slot_id)
+    db.refresh(reg)  # as of the lock
+    if reg.status == CANCELLED:
+        return Outcome("already_cancelled", reg)
+    was = reg.status
+    _set(reg, CANCELLED, now)
+    reg.offer_expires_at = None
+    if was in HOLDING:
+        _count(db, reg.slot_id, confirmed=-1)
+    elif was == WAITLISTED:
+        _count(db, reg.slot_id, waiting=-1)
+    db.flush()
+    promoted = []
+    if was in HOLDING and row.open and now < utc(row.starts_at):
+        promoted = _promote(db, reg.slot_id, row.kind, now)
+    return Outcome("cancelled", reg, promoted=promoted)
+
+
+def _promote(db: Session, slot_id: int, kind: str, now: datetime) -> list[Registration]:
+    """Fill free places from the waitlist in arrival order (the caller holds the slot lock)."""
+    promoted = []
+    while True:
+        slot = db.get(RegistrationSlot, slot_id)
+        if slot.capacity is not None and slot.confirmed >= slot.capacity:
+            break
+        nxt = db.scalars(_first_waiting(db, slot_id).limit(1)).first()
+        if nxt is None:
+            break
+        _set(nxt, CONFIRMED, now)
+        _count(db, slot_id, confirmed=1, waiting=-1)
+        db.flush()
+        promoted.append(nxt)
+        notifier = _NOTIFIERS.get(kind)
+        if notifier is not None:
+            notifier(db, nxt, db.get(RegistrationSlot, slot_id), now)
+    return promoted
+
+
+def set_capacity(db: Session, slot_id: int, capacity: int | None, *, now: datetime | None,
+                 overflow: str = "refuse") -> Outcome:
+    """Change a slot's capacity. Below the confirmed count: refused ("below_confirmed", position = the
+    confirmed count), or with overflow="waitlist" the latest confirmed go back to the front of the waitlist.
+    A larger capacity promotes from the waitlist."""
+    now = _now(now)
+    row = _lock(db, slot_id)
+    if row is None:
+        return Outcome("not_found")
+    if capacity is not None and capacity < 0:
+        raise ValueError("capacity must be >= 0")
+    moved: list[Registration] = []
+    if capacity is not None and capacity < row.confirmed:
+        if overflow != "waitlist":
+            return Outcome("below_confirmed", position=row.confirmed)
+        last = db.scalars(select(Registration).where(Registration.slot_id == slot_id,
+                                                     Registration.status == CONFIRMED)
+                          .order_by(Registration.requested_at.desc(), Registration.id.desc())
+                          .limit(row.confirmed - capacity)).all()
+        if len(last) < row.confirmed - capacity:  # the rest attended / were offered: cannot be moved
+            return Outcome("below_confirmed", position=row.confirmed)
+        for reg in last:
+            _set(reg, WAITLISTED, now)
+        _count(db, slot_id, confirmed=-len(last), waiting=len(last))
+        moved = last
+    db.execute(update(RegistrationSlot).where(RegistrationSlot.id == slot_id).values(capacity=capacity)
+               .execution_options(synchronize_session=False))
+    _forget_slot(db, slot_id)
+    db.flush()
+    promoted = _promote(db, slot_id, row.kind, now) if row.open and now < utc(row.starts_at) else []
+    return Outcome("capacity_set", promoted=promoted, moved=moved)
+
+
+def close_slot(db: Session, kind: str, ref_id: int, *, now: datetime | None = None) -> RegistrationSlot | None:
+    """No more sign-ups (the event was cancelled); the rows stay, so the residents can be told."""
+    slot = find_slot(db, kind, ref_id)
+    if slot is None:
+        return None
+    _lock(db, slot.id)
+    db.execute(update(RegistrationSlot).where(RegistrationSlot.id == slot.id).values(open=False)
+               .execution_options(synchronize_session=False))
+    _forget_slot(db, slot.id)
+    return slot
+
+
+def waitlist_position(db: Session, reg: Registration) -> int | None:
+    if reg.status != WAITLISTED:
+        return None
+    ahead = db.scalar(select(func.count()).select_from(Registration).where(
+        Registration.slot_id == reg.slot_id, Registration.status == WAITLISTED,
+        or_(Registration.requested_at < reg.requested_at,
+            and_(Registration.requested_at == reg.requested_at, Registration.id < reg.id))))
+    return int(ahead or 0) + 1
+
+
+def registrations_of(db: Session, user_id: int, *, kinds: tuple[str, ...] = ("event", "shift"),
+                     upcoming_after: datetime | None = None) -> list[tuple[Registration, RegistrationSlot]]:
+    """The resident's live registrations (confirmed, offered, waitlisted), soonest first."""
+    stmt = (select(Registration, RegistrationSlot).join(RegistrationSlot, RegistrationSlot.id == Registration.slot_id)
+            .where(Registration.user_id == user_id, Registration.status.in_(ACTIVE), RegistrationSlot.kind.in_(kinds)))
+    if upcoming_after is not None:
+        stmt = stmt.where(func.coalesce(RegistrationSlot.ends_at, RegistrationSlot.starts_at) >= upcoming_after)
+    return [(r, s) for r, s in db.execute(stmt.order_by(RegistrationSlot.starts_at, Registration.id))]
+
+
+def roster(db: Session, slot_id: int) -> list[Registration]:
+    """Everyone holding a place (in arrival order), then the waitlist in order; cancelled rows left out."""
+    rows = db.scalars(select(Registration).where(Registration.slot_id == slot_id, Registration.status != CANCELLED)
+                      .order_by(Registration.requested_at, Registration.id)).all()
+    return [r for r in rows if r.status in HOLDING] + [r for r in rows if r.status == WAITLISTED]

@@ -16,7 +16,7 @@ hours, Flex building; what a resident waits for minus the network), by kind:
   places free text     「土曜 無料 小学生」
   events by district   「国府津のイベント」
   events this weekend  「今週末のイベント」
-  events free text     「今日 こども食堂 国府津」
+  events free text     「土曜 国府津 こども向けのイベント」
 
 The baseline in the same run is the cheapest answer through the same path (「ヘルプ」: routing, user and state
 reads, no search) and a primary-key SELECT: the floor a search answer is measured against.
@@ -54,7 +54,7 @@ CASES = [
     ("places free text", "text", "土曜 無料 小学生"),
     ("events by district", "text", "国府津のイベント"),
     ("events this weekend", "text", "今週末のイベント"),
-    ("events free text", "text", "今日 こども食堂 国府津"),
+    ("events free text", "text", "土曜 国府津 こども向けのイベント"),
 ]
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from bot.config import ROOT
 
-# "module:function" taking the Config; later steps add plan loading, sample data, demo accounts.
-SETUP_STEPS: list[str] = ["bot.demo:migrate", "bot.plan_loader:load_default", "bot.admin.demo:demo_accounts"]
+# "module:function" taking the Config. Sample data (`kyodo sample load`) comes after the demo accounts, so the
+# demo organisation's own sample rows can be given to it; it replaces the previous start's samples.
+SETUP_STEPS: list[str] = ["bot.demo:migrate", "bot.plan_loader:load_default", "bot.admin.demo:demo_accounts",
+                          "bot.sample_data:load_for_demo"]
 
 
 def migrate(cfg) -> None:
@@ -190,6 +192,7 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
         print("\n" + "=" * 60)
         print(f"  チャット画面 (chat as a LINE user):  {emu_url}/")
         print(f"  Web (admin, plan pages):             http://127.0.0.1:{port}/")
+        print(f"  Events and places (sample data):     http://127.0.0.1:{port}/events")
         print("  Ctrl-C で終了します (stops everything)")
         print("=" * 60 + "\n", flush=True)
         while (dead := first_stopped(children)) is None:

@@ -1,6 +1,499 @@
-"""Stub: filled in by step 7."""
-POSTBACKS: dict = {}
-INTENTS: dict = {}
+"""イベント on LINE: find events (this week, this weekend, by 地区, by project, for children, free, words),
+see one in detail, sign up (参加する, asked once), add it to a calendar; 申込状況 is handlers/registrations.py.
+
+Searches are bot/event_search.find_events. A search's filters travel in its postback (short keys, below), so
+もっと見る pages on with the same search and the next offset: LINE shows at most 12 bubbles per carousel.
+Sign-up is bot/registrations.register with the webhook event's timestamp as the arrival time, so the waitlist
+is in the order residents tapped, whatever order the events were processed in.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot import event_notices  # noqa: F401  (registers the "event" promotion notifier)
+from bot import registrations as R
+from bot.clock import to_tokyo, utc
+from bot.event_search import day_range, find_events, this_week, this_weekend
+from handlers import events_flex as F
+from handlers import nlu, registrations, ui
+from handlers.context import Ctx
+from handlers.flex import flex_message, pack, qlabel, tail_quick
+from handlers.menu import main_menu_quick
+from models import plan as P
+from models.events import VISIBLE, Event, EventOccurrence
+from models.registrations import CANCELLED, WAITLISTED, Registration
+
+T = F.T
+PAGE = 10          # events per page: the carousel keeps room for もっと見る
+KIND = "event"
+MAX_WORDS_CHARS = 40
+RANGES = ("wk", "we", "nw", "mo", "td", "tm")  # this week, this weekend, next week, this month, today, tomorrow
+RANGE_LABELS = {"wk": "今週", "we": "今週末", "nw": "来週", "mo": "今月", "td": "今日", "tm": "明日"}
+RANGE_WORDS = {"week": "wk", "weekend": "we", "next_week": "nw", "month": "mo", "today": "td", "tomorrow": "tm"}
+
+
+# -- the search a postback carries ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Search:
+    """Filters with the short keys of their postback (never "a" or "v": bot.postback's own)."""
+
+    r: str | None = None   # range: one of RANGES, or a day as YYYYMMDD
+    d: str | None = None   # 地区 key
+    p: int | None = None   # project number
+    c: bool = False        # for children
+    f: bool = False        # free
+    ag: str | None = None  # ages "6-12"
+    q: str | None = None   # words
+    n: str | None = None   # near "lat,lon"
+    o: int = 0             # offset
+
+    def params(self) -> dict:
+        out = {}
+        for fld in fields(self):
+            v = getattr(self, fld.name)
+            if v in (None, False, "", 0):
+                continue
+            out[fld.name] = 1 if v is True else v
+        return out
+
+    @classmethod
+    def from_postback(cls, pb) -> "Search":
+        def s(key, n=40):
+            v = pb.get(key)
+            return v[:n] if v else None
+
+        r = s("r", 8)
+        if r is not None and r not in RANGES and not re.fullmatch(r"20\d{6}", r):
+            r = None
+        return cls(r=r, d=s("d", 64), p=pb.int("p"), c=pb.get("c") == "1", f=pb.get("f") == "1",
+                   ag=s("ag", 7) if s("ag", 7) and re.fullmatch(r"\d{1,2}-\d{1,2}", s("ag", 7)) else None,
+                   q=s("q", MAX_WORDS_CHARS), n=s("n", 40), o=max(0, min(pb.int("o", 0) or 0, 10_000)))
+
+
+def _range(r: str | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+    if r is None:
+        return None, None
+    today = to_tokyo(now).date()
+    if r == "wk":
+        return this_week(now)
+    if r == "we":
+        return this_weekend(now)
+    if r == "nw":
+        monday = today + timedelta(days=7 - today.weekday())
+        return day_range(monday)[0], day_range(monday + timedelta(days=6))[1]
+    if r == "mo":
+        first_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        return utc(now), day_range(first_next)[0]
+    if r == "td":
+        return utc(now), day_range(today)[1]
+    if r == "tm":
+        return day_range(today + timedelta(days=1))
+    try:
+        return day_range(date(int(r[:4]), int(r[4:6]), int(r[6:8])))
+    except ValueError:
+        return None, None
+
+
+def _near(n: str | None) -> tuple[float, float] | None:
+    from bot.geo import valid_point
+
+    try:
+        lat, lon = (float(x) for x in (n or "").split(","))
+    except ValueError:
+        return None
+    return valid_point(lat, lon)
+
+
+def _ages(ag: str | None) -> tuple[int, int] | None:
+    if not ag:
+        return None
+    lo, hi = (int(x) for x in ag.split("-"))
+    return (lo, hi) if lo <= hi else (hi, lo)
+
+
+def _district_names(ctx: Ctx) -> dict[str, str]:
+    return {d.key: d.name for d in P.districts(ctx.db)}
+
+
+def _project_names(ctx: Ctx) -> dict[int, str]:
+    return {p.number: p.display_short for p in P.projects(ctx.db)}
+
+
+def _label(ctx: Ctx, s: Search) -> str:
+    parts = []
+    if s.r in RANGE_LABELS:
+        parts.append(RANGE_LABELS[s.r])
+    elif s.r:
+        lo, _ = _range(s.r, ctx.now)
+        parts.append(F.day_text(lo, ctx.now) if lo else "")
+    if s.d:
+        parts.append(T["district"].format(name=_district_names(ctx).get(s.d, s.d)))
+    if s.p is not None:
+        parts.append(_project_names(ctx).get(s.p, f"プロジェクト{s.p}"))
+    if s.n:
+        parts.append("近く")
+    if s.c:
+        parts.append("こども向け")
+    if s.f:
+        parts.append("無料")
+    if s.q:
+        parts.append(f"「{s.q}」")
+    parts = [p for p in parts if p]
+    return ("・".join(parts) + "のイベント") if parts else T["label_upcoming"]
+
+
+# -- views -------------------------------------------------------------------------------------------------------------
+
+def _menu_quick() -> list[dict]:
+    return tail_quick(
+        ui.postback(T["btn_week"], "events.find", "今週のイベント", r="wk"),
+        ui.postback(T["btn_weekend"], "events.find", "今週末のイベント", r="we"),
+        ui.postback(T["btn_district"], "events.pick", "地区からイベントを探す", k="d"),
+        ui.postback(T["btn_project"], "events.pick", "プロジェクトからイベントを探す", k="p"),
+        ui.postback(T["btn_children"], "events.find", "こども向けのイベント", c=1),
+        ui.postback(T["btn_regs"], "regs"),
+    )
+
+
+def show_menu(ctx: Ctx) -> list[dict]:
+    return [ui.text(T["intro"], _menu_quick())]
+
+
+def _my_registrations(ctx: Ctx, event_ids: list[int]) -> dict[int, tuple[Registration, int | None]]:
+    """The resident's live registrations for these events (one query; positions for the waitlisted)."""
+    if ctx.user is None or not event_ids:
+        return {}
+    rows = ctx.db.execute(select(R.RegistrationSlot.ref_id, Registration)
+                          .join(Registration, Registration.slot_id == R.RegistrationSlot.id)
+                          .where(R.RegistrationSlot.kind == KIND, R.RegistrationSlot.ref_id.in_(event_ids),
+                                 Registration.user_id == ctx.user.id, Registration.status != CANCELLED)).all()
+    return {ref: (reg, R.waitlist_position(ctx.db, reg) if reg.status == WAITLISTED else None) for ref, reg in rows}
+
+
+def _base(ctx: Ctx) -> str:
+    return (getattr(ctx.config, "public_base_url", "") or "http://127.0.0.1:5000").rstrip("/")
+
+
+def run_search(ctx: Ctx, s: Search, *, lead: str | None = None) -> list[dict]:
+    start, end = _range(s.r, ctx.now)
+    near = _near(s.n)
+    kw = dict(now=ctx.now, start=start, end=end, districts=(s.d,) if s.d else (),
+              projects=(s.p,) if s.p is not None else (), children=s.c, free=s.f, age=_ages(s.ag), near=near)
+    hits = find_events(ctx.db, text=s.q, limit=PAGE + 1, offset=s.o, **kw)
+    if not hits and s.q and s.o == 0:
+        # Words nothing matched: say so, and show what the other filters find.
+        return run_search(ctx, replace(s, q=None), lead=T["none_words"].format(words=s.q))
+    label = _label(ctx, s)
+    if not hits:
+        body = T["no_more"] if s.o else T["none"].format(label=label)
+        return [ui.text("\n".join(x for x in (lead, body) if x), _menu_quick())]
+    more, hits = len(hits) > PAGE, hits[:PAGE]
+    names = _district_names(ctx)
+    mine = _my_registrations(ctx, [h.event.id for h in hits])
+    bubbles = []
+    for h in hits:
+        reg, pos = mine.get(h.event.id, (None, None))
+        bubbles.append(F.event_bubble(h.event, h.occurrence, now=ctx.now, km=h.km, registration=reg, position=pos,
+                                      district_name=names.get(h.event.district or ""), base_url=_base(ctx)))
+    nxt = replace(s, o=s.o + PAGE)
+    if more:
+        bubbles.append(F.more_bubble(s.o + PAGE + 1, "events.find", nxt.params()))
+    first, last = s.o + 1, s.o + len(hits)
+    intro = T["results"].format(label=label, first=first, last=last) if (more or s.o or len(hits) > 1) \
+        else T["results_one"].format(label=label)
+    msgs = [ui.text("\n".join(x for x in (lead, intro) if x))]
+    msgs += [flex_message(label[:300], group) for group in pack(bubbles)][:4]
+    quick = _menu_quick()
+    if more:
+        quick = [ui.postback(T["btn_more"], "events.find", T["btn_more"], **nxt.params()), *quick]
+    return ui.with_quick(msgs, quick)
+
+
+def find(ctx: Ctx) -> list[dict]:
+    return run_search(ctx, Search.from_postback(ctx.postback))
+
+
+def pick(ctx: Ctx) -> list[dict]:
+    """地区から / プロジェクトから: the ones with events to come, with how many."""
+    O = EventOccurrence
+    live = [O.visible.is_(True), O.ends_at > utc(ctx.now)]
+    if ctx.postback.get("k") == "p":
+        names = _project_names(ctx)
+        rows = ctx.db.execute(select(Event.project, func.count(distinct(O.event_id))).join(O.event)
+                              .where(*live, Event.status.in_(VISIBLE), Event.project.is_not(None))
+                              .group_by(Event.project).order_by(Event.project)).all()
+        items = [ui.postback(qlabel(no, f"{names.get(no, '')}（{n}）"), "events.find",
+                             f"{names.get(no, f'プロジェクト{no}')}のイベント", p=no)
+                 for no, n in rows if no in names][:11]
+        if not items:
+            return [ui.text(T["pick_none_project"], _menu_quick())]
+        return [ui.text(T["pick_project"], tail_quick(*items))]
+    counts = dict(ctx.db.execute(select(O.district, func.count(distinct(O.event_id)))
+                                 .where(*live, O.district.is_not(None)).group_by(O.district)).all())
+    found = [(d, counts[d.key]) for d in P.districts(ctx.db) if counts.get(d.key)]
+    if not found:
+        return [ui.text(T["pick_none_district"], _menu_quick())]
+    actions = [(f"{d.name}（{n}）", ui.postback(f"{d.name}（{n}）", "events.find", f"{d.name}地区のイベント", d=d.key))
+               for d, n in found]
+    if len(actions) <= 11:  # quick replies while they fit, else a bubble of cells
+        return [ui.text(T["pick_district"], tail_quick(*(a for _, a in actions)))]
+    bub = F.chooser_bubble(T["pick_district"], actions[:40])
+    return ui.with_quick([flex_message(T["btn_district"], [bub])], _menu_quick())
+
+
+# -- one event ---------------------------------------------------------------------------------------------------------
+
+def _event(ctx: Ctx) -> Event | None:
+    ev_id = ctx.postback.int("id") if ctx.postback is not None else None
+    ev = ctx.db.get(Event, ev_id) if ev_id is not None and 0 < ev_id < 2 ** 63 else None
+    return ev if ev is not None and ev.status in VISIBLE else None
+
+
+def _occurrence(ctx: Ctx, event: Event) -> EventOccurrence | None:
+    """The occurrence the button named, else the next not yet ended, else the last."""
+    o = ctx.postback.int("o") if ctx.postback is not None else None
+    if o is not None and 0 < o < 2 ** 63:
+        occ = ctx.db.get(EventOccurrence, o)
+        if occ is not None and occ.event_id == event.id:
+            return occ
+    O = EventOccurrence
+    occ = ctx.db.scalar(select(O).where(O.event_id == event.id, O.ends_at > utc(ctx.now)).order_by(O.starts_at).limit(1))
+    return occ or ctx.db.scalar(select(O).where(O.event_id == event.id).order_by(O.starts_at.desc()).limit(1))
+
+
+def _not_found() -> list[dict]:
+    return [ui.text(T["not_found"], _menu_quick())]
+
+
+def show(ctx: Ctx) -> list[dict]:
+    event = _event(ctx)
+    occ = _occurrence(ctx, event) if event is not None else None
+    if event is None or occ is None:
+        return _not_found()
+    reg, pos = _my_registrations(ctx, [event.id]).get(event.id, (None, None))
+    slot = R.find_slot(ctx.db, KIND, event.id)
+    left = None
+    if event.capacity:
+        left = (slot.capacity - slot.confirmed) if slot is not None and slot.capacity is not None else event.capacity
+    bub = F.detail_bubble(event, occ, now=ctx.now, base_url=_base(ctx), registration=reg, position=pos, left=left,
+                          district_name=_district_names(ctx).get(event.district or ""))
+    return ui.with_quick([flex_message(event.title[:300], [bub])], _menu_quick())
+
+
+def _slot(ctx: Ctx, event: Event):
+    """The event's registration slot, made on first use when the admin has not made it yet."""
+    slot = R.find_slot(ctx.db, KIND, event.id)
+    if slot is not None:
+        return slot
+    args = dict(capacity=event.capacity, starts_at=event.starts_at, ends_at=event.ends_at,
+                closes_at=event.registration_deadline, now=ctx.now)
+    if ctx.db.get_bind().dialect.name != "postgresql":
+        return R.slot_for(ctx.db, KIND, event.id, **args)  # one writer at a time: nobody can make it meanwhile
+    try:
+        with ctx.db.begin_nested():  # two first sign-ups at once: the second uses the first's slot
+            return R.slot_for(ctx.db, KIND, event.id, **args)
+    except IntegrityError:
+        return R.find_slot(ctx.db, KIND, event.id)
+
+
+def _asked_at(ctx: Ctx) -> datetime | None:
+    """When the resident tapped: the webhook event's timestamp (ms), the waitlist's order."""
+    ts = ctx.event.get("timestamp")
+    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 < ts < 2 ** 53:
+        return None
+    return datetime.fromtimestamp(ts / 1000, tz=timezone.utc)
+
+
+def _after_join_quick(event: Event) -> list[dict]:
+    return tail_quick(ui.postback(T["btn_details"], "events.show", f"{event.title[:40]}を見る", id=event.id),
+                      ui.postback(T["btn_regs"], "regs"), ui.postback(T["btn_events"], "events"))
+
+
+def join(ctx: Ctx) -> list[dict]:
+    """参加する: asked once (ok=1 on the 申し込む button), then registered; every outcome is said plainly."""
+    event = _event(ctx)
+    if event is None:
+        return _not_found()
+    if event.status != "published":
+        return [ui.text(T["join_cancelled"], _menu_quick())]
+    if not event.registration_required:
+        return [ui.text(T["join_not_needed"], _after_join_quick(event))]
+    if ctx.user is None:
+        return [ui.text(T["no_user"], main_menu_quick())]
+    when = F.when_text(event.starts_at, event.ends_at, all_day=bool(event.all_day), now=ctx.now)
+    words = dict(title=event.title[:60], when=when)
+    quick = _after_join_quick(event)
+    if ctx.postback.get("ok") != "1":
+        slot = R.find_slot(ctx.db, KIND, event.id)
+        if slot is not None:
+            mine = ctx.db.scalar(select(Registration).where(Registration.slot_id == slot.id,
+                                                            Registration.user_id == ctx.user.id))
+            if mine is not None and mine.status != CANCELLED:
+                return [ui.text(_outcome_text(mine.status, mine, ctx, words, already=True), quick)]
+        full = slot is not None and slot.capacity is not None and (slot.confirmed >= slot.capacity or slot.waiting)
+        q = (T["join_confirm_wait"] if full else T["join_confirm"]).format(**words)
+        return [ui.confirm(q, q, ui.postback(T["btn_yes_join"], "events.join", T["btn_yes_join"], id=event.id, ok=1),
+                           ui.postback(T["btn_no"], "events.no", T["btn_no"]))]
+    slot = _slot(ctx, event)
+    out = R.register(ctx.db, slot.id, ctx.user.id, now=ctx.now, requested_at=_asked_at(ctx))
+    return [ui.text(_outcome_text(out.status, out.registration, ctx, words, position=out.position), quick)]
+
+
+def _outcome_text(status: str, reg, ctx: Ctx, words: dict, *, already: bool = False, position=None) -> str:
+    if status in ("confirmed", "offered", "attended", "no_show"):
+        status = "already_confirmed" if already else "confirmed"
+    elif status == WAITLISTED:
+        status = "already_waitlisted" if already else "waitlisted"
+    if status in ("waitlisted", "already_waitlisted"):
+        n = position or (R.waitlist_position(ctx.db, reg) if reg is not None else None) or 1
+        return T[status].format(n=n, **words)
+    key = {"confirmed": "joined", "already_confirmed": "already_confirmed", "closed": "closed", "past": "past",
+           "not_open": "not_open"}.get(status, "closed")
+    return T[key].format(**words)
+
+
+def no_join(ctx: Ctx) -> list[dict]:
+    return [ui.text(T["join_cancelled_by_user"], _menu_quick())]
+
+
+# -- free text ---------------------------------------------------------------------------------------------------------
+
+def _folded(words) -> list[str]:
+    return sorted({nlu.fold(w) for w in words if nlu.fold(w)}, key=len, reverse=True)
+
+
+_RANGE_FOLDED = sorted(((f, RANGE_WORDS[k]) for k, ws in F.V["ranges"].items() for f in _folded(ws)),
+                       key=lambda x: -len(x[0]))
+_CHILD = _folded(F.V["children_words"])
+_FREE = _folded(F.V["free_words"])
+_GENERIC = _folded(F.V["generic_words"])
+_PARTICLE_ENDS = re.compile(r"^[のはでにをがともへや]+|[のはでにをがともへやか]+$")
+_WEEKDAYS = sorted(((nlu.fold(w), int(d)) for w, d in F.V["weekday_words"].items()), key=lambda x: -len(x[0]))
+
+
+def parse_text(ctx: Ctx, raw: str) -> Search:
+    """Typed filters: a range word (今週, 週末, 明日 ...), a 地区, こども words, 無料; what is left, if
+    anything, searches titles and descriptions. handlers/listing_query.parse (shared with こどもの居場所)
+    reads days, ages and 地区 when it is there."""
+    key = nlu.fold(raw)
+    s = Search()
+    for word, r in _RANGE_FOLDED:
+        if word in key:
+            s, key = replace(s, r=r), key.replace(word, " ")
+            break
+    for word, wd in _WEEKDAYS:  # 土曜 / 土曜日: the next one (today counts)
+        if word in key:
+            today = to_tokyo(ctx.now).date()
+            day = today + timedelta(days=(wd - today.weekday()) % 7)
+            s = replace(s, r=s.r or day.strftime("%Y%m%d"))
+            key = key.replace(word + "日", " ").replace(word, " ")
+            break
+    if any(w in key for w in _CHILD):
+        s = replace(s, c=True)
+    if any(w in key for w in _FREE):
+        s = replace(s, f=True)
+    districts = P.districts(ctx.db)
+    q = _listing_query(ctx, raw, districts)
+    if q is not None:
+        s = _merge_query(ctx, s, q, districts)
+    target = getattr(ctx.intent, "target", None)
+    if s.d is None and target:
+        s = replace(s, d=next((d.key for d in districts if target in (d.name, *(d.aliases or []))), None))
+    # Whatever is left: words to look for, once the known words are taken out.
+    for d in districts:
+        if s.d == d.key:
+            for form in (d.name, *(d.aliases or []), d.kana or ""):
+                if nlu.fold(form):
+                    key = key.replace(nlu.fold(form) + "ちく", " ").replace(nlu.fold(form), " ")
+    for w in (*_CHILD, *_FREE, *_GENERIC, "ちく"):
+        key = key.replace(w, " ")
+    # Particles are cut only at a word's ends: 「の」 inside ものづくり stays.
+    left = [t for t in (_PARTICLE_ENDS.sub("", w) for w in key.split()) if len(t) >= 2]
+    if left and s.q is None:
+        s = replace(s, q=" ".join(left)[:MAX_WORDS_CHARS])
+    return s
+
+
+def _listing_query(ctx: Ctx, raw: str, districts):
+    try:
+        from handlers.listing_query import parse
+    except ImportError:
+        return None
+    try:
+        return parse(raw, districts)
+    except Exception:  # noqa: BLE001 - another feature's parser must not cost an answer
+        return None
+
+
+def _merge_query(ctx: Ctx, s: Search, q, districts) -> Search:
+    """Fold handlers/listing_query's ListingQuery into a Search (fields per the step's shared design)."""
+    today = to_tokyo(ctx.now).date()
+    day = getattr(q, "day", None)
+    if s.r is None:
+        if getattr(q, "today", False):
+            s = replace(s, r="td")
+        elif getattr(q, "weekend", False):
+            s = replace(s, r="we")
+        elif isinstance(day, date):
+            s = replace(s, r=day.strftime("%Y%m%d"))
+        elif isinstance(day, int) and 0 <= day <= 6:  # a weekday: the next one (today counts)
+            nxt = today + timedelta(days=(day - today.weekday()) % 7)
+            s = replace(s, r=nxt.strftime("%Y%m%d"))
+    if getattr(q, "free", False):
+        s = replace(s, f=True)
+    age = getattr(q, "age", None)
+    if isinstance(age, tuple) and len(age) == 2 and all(isinstance(a, int) for a in age):
+        s = replace(s, ag=f"{min(age)}-{max(age)}", c=s.c or max(age) <= 15)
+    elif isinstance(age, int):
+        s = replace(s, ag=f"{age}-{age}")
+    ds = list(getattr(q, "districts", None) or [])
+    keys = {d.key for d in districts}
+    names = {d.name: d.key for d in districts}
+    if ds and s.d is None:
+        first = ds[0]
+        first = getattr(first, "key", first)
+        s = replace(s, d=first if first in keys else names.get(first))
+    return s
+
+
+def on_text(ctx: Ctx) -> list[dict]:
+    """The "events" intent: a plain イベント opens the menu; with filters (国府津, 今週末, こども, 無料, words)
+    it searches at once."""
+    raw = str(((ctx.event.get("message") or {}).get("text")) or ctx.text)
+    s = parse_text(ctx, raw)
+    if s == Search():
+        return show_menu(ctx)
+    return run_search(ctx, s)
+
+
+# -- 申込状況 for events (handlers/registrations.py draws it) -----------------------------------------------------------
+
+@registrations.describer(KIND)
+def describe(ctx: Ctx, pairs: list) -> dict:
+    events = {e.id: e for e in ctx.db.scalars(select(Event).where(Event.id.in_({s.ref_id for _, s in pairs})))}
+    out = {}
+    for reg, slot in pairs:
+        ev = events.get(slot.ref_id)
+        if ev is None:
+            continue
+        out[reg.id] = registrations.F.Described(
+            title=ev.title, when=F.when_text(ev.starts_at, ev.ends_at, all_day=bool(ev.all_day), now=ctx.now),
+            kind_label="イベント",
+            details=ui.postback(T["btn_details"], "events.show", f"{ev.title[:40]}を見る", id=ev.id),
+            cancelled=ev.status == "cancelled")
+    return out
+
+
+POSTBACKS = {"events": show_menu, "events.find": find, "events.pick": pick, "events.show": show,
+             "events.join": join, "events.no": no_join, "events.cancel": registrations.cancel_registration,
+             **registrations.POSTBACKS}
+INTENTS = {"events": on_text, **registrations.INTENTS}
 EVENTS: dict = {}
 FLOWS: dict = {}
 COMMANDS: dict = {}

@@ -72,21 +72,22 @@ def _iso(value) -> date | None:
         return None
 
 
-class _Schedule:
-    """One place's rules in the form the day loop wants (built per call: a place's rows are few)."""
+class Schedule:
+    """One place's rules in the form the day loop wants. Built per call from a place (its rows are few), or by
+    a search straight from selected columns (`from_parts`) without loading ORM objects."""
 
     __slots__ = ("by_weekday", "holidays_off", "year_end_off", "closed", "extra")
 
-    def __init__(self, place) -> None:
+    def __init__(self, rows, holidays_off: bool, year_end_off: bool, closed_dates, extra_dates) -> None:
+        # rows: (weekday, opens, closes, weeks) tuples
         self.by_weekday: dict[int, list[tuple[int, int, int]]] = {}
-        for h in place.hours or ():
-            self.by_weekday.setdefault(h.weekday, []).append((h.opens, h.closes, h.weeks or 0))
-        self.holidays_off = bool(place.closed_on_holidays)
-        self.year_end_off = bool(place.closed_year_end)
-        closed = place.closed_dates or ()
-        self.closed = {d for d in (_iso(x) for x in closed) if d} if closed else set()
+        for wd, opens, closes, weeks in rows:
+            self.by_weekday.setdefault(wd, []).append((opens, closes, weeks or 0))
+        self.holidays_off = bool(holidays_off)
+        self.year_end_off = bool(year_end_off)
+        self.closed = {d for d in (_iso(x) for x in closed_dates) if d} if closed_dates else set()
         self.extra: dict[date, list[tuple[int, int]]] = {}
-        for item in place.extra_dates or ():
+        for item in extra_dates or ():
             if not isinstance(item, dict):
                 continue
             day, opens, closes = _iso(item.get("date")), _hhmm(item.get("open")), _hhmm(item.get("close"))
@@ -95,12 +96,21 @@ class _Schedule:
                     closes += 1440  # 22:00-02:00 written as such
                 self.extra.setdefault(day, []).append((opens, closes))
 
+    @classmethod
+    def of(cls, place) -> "Schedule":
+        if isinstance(place, Schedule):
+            return place
+        return cls(((h.weekday, h.opens, h.closes, h.weeks) for h in place.hours or ()), place.closed_on_holidays,
+                   place.closed_year_end, place.closed_dates, place.extra_dates)
+
     def spans(self, day: date) -> list[tuple[int, int]]:
         """(opens, closes) minutes after the day's midnight, sorted and merged."""
-        if day in self.closed:
+        rows = self.by_weekday.get(day.weekday())
+        if not rows and not self.extra:
+            return []
+        if self.closed and day in self.closed:
             return []
         out: list[tuple[int, int]] = []
-        rows = self.by_weekday.get(day.weekday())
         if rows and not ((self.year_end_off and year_end(day)) or (self.holidays_off and is_holiday(day))):
             nth = 1 << week_of_month(day)
             out = [(o, c) for o, c, weeks in rows if not weeks or weeks & nth]
@@ -118,54 +128,60 @@ class _Schedule:
         return out
 
     def openings(self, day: date) -> list[Opening]:
-        spans = self.spans(day)
-        if not spans:
-            return []
-        midnight = datetime.combine(day, time(0), TOKYO)
-        return [Opening(midnight + timedelta(minutes=o), midnight + timedelta(minutes=c)) for o, c in spans]
+        return [_opening(day, o, c) for o, c in self.spans(day)]
 
     def may_open(self) -> bool:
         return bool(self.by_weekday or self.extra)
 
 
+def _opening(day: date, opens: int, closes: int) -> Opening:
+    midnight = datetime(day.year, day.month, day.day, tzinfo=TOKYO)
+    return Opening(midnight + timedelta(minutes=opens), midnight + timedelta(minutes=closes))
+
+
 def opens_on(place, day: date) -> list[tuple[datetime, datetime]]:
     """Openings that start on `day` (Tokyo), as (start, end) aware Tokyo datetimes, earliest first."""
-    return [(o.start, o.end) for o in _Schedule(place).openings(day)]
+    return [(o.start, o.end) for o in Schedule.of(place).openings(day)]
 
 
 def openings_on(place, day: date) -> list[Opening]:
-    return _Schedule(place).openings(day)
+    return Schedule.of(place).openings(day)
 
 
-def next_opening(place, at: datetime, *, horizon_days: int = HORIZON_DAYS) -> Opening | None:
+def next_opening(place, at: datetime, *, horizon_days: int = HORIZON_DAYS, beyond: bool = True) -> Opening | None:
     """The opening running at `at` (start <= at < end), else the next one to start; None when nothing is planned
-    within the horizon. A place closing at 17:00 is closed at 17:00 sharp."""
-    s = _Schedule(place)
+    within the horizon (extra dates are looked for beyond it). A place closing at 17:00 is closed at 17:00 sharp.
+    `place`: a Place (or the same fields) or a Schedule."""
+    s = Schedule.of(place)
     if not s.may_open():
         return None
     at = to_tokyo(at)
     today = at.date()
+    base = today.toordinal()
+    # Seconds since today's Tokyo midnight (Tokyo has no daylight saving); spans compare in minutes.
+    rel = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
     # Yesterday first: an opening across midnight may still be running.
     for offset in range(-1, horizon_days + 1):
-        for o in s.openings(today + timedelta(days=offset)):
-            if o.end > at:
-                return o
-    # Extra dates beyond the horizon (an event-like opening announced far ahead).
-    later = sorted(d for d in s.extra if d > today + timedelta(days=horizon_days))
-    for day in later:
-        for o in s.openings(day):
-            return o
+        day = date.fromordinal(base + offset)
+        for o, c in s.spans(day):
+            if (offset * 1440 + c) * 60 > rel:
+                return _opening(day, o, c)
+    if beyond and s.extra:  # an extra date announced far ahead
+        last = date.fromordinal(base + horizon_days)
+        for day in sorted(d for d in s.extra if d > last):
+            for o, c in s.spans(day):
+                return _opening(day, o, c)
     return None
 
 
 def next_opening_on(place, day: date, at: datetime) -> Opening | None:
     """The first opening starting on `day` that has not ended at `at` (for "open on Saturday" searches)."""
     at = to_tokyo(at)
-    return next((o for o in _Schedule(place).openings(day) if o.end > at), None)
+    return next((o for o in Schedule.of(place).openings(day) if o.end > at), None)
 
 
 def is_open(place, at: datetime) -> bool:
-    o = next_opening(place, at, horizon_days=0)
+    o = next_opening(place, at, horizon_days=0, beyond=False)
     return o is not None and o.contains(to_tokyo(at))
 
 

@@ -82,8 +82,8 @@ def occurrence_when(event: Event, occ: EventOccurrence | None) -> str:
     return when_label(occ.starts_at, occ.ends_at if event.ends_at is not None else None, all_day=event.all_day)
 
 
-@bp.get("/events")
 @bp.get("/events/")
+@bp.get("/events")  # registered first (decorators apply bottom-up): url_for builds /events
 def index():
     from bot.event_search import find_events
 

@@ -35,8 +35,8 @@ def _rt():
     return current_app.extensions["kyodo"]
 
 
-@bp.get("/places")
 @bp.get("/places/")
+@bp.get("/places")  # registered first (decorators apply bottom-up): url_for builds /places
 def index():
     rt = _rt()
     now = rt.now()

@@ -13,14 +13,14 @@ who cancels can have a reminder not yet sent withdrawn (`withdraw_reminder`).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import registrations as R
-from bot.clock import to_tokyo, utc
+from bot.clock import TOKYO, to_tokyo, utc
 from bot.personal_push import notify
 from bot.publish import cancel as cancel_publication, publish
 from bot.segments import ANY, Segment
@@ -50,6 +50,21 @@ def revision_ref(event: Event) -> str:
 
 def reminder_ref(registration_id: int, day: date) -> str:
     return f"reminder:reg:{registration_id}:{day.isoformat()}"
+
+
+def reminder_at(text: str | None) -> time:
+    """config.event_reminder_at ("18:00") as a time; a value that cannot be read is 18:00."""
+    try:
+        hh, mm = (int(x) for x in (text or "").strip().split(":"))
+        return time(hh, mm)
+    except ValueError:
+        return time(18, 0)
+
+
+def reminder_due(starts_at: datetime, at: str | None) -> datetime:
+    """When the day-before reminder of something starting at `starts_at` goes out (Tokyo, aware)."""
+    day = to_tokyo(starts_at).date() - timedelta(days=1)
+    return datetime.combine(day, reminder_at(at), TOKYO)
 
 
 # -- shared pieces -------------------------------------------------------------------------------------------------
@@ -228,5 +243,5 @@ def withdraw_reminder(db: Session, registration: Registration, slot: Registratio
     return cancel_publication(db, pub_id) if pub_id is not None else False
 
 
-__all__ = ["announce_listing", "event_cancelled", "event_changed", "listing_ref", "on_promoted", "registrants",
+__all__ = ["reminder_at", "reminder_due", "announce_listing", "event_cancelled", "event_changed", "listing_ref", "on_promoted", "registrants",
            "reminder_ref", "revision_ref", "withdraw_reminder"]

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import event_notices  # noqa: F401  (registers the "event" promotion notifier)
+from bot.event_notices import reminder_due  # the import registers the "event" promotion notifier
 from bot import registrations as R
 from bot.clock import to_tokyo, utc
 from bot.event_search import day_range, find_events, this_week, this_weekend
@@ -342,7 +342,10 @@ def join(ctx: Ctx) -> list[dict]:
                            ui.postback(T["btn_no"], "events.no", T["btn_no"]))]
     slot = _slot(ctx, event)
     out = R.register(ctx.db, slot.id, ctx.user.id, now=ctx.now, requested_at=_asked_at(ctx))
-    return [ui.text(_outcome_text(out.status, out.registration, ctx, words, position=out.position), quick)]
+    answer = _outcome_text(out.status, out.registration, ctx, words, position=out.position)
+    if out.status == "confirmed" and utc(ctx.now) < reminder_due(event.starts_at, ctx.config.event_reminder_at):
+        answer += "\n" + T["joined_reminder"]  # scheduler/event_reminders.py will send it
+    return [ui.text(answer, quick)]
 
 
 def _outcome_text(status: str, reg, ctx: Ctx, words: dict, *, already: bool = False, position=None) -> str:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from icalendar import Calendar, Event as VEvent, vRecur
 
 from bot.clock import to_tokyo, utc
-from bot.listing_format import ages_label, cost_label
+from handlers.events_flex import ages_text, cost_text
 from models.events import CANCELLED, Event
 
 PRODID = "-//kyodo//協働プロジェクト イベント//JA"
@@ -76,6 +76,12 @@ def vevent(event: Event, *, base_url: str, now) -> VEvent:
     return v
 
 
+def cost_with_note(event) -> str:
+    """The LINE bubble's cost (handlers/events_flex.py) with the organiser's note: 500円（材料費）."""
+    text = cost_text(event)
+    return f"{text}（{event.cost_note}）" if event.cost_note and event.cost_note != text else text
+
+
 def description(event: Event) -> str:
     lines = []
     if event.status == CANCELLED:
@@ -84,8 +90,8 @@ def description(event: Event) -> str:
         lines.append(event.description)
     if event.time_note:
         lines.append(event.time_note)
-    lines.append(f"対象：{ages_label(event.age_min, event.age_max)}")
-    lines.append(f"費用：{cost_label(event.cost_kind, event.cost_yen, event.cost_note)}")
+    lines.append(f"対象：{ages_text(event.age_min, event.age_max)}")
+    lines.append(f"費用：{cost_with_note(event)}")
     if event.registration_required:
         lines.append("申込：必要です。LINEの『イベント』から申し込めます。")
     if event.organiser_name:

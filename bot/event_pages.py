@@ -14,7 +14,8 @@ from sqlalchemy import exists, select
 from bot import calendar_ics
 from bot.clock import to_tokyo, utc
 from bot.geo import map_url
-from bot.listing_format import ages_label, cost_label, day_label, tel_href, when_label
+from bot.listing_format import day_label
+from handlers.events_flex import ages_text, cost_text, day_text, hm, tel_uri, when_text
 from models import plan as P
 from models.events import CANCELLED, VISIBLE, Event, EventOccurrence
 
@@ -76,10 +77,12 @@ def page_number(raw: str | None) -> int:
 
 
 def occurrence_when(event: Event, occ: EventOccurrence | None) -> str:
-    """The date and time a person reads: the occurrence's, with no invented end for a start-only event."""
+    """The date and time as LINE words it, with the year (2026年12月5日（土）10:00〜12:00): the occurrence's,
+    with no invented end for a start-only event."""
     if occ is None:
-        return when_label(event.starts_at, event.ends_at, all_day=event.all_day)
-    return when_label(occ.starts_at, occ.ends_at if event.ends_at is not None else None, all_day=event.all_day)
+        return when_text(event.starts_at, event.ends_at, all_day=bool(event.all_day))
+    return when_text(occ.starts_at, occ.ends_at if event.ends_at is not None or event.all_day else None,
+                     all_day=bool(event.all_day))
 
 
 @bp.get("/events/")
@@ -98,11 +101,13 @@ def index():
         more = len(hits) > PAGE_SIZE
         hits = hits[:PAGE_SIZE]
         district_names = {d.key: d.name for d in f.districts}
-        rows = [{"event": h.event, "when": occurrence_when(h.event, h.occurrence),
-                 "day": to_tokyo(h.occurrence.starts_at).date(),
-                 "day_label": day_label(to_tokyo(h.occurrence.starts_at).date()), "district": district_names.get(h.event.district or ""),
-                 "cancelled": h.event.status == CANCELLED, "cost": cost_label(h.event.cost_kind, h.event.cost_yen),
-                 "ages": ages_label(h.event.age_min, h.event.age_max)} for h in hits]
+        rows = []
+        for h in hits:
+            day = to_tokyo(h.occurrence.starts_at).date()
+            rows.append({"event": h.event, "when": occurrence_when(h.event, h.occurrence), "day": day,
+                         "day_label": day_label(day), "district": district_names.get(h.event.district or ""),
+                         "cancelled": h.event.status == CANCELLED, "cost": cost_text(h.event),
+                         "ages": ages_text(h.event.age_min, h.event.age_max)})
         feed = url_for("event_pages.feed", **{k: v for k, v in f.query().items() if k in ("district", "project")})
         return render_template(
             "events/index.html", rows=rows, f=f, page=page,
@@ -135,9 +140,9 @@ def detail(event_id: int):
             when=occurrence_when(event, upcoming[0] if upcoming else None), past=not upcoming,
             dates=[occurrence_when(event, o) for o in upcoming[:UPCOMING_DATES]],
             more_dates=len(upcoming) > UPCOMING_DATES, district=district, project=project, action=action,
-            map_url=map_url(event.lat, event.lon, event.address), tel=tel_href(event.phone),
-            cost=cost_label(event.cost_kind, event.cost_yen, event.cost_note),
-            ages=ages_label(event.age_min, event.age_max), signup=_signup(db, event, now))
+            map_url=map_url(event.lat, event.lon, event.address), tel=tel_uri(event.phone),
+            cost=calendar_ics.cost_with_note(event), ages=ages_text(event.age_min, event.age_max),
+            signup=_signup(db, event, now))
 
 
 def _signup(db, event: Event, now) -> dict | None:
@@ -154,7 +159,7 @@ def _signup(db, event: Event, now) -> dict | None:
               or utc(deadline or event.starts_at) <= utc(now))
     capacity = slot.capacity if slot is not None else event.capacity
     left = max(0, capacity - slot.confirmed) if slot is not None and capacity is not None else None
-    return {"closed": closed, "deadline": when_label(deadline, None).rstrip("〜") + "まで" if deadline else None,
+    return {"closed": closed, "deadline": f"{day_text(deadline)}{hm(deadline)}まで" if deadline else None,
             "capacity": capacity, "left": left, "full": left == 0}
 
 

@@ -15,8 +15,8 @@ from bot import opening_hours as OH
 from bot.clock import to_tokyo
 from bot.event_pages import page_number
 from bot.geo import map_url
-from bot.listing_format import KIND_LABELS, WEEKDAYS, ages_label, cost_label, day_label, minutes_label, \
-    tel_href, weeks_label
+from bot.listing_format import WEEKDAYS, day_label, minutes_label, weeks_label
+from handlers.places_flex import KIND_LABELS, ages_text, cost_text, tel_uri
 from models import plan as P
 from models.places import KINDS, PUBLISHED, Place
 from models.plan import District
@@ -67,8 +67,8 @@ def index():
             opening = OH.next_opening(p, now)
             rows.append({"place": p, "district": names.get(p.district, p.district), "kind": KIND_LABELS[p.kind],
                          "next": OH.describe_next(opening, now), "open_now": opening is not None and
-                         opening.contains(to_tokyo(now)), "cost": cost_label(p.cost_kind, p.cost_yen),
-                         "ages": ages_label(p.age_min, p.age_max)})
+                         opening.contains(to_tokyo(now)), "cost": cost_text(p, with_note=False),
+                         "ages": ages_text(p)})
         query = {k: v for k, v in (("district", district), ("kind", kind)) if v}
         return render_template(
             "places/index.html", rows=rows, districts=districts, kinds=[(k, KIND_LABELS[k]) for k in KINDS],
@@ -84,8 +84,8 @@ def weekly_table(place) -> list[dict]:
     in some weeks of the month), or none (休み)."""
     rows = []
     for wd in range(7):
-        times = [(f"{weeks_label(h.weeks or 0)} " if h.weeks else "") + f"{minutes_label(h.opens)}〜{minutes_label(h.closes)}"
-                 for h in sorted(place.hours, key=lambda h: (h.opens, h.weeks)) if h.weekday == wd]
+        times = [(f"{weeks_label(h.weeks)} " if h.weeks else "") + f"{minutes_label(h.opens)}〜{minutes_label(h.closes)}"
+                 for h in sorted(place.hours, key=lambda h: (h.opens, h.weeks or 0)) if h.weekday == wd]
         rows.append({"day": WEEKDAYS[wd], "times": times})
     return rows
 
@@ -140,6 +140,5 @@ def detail(place_id: int):
             project=project, action=action, next=OH.describe_next(opening, now),
             open_now=opening is not None and opening.contains(to_tokyo(now)), week=weekly_table(place),
             exceptions=exceptions(place, today), soon=[(d, t) for d, t in soon if t],
-            map_url=map_url(place.lat, place.lon, place.address), tel=tel_href(place.phone),
-            cost=cost_label(place.cost_kind, place.cost_yen, place.cost_note),
-            ages=ages_label(place.age_min, place.age_max))
+            map_url=map_url(place.lat, place.lon, place.address), tel=tel_uri(place.phone),
+            cost=cost_text(place), ages=ages_text(place))

@@ -284,3 +284,14 @@ def test_ics_over_real_http(site):
     cal = Calendar.from_ical(body)
     assert [str(e["SUMMARY"]) for e in cal.walk("VEVENT")] == ["本番の会"]
     assert body.startswith(b"BEGIN:VCALENDAR\r\n")  # RFC 5545 line endings
+
+
+def test_all_day_event_is_a_date_in_the_page_and_the_ics(site, client):
+    from datetime import date
+
+    eid = add_event(site, "文化財の一斉公開", starts=at(5, 0), hours=48, all_day=True)  # Saturday and Sunday
+    text = text_of(page(client, f"/events/{eid}"))
+    assert "2026年12月5日（土）〜2026年12月6日（日）" in text and "0:00" not in text
+    (ev,) = ics(client, f"/events/{eid}.ics").walk("VEVENT")
+    assert ev.decoded("DTSTART") == date(2026, 12, 5) and ev.decoded("DTEND") == date(2026, 12, 7)  # exclusive
+    assert ev["DTSTART"].params.get("VALUE") == "DATE"

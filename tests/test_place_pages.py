@@ -113,7 +113,8 @@ def test_detail_weekly_table_exceptions_map_and_phone(site, client):
     pid = add_place(
         site, "みどり子ども食堂", district="midori",
         hours=[(2, "17:00", "19:30", 0), (5, "11:30", "13:30", 0b10100), (4, "22:00", "25:00", 0)],
-        closed_dates=["2026-12-09", "2026-11-01"], extra_dates=[{"date": "2026-12-06", "open": "10:00", "close": "12:00"}],
+        closed_dates=["2026-12-09", "2026-11-01"],
+        extra_dates=[{"date": "2026-12-06", "open": "10:00", "close": "12:00"}],
         hours_note="雨の日はお休みです。", phone="0465-00-0101", phone_ext="12", address="小田原市緑1-1", lat=35.259,
         lon=139.157, cost_kind="per_meal", cost_yen=100, cost_note="大人300円", age_min=0, age_max=18,
         booking_required=True, accessibility="スロープがあります。", organiser_name="みどり子ども会", project=3, action=303)
@@ -131,7 +132,7 @@ def test_detail_weekly_table_exceptions_map_and_phone(site, client):
     assert "12月12日（土） 11:30〜13:30" in text  # 第2土曜
     assert 'href="tel:0465000101"' in html and "（内線 12）" in text and "電話する" in text
     assert 'href="https://www.google.com/maps/search/?api=1&amp;query=35.259000,139.157000"' in html
-    assert "1食 100円（大人300円）" in text and "0〜18歳" in text and "予約 必要です" in text
+    assert "1食100円（大人300円）" in text and "0〜18歳" in text and "予約 必要です" in text
     assert "スロープがあります。" in text and "みどり子ども会" in text and 'href="/plan/actions/303"' in html
 
 

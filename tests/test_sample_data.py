@@ -35,7 +35,8 @@ def snapshot(bot) -> dict:
     out = {}
     with bot.rt.sessions() as db:
         for model in TABLES:
-            cols = [c.key for c in inspect(model).mapper.column_attrs if not (model is EventOccurrence and c.key == "id")]
+            cols = [c.key for c in inspect(model).mapper.column_attrs
+                    if not (model is EventOccurrence and c.key == "id")]
             rows = [tuple(_plain(getattr(r, c)) for c in cols) for r in db.scalars(select(model))]
             out[model.__tablename__] = sorted(rows, key=repr)
     return out

@@ -94,7 +94,7 @@ def _box(lat: float, lon: float, km: float):
     return and_(Place.lat.between(lat - dlat, lat + dlat), Place.lon.between(lon - dlon, lon + dlon))
 
 
-def _conditions(*, districts, kinds, free, age, day: date | None, running_from_yesterday: bool, words) -> list:
+def _conditions(*, districts, kinds, free, age, days: list[date], running_from_yesterday: bool, words) -> list:
     conds = [Place.status == PUBLISHED]
     if districts:
         conds.append(Place.district.in_(list(districts)))
@@ -106,12 +106,12 @@ def _conditions(*, districts, kinds, free, age, day: date | None, running_from_y
         lo, hi = rng
         conds.append(or_(Place.age_min.is_(None), Place.age_min <= hi))
         conds.append(or_(Place.age_max.is_(None), Place.age_max >= lo))
-    if day is not None:
-        wd = day.weekday()
+    if days:
         ph = aliased(PlaceHours)  # the hours query joins place_hours itself: keep this one apart
-        on_day = ph.weekday == wd
+        on_day = ph.weekday.in_(sorted({d.weekday() for d in days}))
         if running_from_yesterday:  # a row of yesterday's that runs past midnight is open this morning
-            on_day = or_(on_day, and_(ph.weekday == (wd - 1) % 7, ph.closes > 1440))
+            yesterday = (min(days).weekday() - 1) % 7
+            on_day = or_(on_day, and_(ph.weekday == yesterday, ph.closes > 1440))
         # Uncorrelated: read once and hashed, whatever the planner's statistics say (a correlated EXISTS ran
         # once per place on a table never analysed).
         weekly = Place.id.in_(select(ph.place_id).where(on_day))
@@ -146,29 +146,39 @@ def _candidates(db: Session, conds: list, *, with_hours: bool) -> list[_Row]:
 
 
 def find_places(db: Session, *, now: datetime, districts=(), kinds=(), free: bool = False, age=None,
-                open_today: bool = False, open_on: date | None = None, near: tuple[float, float] | None = None,
-                text=None, limit: int = 10, offset: int = 0) -> list[PlaceHit]:
+                open_today: bool = False, open_on: date | Iterable[date] | None = None,
+                near: tuple[float, float] | None = None, text=None, limit: int = 10, offset: int = 0) -> list[PlaceHit]:
     """Published places matching every filter given. `age`: years, or a (lo, hi) range that must overlap the
-    place's ages. `open_today`: an opening today that has not ended; `open_on`: one starting on that date
-    (not ended, when it is today). `text`: words, each found in the name, reading, address, description or
-    organisation. The hit's `opening` is that day's opening with a day filter, else the next one."""
+    place's ages. `open_today`: an opening today that has not ended; `open_on`: one starting on that date, or
+    on any of several dates (週末), and not ended when it is today; past dates match nothing. `text`: words,
+    each found in the name, reading, address, description or organisation. The hit's `opening` is the first
+    matching day's opening with a day filter, else the next one."""
     now = to_tokyo(now)
     today = now.date()
-    day = open_on or (today if open_today else None)
+    asked = [open_on] if isinstance(open_on, date) else list(open_on or ())
+    days = sorted({d for d in asked if d >= today} | ({today} if open_today else set()))
+    if (asked or open_today) and not days:
+        return []  # only past days asked
     words = _words(text)
-    conds = _conditions(districts=districts, kinds=kinds, free=free, age=age, day=day,
-                        running_from_yesterday=day == today, words=words)
+    conds = _conditions(districts=districts, kinds=kinds, free=free, age=age, days=days,
+                        running_from_yesterday=today in days, words=words)
     want = max(0, offset) + max(0, limit)
     if limit <= 0:
         return []
+    day = days[0] if days else None  # "a day filter is on"
 
     def opening_of(r) -> OH.Opening | None:
         sched = r.schedule()
-        if day is None:
+        if not days:
             return OH.next_opening(sched, now)
-        if day == today:  # running since yesterday, or later today
-            return OH.next_opening(sched, now, horizon_days=0, beyond=False)
-        return OH.next_opening_on(sched, day, now)
+        for d in days:
+            if d == today:  # running since yesterday, or later today
+                o = OH.next_opening(sched, now, horizon_days=0, beyond=False)
+            else:
+                o = OH.next_opening_on(sched, d, now)
+            if o is not None:
+                return o
+        return None
 
     if near is not None:
         lat, lon = near

@@ -1,4 +1,5 @@
-"""The view for a location message: the nearest 地区 and the plan's actions there, as one Flex bubble."""
+"""The view for a location message: what is near (places and events, drawn by their own features' bubbles),
+and the nearest 地区 with the plan's actions there, as the carousel's last bubble."""
 from __future__ import annotations
 
 from handlers import ui
@@ -16,7 +17,10 @@ T = {
     "local": "どの地区でも進める、地域の取組",
     "tap": "押すと、くわしい内容をご覧になれます。",
     "no_plan": "計画の情報を準備しています。",
-    "soon": "地区ごとの居場所やイベントは、これからこのLINEでご案内する予定です。",
+    "nothing_near": "近くのこどもの居場所やイベントは、まだ登録されていません。",
+    "alt_near": "近くのこどもの居場所とイベント",
+    "btn_more_places": "近くの居場所をもっと見る",
+    "btn_events": "近くのイベント",
     "btn_list": "プロジェクト一覧",
     "btn_year": "今年度の予定",
     "btn_send": "位置情報を送る",
@@ -45,9 +49,10 @@ def _action_row(a) -> dict:
 
 
 def district_bubble(district, city: str, *, edge: bool, mentioned: list, local: list,
-                    plan_loaded: bool = True, neighbour=None) -> dict:
+                    plan_loaded: bool = True, neighbour=None, nothing_near: bool = False) -> dict:
     """`mentioned`: actions whose text names this 地区; `local`: actions every 地区 takes part in;
-    `neighbour`: another 地区 whose centre is nearly as close (then the answer says the choice may be off)."""
+    `neighbour`: another 地区 whose centre is nearly as close (then the answer says the choice may be off);
+    `nothing_near`: no place or event was found near the point (then the bubble says so)."""
     name = district.name
     header = [text(T["heading"], size="sm", color=ACCENT, weight="bold"),
               text(T["district"].format(name=name), size="xl", weight="bold")]
@@ -66,7 +71,8 @@ def district_bubble(district, city: str, *, edge: bool, mentioned: list, local: 
         body.append(text(T["tap"], size="xs", color=MUTED, margin="sm"))
     elif not plan_loaded:
         body += [separator("lg"), text(T["no_plan"], size="sm", color=MUTED, margin="lg")]
-    body += [separator("lg"), text(T["soon"], size="sm", color=MUTED, margin="lg")]
+    if nothing_near:
+        body += [separator("lg"), text(T["nothing_near"], size="sm", color=MUTED, margin="lg")]
     footer = [button(ui.postback(T["btn_list"], "plan.list"), "primary"),
               button(ui.postback(T["btn_year"], "plan.year", "今年度の予定（全体）")),
               # Straight into 設定: the district a resident just located is the one they most likely want.

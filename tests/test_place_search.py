@@ -138,6 +138,14 @@ def test_open_on_a_day_uses_that_days_opening_and_respects_holidays(rt):
     # 第1水曜 only: the next Wednesday (6/10) has no 中学生の学習会.
     assert "中学生の学習会" not in names(rt, open_on=date(2026, 6, 10))
     assert "中学生の学習会" in names(rt, open_on=date(2026, 7, 1))
+    # Several days (週末): the first matching day's opening; a past day matches nothing.
+    with rt.sessions() as db:
+        hits = find_places(db, now=NOON, open_on=[date(2026, 6, 7), date(2026, 6, 6)], limit=50)
+        assert [(h.place.name, h.opening.start.day) for h in hits] == [
+            ("緑あそび場", 6), ("国府津学習室", 6), ("特別開館の部屋", 6)]
+        sunday_only = find_places(db, now=NOON, open_on=[date(2026, 6, 7)], limit=50)
+        assert [h.place.name for h in sunday_only] == ["緑あそび場"]
+    assert names(rt, open_on=date(2026, 6, 2)) == [] and names(rt, open_on=[]) == ALL_SOONEST
     # 12/30 is within the year-end closure for everyone.
     assert names(rt, open_on=date(2026, 12, 30)) == []
 

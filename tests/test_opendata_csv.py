@@ -416,3 +416,16 @@ def test_no_audit_entry_from_the_library_itself(od_env):
     run(od_env, "events", sample("events.csv"))
     with od_env.db() as db:
         assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "opendata.import")) == 0
+
+
+def test_cells_excel_would_run_as_formulas_are_exported_as_text_and_come_back(od_env):
+    with od_env.db() as db:
+        db.add(Event(title='=HYPERLINK("https://example.com","開く")', starts_at=datetime(2026, 12, 19, 1, 0, tzinfo=timezone.utc),
+                     phone="+81-465-00-0000", note="@メモ", district="kozu", status="draft", created_at=T0, updated_at=T0,
+                     tags=[]))
+        db.commit()
+    data = export(od_env, "events")
+    assert b",'=HYPERLINK(" in data.replace(b'"', b"") and b",'+81-465-00-0000," in data and b",'@\xe3" in data
+    before = snapshot(od_env, "events")
+    assert counts(run(od_env, "events", data)) == (0, 0, 1, 0)
+    assert snapshot(od_env, "events") == before

@@ -31,6 +31,9 @@ LOCAL_GOVERNMENTS = {"小田原市": ("142069", "神奈川県")}
 # another city (or lat/lon swapped or mistyped) is.
 MARGIN_LAT, MARGIN_LON = 0.05, 0.07
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A text cell Excel would run as a formula (=, +, -, @ first) is written with a leading ' (shown as text in
+# Excel; formula injection from another organisation's rows); the import takes the ' off again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FileProblem(UnreadableFile):
@@ -144,9 +147,12 @@ def read_records(data: bytes, columns: list[str], required: tuple[str, ...], rep
             report.refuse(start, ROW, f"列の数が見出しと違います（見出し {len(names)}列、この行 {len(row)}列）。")
             continue
         cells = {}
-        for name, cell in zip(names, row):
+        for name, value in zip(names, row):
             if name:
-                cells[name] = cell.strip()
+                value = value.strip()
+                if value.startswith("'") and value[1:2] and value[1] in FORMULA_START:
+                    value = value[1:]
+                cells[name] = value
         out.append(Record(start, cells, present))
     return out
 
@@ -422,4 +428,7 @@ def cell(value) -> str:
         return "要" if value else "不要"
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text

@@ -276,23 +276,26 @@ class Layout:
     parse: Callable[[Cells, C.City], Row | None]
     # (db, obj or None, row, context) -> "added" | "updated" | "unchanged"; raises Refused
     write: Callable
+    load: tuple = ()  # loader options for the stored rows (a place's hours: one query, not one per place)
 
 
-def _existing(db: Session, model, rows: list[Row]) -> tuple[dict, dict]:
+def _existing(db: Session, layout: Layout, rows: list[Row]) -> tuple[dict, dict]:
+    model = layout.model
     keys = [r.key for r in rows]
     ids = [r.own_id for r in rows if r.own_id is not None]
     by_key, by_id = {}, {}
     for i in range(0, len(keys), CHUNK):
-        for obj in db.scalars(select(model).where(model.external_key.in_(keys[i:i + CHUNK]))):
+        stmt = select(model).options(*layout.load).where(model.external_key.in_(keys[i:i + CHUNK]))
+        for obj in db.scalars(stmt):
             by_key[obj.external_key] = obj
     for i in range(0, len(ids), CHUNK):
-        for obj in db.scalars(select(model).where(model.id.in_(ids[i:i + CHUNK]))):
+        for obj in db.scalars(select(model).options(*layout.load).where(model.id.in_(ids[i:i + CHUNK]))):
             by_id[obj.id] = obj
     return by_key, by_id
 
 
 def _write_all(db: Session, layout: Layout, ctx: Context, rows: list[Row], report: C.ImportReport) -> None:
-    by_key, by_id = _existing(db, layout.model, rows)
+    by_key, by_id = _existing(db, layout, rows)
     for row in rows:
         obj = by_key.get(row.key)
         if obj is None and row.own_id is not None and (mine := by_id.get(row.own_id)) is not None:

@@ -198,7 +198,7 @@ def write(db: Session, place: Place | None, row: I.Row, ctx: I.Context) -> str:
     return "updated"
 
 
-LAYOUT = I.Layout(Place, COLUMNS + EXTRA, ("名称",), parse, write)
+LAYOUT = I.Layout(Place, COLUMNS + EXTRA, ("名称",), parse, write, load=(selectinload(Place.hours),))
 
 
 def import_csv(db: Session, data: bytes, *, scope: I.Scope, now: datetime, dry_run: bool = False,

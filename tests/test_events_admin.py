@@ -129,6 +129,13 @@ def test_all_day_event_and_staff_chooses_the_organisation(admin_env):
     assert r.status_code == 302
     ev = get_event(admin_env, int(r.headers["Location"].rsplit("/", 1)[1]))
     assert ev.all_day and ev.organisation_id == admin_env.ids["org_b"] and ev.ends_at is None
+    assert ev.organiser_name == "あおば自治会"
+    # Moved to another organisation: the shown name follows (it was the old organisation's).
+    r = staff.post(f"/admin/events/{ev.id}/edit", form(start_time="", end_time="", organiser_name="あおば自治会",
+                                                      organisation_id=str(admin_env.ids["org_a"])), token_from=NEW)
+    assert r.status_code == 302
+    moved = get_event(admin_env, ev.id)
+    assert (moved.organisation_id, moved.organiser_name) == (admin_env.ids["org_a"], "みどり子ども会")
     r = staff.post(NEW, form(organisation_id="999999"), token_from=NEW)
     assert r.status_code == 422 and "主催の団体を一覧から選んでください。" in r.get_data(as_text=True)
 
@@ -361,6 +368,9 @@ def test_capacity_cannot_drop_below_the_confirmed_and_a_larger_one_promotes(admi
     with admin_env.db() as db:
         slot = regs.find_slot(db, "event", event_id)
         assert (slot.capacity, slot.confirmed, slot.waiting) == (3, 3, 0)
+        # The one promoted from the waitlist is told (bot.event_notices' notifier).
+        promoted = db.scalars(select(Publication).where(Publication.ref.like("event:promoted:%"))).all()
+        assert [p.segment["user_ids"] for p in promoted] == [[users[2]]]
 
 
 def test_registrations_list_and_excel_csv(admin_env):

@@ -295,6 +295,8 @@ def _save(item: Event | None, parsed: lf.Parsed, owner_id: int | None) -> Event 
         g.db.add(item)
     for key, value in v.items():
         setattr(item, key, value)
+    if not new and owner_id != item.organisation_id and item.organiser_name == organisation_name(item.organisation_id):
+        item.organiser_name = None  # staff moved it to another organisation: its name follows
     item.organisation_id = owner_id
     if not item.organiser_name and owner_id is not None:
         item.organiser_name = organisation_name(owner_id)

@@ -25,10 +25,11 @@ STATUS_LABELS = {DRAFT: "下書き", PENDING: "承認待ち", PUBLISHED: "公開
 def _bubble(place: Place) -> dict | None:
     try:
         from handlers.places_flex import place_bubble
-    except ImportError:
+    except ImportError:  # the places helper's view, landing in the same step
         return None
+    names = {d.key: d.name for d in lf.districts(g.db, g.rt.config.city)}
     opening = safe_bubble(opening_hours.next_opening, place, g.now)
-    return safe_bubble(place_bubble, place, now=g.now, opening=opening)
+    return safe_bubble(place_bubble, place, now=g.now, opening=opening, district_name=names.get(place.district))
 
 
 def _transient(values: dict, item: Place | None) -> Place | None:
@@ -84,6 +85,8 @@ def _save(item: Place | None, values: dict, owner_id: int | None) -> Place:
         if key != "hours":
             setattr(item, key, value)
     item.hours = [PlaceHours(**h) for h in values["hours"]]
+    if not new and owner_id != item.organisation_id and item.organiser_name == organisation_name(item.organisation_id):
+        item.organiser_name = None  # staff moved it to another organisation: its name follows
     item.organisation_id = owner_id
     if not item.organiser_name and owner_id is not None:
         item.organiser_name = organisation_name(owner_id)

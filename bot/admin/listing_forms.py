@@ -411,10 +411,8 @@ def event_raw(event) -> dict:
     raw["tags"] = "、".join(event.tags or [])
     raw["start_date"] = f"{start:%Y-%m-%d}"
     raw["start_time"] = "" if event.all_day else f"{start:%H:%M}"
-    raw["end_date"] = f"{end:%Y-%m-%d}" if end and (end.date() != start.date() or event.all_day) else ""
+    raw["end_date"] = f"{end:%Y-%m-%d}" if end and end.date() != start.date() else ""
     raw["end_time"] = f"{end:%H:%M}" if end and not event.all_day else ""
-    if event.all_day and end and end.date() == start.date():
-        raw["end_date"] = ""
     raw["registration_required"] = bool(event.registration_required)
     if event.registration_deadline:
         dl = to_tokyo(event.registration_deadline)
@@ -576,15 +574,3 @@ def place_raw(place) -> dict:
 
 def new_place_raw() -> dict:
     return {"closed_on_holidays": True, "closed_year_end": True, "cost_kind": FREE}
-
-
-def describe_hours(rows) -> str:
-    """'土 10:00〜12:00（第2・第4）' per row, for the detail page."""
-    parts = []
-    for h in rows:
-        close = h.closes
-        end = f"{close // 60:02d}:{close % 60:02d}" if close < 1440 else f"翌{(close - 1440) // 60:02d}:{close % 60:02d}"
-        weeks = [str(w) for w in WEEKS if h.weeks & (1 << w)]
-        note = f"（第{'・第'.join(weeks)}）" if weeks else ""
-        parts.append(f"{WEEKDAYS[h.weekday]} {h.opens // 60:02d}:{h.opens % 60:02d}〜{end}{note}")
-    return "、".join(parts)

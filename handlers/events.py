@@ -23,6 +23,7 @@ from handlers import events_flex as F
 from handlers import nlu, registrations, ui
 from handlers.context import Ctx
 from handlers.flex import flex_message, pack, qlabel, tail_quick
+from handlers.listing_query import parse
 from handlers.menu import main_menu_quick
 from models import plan as P
 from models.events import VISIBLE, Event, EventOccurrence
@@ -34,7 +35,7 @@ KIND = "event"
 MAX_WORDS_CHARS = 40
 RANGES = ("wk", "we", "nw", "mo", "td", "tm")  # this week, this weekend, next week, this month, today, tomorrow
 RANGE_LABELS = {"wk": "今週", "we": "今週末", "nw": "来週", "mo": "今月", "td": "今日", "tm": "明日"}
-RANGE_WORDS = {"week": "wk", "weekend": "we", "next_week": "nw", "month": "mo", "today": "td", "tomorrow": "tm"}
+RANGE_WORDS = {"next_week": "nw", "month": "mo"}
 
 
 # -- the search a postback carries ---------------------------------------------------------------------------------
@@ -138,7 +139,10 @@ def _label(ctx: Ctx, s: Search) -> str:
         parts.append(_project_names(ctx).get(s.p, f"プロジェクト{s.p}"))
     if s.n:
         parts.append("近く")
-    if s.c:
+    if s.ag:
+        lo, hi = _ages(s.ag)
+        parts.append(F.ages_text(lo, hi) + "向け")
+    elif s.c:
         parts.append("こども向け")
     if s.f:
         parts.append("無料")
@@ -371,105 +375,72 @@ def _folded(words) -> list[str]:
     return sorted({nlu.fold(w) for w in words if nlu.fold(w)}, key=len, reverse=True)
 
 
-_RANGE_FOLDED = sorted(((f, RANGE_WORDS[k]) for k, ws in F.V["ranges"].items() for f in _folded(ws)),
+# 来週 and 今月 (handlers/listing_query reads the other days); words that only say "an event".
+_EXTRA_RANGES = sorted(((f, RANGE_WORDS[k]) for k, ws in F.V["extra_ranges"].items() for f in _folded(ws)),
                        key=lambda x: -len(x[0]))
-_CHILD = _folded(F.V["children_words"])
-_FREE = _folded(F.V["free_words"])
-_GENERIC = _folded(F.V["generic_words"])
+_GENERIC = sorted({nlu.normalise(w) for w in (*F.V["generic_words"], *(w for ws in F.V["extra_ranges"].values()
+                                                                        for w in ws)) if nlu.normalise(w)},
+                  key=len, reverse=True)
 _PARTICLE_ENDS = re.compile(r"^[のはでにをがともへや]+|[のはでにをがともへやか]+$")
-_WEEKDAYS = sorted(((nlu.fold(w), int(d)) for w, d in F.V["weekday_words"].items()), key=lambda x: -len(x[0]))
 
 
-def parse_text(ctx: Ctx, raw: str) -> Search:
-    """Typed filters: a range word (今週, 週末, 明日 ...), a 地区, こども words, 無料; what is left, if
-    anything, searches titles and descriptions. handlers/listing_query.parse (shared with こどもの居場所)
-    reads days, ages and 地区 when it is there."""
-    key = nlu.fold(raw)
-    s = Search()
-    for word, r in _RANGE_FOLDED:
-        if word in key:
-            s, key = replace(s, r=r), key.replace(word, " ")
-            break
-    for word, wd in _WEEKDAYS:  # 土曜 / 土曜日: the next one (today counts)
-        if word in key:
-            today = to_tokyo(ctx.now).date()
-            day = today + timedelta(days=(wd - today.weekday()) % 7)
-            s = replace(s, r=s.r or day.strftime("%Y%m%d"))
-            key = key.replace(word + "日", " ").replace(word, " ")
-            break
-    if any(w in key for w in _CHILD):
-        s = replace(s, c=True)
-    if any(w in key for w in _FREE):
-        s = replace(s, f=True)
+def _search_words(words) -> list[str]:
+    """listing_query's left-over words less the words that only say "an event" (夏祭りイベント → 夏祭り)."""
+    out = []
+    for w in words:
+        for g in _GENERIC:
+            w = w.replace(g, " ")
+        out += [t for t in (_PARTICLE_ENDS.sub("", p) for p in w.split()) if len(t) >= 2 and t not in out]
+    return out
+
+
+def _day_range(q, today: date) -> str | None:
+    """handlers/listing_query's day words as a range key: 今日, 明日, 週末, 今週, 土曜, 8/15."""
+    if q.today:
+        return "td"
+    if q.tomorrow:
+        return "tm"
+    if q.weekend:
+        return "we"
+    if q.this_week:
+        return "wk"
+    days = q.dates(today)
+    return days[0].strftime("%Y%m%d") if days else None
+
+
+def parse_text(ctx: Ctx, raw: str) -> tuple[Search, bool]:
+    """Typed filters (handlers/listing_query.parse, shared with こどもの居場所, plus 来週 and 今月) as a Search, and
+    whether the resident asked for what is near them. Words left over that are not just "event" words search
+    titles and descriptions."""
     districts = P.districts(ctx.db)
-    q = _listing_query(ctx, raw, districts)
-    if q is not None:
-        s = _merge_query(ctx, s, q, districts)
-    target = getattr(ctx.intent, "target", None)
-    if s.d is None and target:
-        s = replace(s, d=next((d.key for d in districts if target in (d.name, *(d.aliases or []))), None))
-    # Whatever is left: words to look for, once the known words are taken out.
-    for d in districts:
-        if s.d == d.key:
-            for form in (d.name, *(d.aliases or []), d.kana or ""):
-                if nlu.fold(form):
-                    key = key.replace(nlu.fold(form) + "ちく", " ").replace(nlu.fold(form), " ")
-    for w in (*_CHILD, *_FREE, *_GENERIC, "ちく"):
-        key = key.replace(w, " ")
-    # Particles are cut only at a word's ends: 「の」 inside ものづくり stays.
-    left = [t for t in (_PARTICLE_ENDS.sub("", w) for w in key.split()) if len(t) >= 2]
-    if left and s.q is None:
-        s = replace(s, q=" ".join(left)[:MAX_WORDS_CHARS])
-    return s
-
-
-def _listing_query(ctx: Ctx, raw: str, districts):
-    try:
-        from handlers.listing_query import parse
-    except ImportError:
-        return None
-    try:
-        return parse(raw, districts)
-    except Exception:  # noqa: BLE001 - another feature's parser must not cost an answer
-        return None
-
-
-def _merge_query(ctx: Ctx, s: Search, q, districts) -> Search:
-    """Fold handlers/listing_query's ListingQuery into a Search (fields per the step's shared design)."""
+    q = parse(raw, districts)
     today = to_tokyo(ctx.now).date()
-    day = getattr(q, "day", None)
-    if s.r is None:
-        if getattr(q, "today", False):
-            s = replace(s, r="td")
-        elif getattr(q, "weekend", False):
-            s = replace(s, r="we")
-        elif isinstance(day, date):
-            s = replace(s, r=day.strftime("%Y%m%d"))
-        elif isinstance(day, int) and 0 <= day <= 6:  # a weekday: the next one (today counts)
-            nxt = today + timedelta(days=(day - today.weekday()) % 7)
-            s = replace(s, r=nxt.strftime("%Y%m%d"))
-    if getattr(q, "free", False):
-        s = replace(s, f=True)
-    age = getattr(q, "age", None)
-    if isinstance(age, tuple) and len(age) == 2 and all(isinstance(a, int) for a in age):
-        s = replace(s, ag=f"{min(age)}-{max(age)}", c=s.c or max(age) <= 15)
-    elif isinstance(age, int):
-        s = replace(s, ag=f"{age}-{age}")
-    ds = list(getattr(q, "districts", None) or [])
-    keys = {d.key for d in districts}
-    names = {d.name: d.key for d in districts}
-    if ds and s.d is None:
-        first = ds[0]
-        first = getattr(first, "key", first)
-        s = replace(s, d=first if first in keys else names.get(first))
-    return s
+    r = _day_range(q, today)
+    if r is None:
+        key = nlu.fold(raw)
+        r = next((rk for word, rk in _EXTRA_RANGES if word in key), None)
+    d = q.districts[0] if q.districts else None
+    target = getattr(ctx.intent, "target", None)
+    if d is None and target:  # the NLU's 地区 (an alias or reading listing_query does not know)
+        d = next((x.key for x in districts if target in (x.name, *(x.aliases or []))), None)
+    words = _search_words(q.words)
+    s = Search(r=r, d=d, c=q.children, f=q.free, ag=f"{q.age[0]}-{q.age[1]}" if q.age else None,
+               q=" ".join(words)[:MAX_WORDS_CHARS] or None)
+    return s, q.near_me and d is None
+
+
+def ask_location(ctx: Ctx) -> list[dict]:
+    return [ui.text(T["ask_location"], tail_quick({"type": "location", "label": T["btn_send_location"]},
+                                                   ui.postback(T["btn_district"], "events.pick", "地区からイベントを探す", k="d")))]
 
 
 def on_text(ctx: Ctx) -> list[dict]:
     """The "events" intent: a plain イベント opens the menu; with filters (国府津, 今週末, こども, 無料, words)
-    it searches at once."""
+    it searches at once; 近くの asks for the resident's location (handlers/location.py lists what is near)."""
     raw = str(((ctx.event.get("message") or {}).get("text")) or ctx.text)
-    s = parse_text(ctx, raw)
+    s, near = parse_text(ctx, raw)
+    if near:
+        return ask_location(ctx)
     if s == Search():
         return show_menu(ctx)
     return run_search(ctx, s)

@@ -87,6 +87,8 @@ def ages_text(lo: int | None, hi: int | None) -> str:
         return T["ages_to"].format(hi=hi)
     if hi is None:
         return T["ages_from"].format(lo=lo)
+    if lo == hi:
+        return T["ages_one"].format(lo=lo)
     return T["ages_range"].format(lo=lo, hi=hi)
 
 

@@ -170,6 +170,15 @@ def test_typed_filters(events, city, emulator, user_id):
     assert titles(chat.say("今週末のイベント")) == ["親子で味噌づくり", "夏祭り", "まちづくり講演会"]
     assert titles(chat.say("土曜 緑 こども向けのイベント")) == ["親子で味噌づくり"]
     assert titles(chat.say("将棋のイベント")) == ["国府津こども将棋"]
+    assert titles(chat.say("来週のイベント")) == ["締切済みの講座", "中学生の科学教室"]
+    kids = chat.say("小学生向けのイベント")
+    # For children, ages overlapping 6-12 (blank ages: any): 科学 is 12-15, 味噌 has 親子 in its title.
+    assert "6〜12歳向けのイベント" in kids[0]["text"]
+    assert titles(kids) == ["国府津こども将棋", "親子で味噌づくり", "中学生の科学教室"]
+    assert titles(chat.say("夏祭りイベント")) == ["夏祭り"]
+    near = chat.say("近くのイベント")
+    assert "位置情報を送って" in near[0]["text"]
+    assert near[0]["quickReply"]["items"][0]["action"]["type"] == "location"
     # Words nothing matches: said, and what is coming shown instead.
     msgs = chat.say("けん玉のイベント")
     assert "「けん玉」を含むイベントは見つかりませんでした" in msgs[0]["text"] and titles(msgs)

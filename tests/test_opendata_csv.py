@@ -89,7 +89,8 @@ def test_dates_in_the_forms_municipal_files_use(text, day):
 
 
 @pytest.mark.parametrize("text, why", [("2026/13/40", "存在しない日付です（2026/13/40）"), ("2026/02/30", "存在しない日付"),
-                                       ("来週", "日付として読めません")])
+                                       ("来週", "日付として読めません"), ("0226-12-05", "2000年から2099年"),
+                                       ("令和99年1月1日", "2000年から2099年")])
 def test_bad_dates_say_why(text, why):
     with pytest.raises(C.CellError, match=why):
         C.parse_date(text)
@@ -429,3 +430,44 @@ def test_cells_excel_would_run_as_formulas_are_exported_as_text_and_come_back(od
     before = snapshot(od_env, "events")
     assert counts(run(od_env, "events", data)) == (0, 0, 1, 0)
     assert snapshot(od_env, "events") == before
+
+
+NASTY = ["", " ", "0", "-1", "99999999999999999999", "1e400", "nan", "NaN", "inf", "35.2", "139.2", "2026-12-05",
+         "0001-01-01", "9999/12/31", "令和99年1月1日", "令和元年2月29日", "24:00", "23:59", "10時半", "25時", "月;火",
+         "第9土曜", "土 22:00-02:00", "月 10:00-10:00", "無料", "有料", "¥1,000", "1食あたり", "要", "不要", "kozu",
+         "国府津地区", "303", "中止", "kyodo-1", "kyodo-99999999999", "FREQ=WEEKLY;COUNT=3", "FREQ=SECONDLY",
+         "RRULE:FREQ=DAILY;UNTIL=20261231T000000Z", "\x00", "a\x07b", "改行\nあり", "😀" * 60, "あ" * 301,
+         "=1+1", "'=1+1", "javascript:alert(1)", "https://example.jp/" + "a" * 490, "\"", "x" * 10_001]
+
+
+@pytest.mark.parametrize("layout", ["events", "places"])
+def test_any_cell_content_gives_a_report_never_an_error(od_env, layout):
+    """Random nasty cells in every column (a fixed seed): the import answers with counts and problems, and
+    what it writes the database accepts (PostgreSQL's lengths, NUL, integer ranges, the CHECK constraints)."""
+    import csv
+    import io
+    import random
+
+    module = LAYOUTS[layout][0]
+    columns = module.COLUMNS + module.EXTRA
+    rng = random.Random(16)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(columns)
+    for i in range(150):
+        row = [rng.choice(NASTY) if rng.random() < 0.04 else "" for _ in columns]
+        row[columns.index("NO")] = str(i) if rng.random() < 0.9 else rng.choice(NASTY)
+        name = "イベント名" if layout == "events" else "名称"
+        row[columns.index(name)] = rng.choice([f"行{i}"] * 10 + NASTY[:3])
+        if layout == "events":
+            row[columns.index("開始日")] = rng.choice(["2026-12-05", "2026/12/6"] * 20 + NASTY)
+        elif rng.random() < 0.8:
+            row[columns.index("地区")] = "kozu"
+        w.writerow(row)
+    data = buf.getvalue().encode("utf-8")
+    report = run(od_env, layout, data)
+    blank = sum(1 for line in data.decode().split("\r\n")[1:] if line and not line.replace(",", "").strip())
+    assert report.added + report.refused + blank == 150 and report.added > 20 and report.refused > 20
+    assert all(p.line >= 2 and p.column and p.reason for p in report.problems)
+    again = run(od_env, layout, data)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, report.added)

@@ -171,6 +171,7 @@ def nfkc(value: str) -> str:
 
 # -- cells ------------------------------------------------------------------------------------------------
 
+YEARS = (2000, 2099)  # as the admin's date fields: a typo like 0226 or 20266 is refused, not stored
 ERAS = {"令和": 2018, "平成": 1988, "R": 2018, "H": 1988}
 _ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _KANJI_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
@@ -194,9 +195,12 @@ def parse_date(value: str) -> date | None:
     else:
         raise CellError(f"日付として読めません（{raw}）。2026-12-05 や 2026/12/5、令和8年12月5日 の形にしてください。")
     try:
-        return date(y, mo, d)
+        day = date(y, mo, d)
     except ValueError:
         raise CellError(f"存在しない日付です（{raw}）。") from None
+    if not YEARS[0] <= y <= YEARS[1]:
+        raise CellError(f"{YEARS[0]}年から{YEARS[1]}年までの日付にしてください（{raw}）。")
+    return day
 
 
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")

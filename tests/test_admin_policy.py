@@ -28,7 +28,24 @@ def objects_of_org_b(env: Env) -> dict[type, int]:
     """An object of every loadable type that organisation A's account does not own. A new `load=` model
     must be added here, which is the point: someone has to say whose it is."""
     return {Announcement: env.ids["notice_b"], Account: env.ids["orgb"], Organisation: env.ids["org_b"],
-            SurveyTeam: env.ids["team"]}
+            SurveyTeam: env.ids["team"], **_listings_of_org_b(env)}
+
+
+def _listings_of_org_b(env: Env) -> dict[type, int]:
+    """An event and a children's place of organisation B (step 7), made once per seeded database."""
+    from models.events import Event
+    from models.places import Place
+
+    if "event_b" not in env.ids:
+        now = env.rt.now()
+        with env.rt.sessions() as db:
+            ev = Event(organisation_id=env.ids["org_b"], title="Bの行事", starts_at=now, created_at=now, updated_at=now)
+            pl = Place(organisation_id=env.ids["org_b"], name="Bの居場所", kind="shokudo", district="kozu",
+                       created_at=now, updated_at=now)
+            db.add_all([ev, pl])
+            db.commit()
+            env.ids["event_b"], env.ids["place_b"] = ev.id, pl.id
+    return {Event: env.ids["event_b"], Place: env.ids["place_b"]}
 
 
 def url_for_rule(rule, env: Env) -> str:

@@ -1,5 +1,5 @@
 """A location message, anywhere in the conversation, means "what is near me": the nearest children's places
-with an opening planned and the nearest upcoming events, nearest first with distances, then the nearest 地区
+(with their next opening) and the nearest upcoming events, nearest first with distances, then the nearest 地区
 and what the plan does there, as one carousel.
 
 After 「近くの子ども食堂」 (handlers/places.py: ask_location) the conversation state holds that search, and the
@@ -72,9 +72,11 @@ def close_neighbour(districts, found, km: float, lat: float, lon: float):
 
 
 def near_places(ctx: Ctx, lat: float, lon: float) -> tuple[list, bool]:
-    """(the nearest places with an opening planned, within NEAR_WITHIN_KM; whether more are near)."""
-    hits = [h for h in find_places(ctx.db, now=ctx.now, near=(lat, lon), limit=NEAR_PLACES * 2)
-            if h.opening is not None and h.km is not None and h.km <= NEAR_WITHIN_KM]
+    """(the nearest published places within NEAR_WITHIN_KM, each with its next opening; whether more are near).
+    The same order as 「近くの居場所をもっと見る」 (places.find near the point), so its page 2 starts where
+    this ends."""
+    hits = [h for h in find_places(ctx.db, now=ctx.now, near=(lat, lon), limit=NEAR_PLACES + 1)
+            if h.km is not None and h.km <= NEAR_WITHIN_KM]
     return hits[:NEAR_PLACES], len(hits) > NEAR_PLACES
 
 

@@ -36,6 +36,18 @@ def clip(node: dict, lines: int) -> dict:
 
 # -- values as residents read them -------------------------------------------------------------------------------
 
+LONG_CHARS = 400   # one field's text in the detail view (the whole message must stay under LINE's 30 KB)
+
+
+def excerpt(s: str | None, limit: int = LONG_CHARS) -> str:
+    """A long text cut at a sentence end where one is near the limit, else with 「…」."""
+    s = (s or "").strip()
+    if len(s) <= limit:
+        return s
+    cut = s.rfind("。", 0, limit)
+    return s[: cut + 1] if cut >= limit // 2 else s[: limit - 1] + "…"
+
+
 def km_text(km: float) -> str:
     return T["km"].format(km=f"{km:.1f}" if km < 10 else f"{km:.0f}")
 
@@ -116,7 +128,7 @@ def place_bubble(place, *, now: datetime, opening=None, km: float | None = None,
     if km is not None:
         where.append(km_text(km))
     body = [text(KIND_LABELS.get(place.kind, KIND_LABELS["other"]), size="xs", color=ACCENT, weight="bold"),
-            clip(text(place.name, size="lg", weight="bold"), NAME_LINES),
+            clip(text(excerpt(place.name, 80), size="lg", weight="bold"), NAME_LINES),
             _row(T["label_when"], when, color=NOW if soon else None, bold=soon)]
     if any(where):
         body.append(_row(T["label_place"], "・".join(w for w in where if w)))
@@ -141,7 +153,7 @@ def more_bubble(next_offset: int, action: dict) -> dict:
 # -- the detail view ----------------------------------------------------------------------------------------------------
 
 def _section(label: str, lines: list[str]) -> list[dict]:
-    lines = [x for x in lines if x]
+    lines = [excerpt(x) for x in lines if x]
     if not lines:
         return []
     return [separator("md"), text(label, size="xs", color=MUTED, weight="bold", margin="md"),
@@ -164,12 +176,12 @@ def detail_bubble(place, *, now: datetime, district_name: str | None = None, org
     opening = OH.next_opening(place, now)
     when, soon = _when(place, opening, now)
     header = [text(KIND_LABELS.get(place.kind, KIND_LABELS["other"]), size="sm", color=ACCENT, weight="bold"),
-              text(place.name, size="xl", weight="bold")]
+              text(excerpt(place.name, 120), size="xl", weight="bold")]
     if place.name_kana:
         header.append(text(place.name_kana, size="xs", color=MUTED))
     body = [_row(T["label_when"], when, color=NOW if soon else None, bold=soon),
             _row(T["label_ages"], ages_text(place)),
-            _row(T["label_cost"], cost_text(place)),
+            _row(T["label_cost"], excerpt(cost_text(place), 200)),
             _row(T["label_booking"], T["booking"] if place.booking_required else T["no_booking"],
                  color=NOW if place.booking_required else None)]
     address = " ".join(x for x in (place.address, place.address_note) if x)

@@ -1,5 +1,6 @@
-"""A location message, sent through the emulator to the live bot: the nearest 地区, the plan's actions there, and
-buttons; far from every centre, a plain "outside the city" with the menu. Every answer within LINE's limits."""
+"""A location message, sent through the emulator to the live bot: the nearest children's places and events (nearest
+first, with distances), then the nearest 地区, the plan's actions there, and buttons; far from every centre, a
+plain "outside the city" with the menu. Every answer within LINE's limits."""
 from __future__ import annotations
 
 import pytest
@@ -64,7 +65,7 @@ def test_the_city_centre_is_answered_with_its_district_and_the_plan_there(city_b
     assert actions == [104, 401, 402]  # the actions about 各地区 / 地域コミュニティ / 地域活動
     assert buttons == ["plan.list", "plan.year", "settings.district"]  # the last subscribes to this 地区
     assert quick_labels(messages[-1]) == ["プロジェクト一覧", "今年度の予定", "位置情報を送る", "メニュー"]
-    assert "居場所やイベント" in body[-1]
+    assert body[-1] == "近くのこどもの居場所やイベントは、まだ登録されていません。"  # nothing near in this test
 
 
 def test_kozu_and_maeba_points_get_their_own_districts(city_bot, emulator, user_id):
@@ -128,3 +129,75 @@ def test_without_districts_or_with_an_odd_point_the_answer_is_polite(bot, emulat
                       now=bot.rt.now(), config=bot.rt.config)
             [msg] = on_location(ctx)
             assert "位置情報を読み取れませんでした" in msg["text"] and check_messages([msg]) == []
+
+
+# -- what is near: children's places and events before the 地区 ------------------------------------------------------
+
+KOZU_STATION = (35.2775, 139.2020)
+
+
+def _event(db, now, title, lat, lon, *, days=1, status="published", district="kozu"):
+    from datetime import timedelta
+
+    from bot.event_occurrences import materialise
+    from models.events import Event
+
+    e = Event(title=title, district=district, place_name=f"{title}の会場", lat=lat, lon=lon,
+              starts_at=now + timedelta(days=days), ends_at=now + timedelta(days=days, hours=2), status=status,
+              created_at=now, updated_at=now, published_at=now)
+    db.add(e)
+    db.flush()
+    materialise(db, e, now=now)
+    return e
+
+
+def test_a_location_answers_with_the_nearest_places_and_events_then_the_district(city_bot, emulator, user_id):
+    from datetime import datetime
+
+    from bot.clock import TOKYO
+    from bot.postback import encode
+    from tests.places_support import add_place
+    from tests.test_plan_bot import Chat
+
+    now = datetime(2026, 6, 3, 12, 0, tzinfo=TOKYO)  # a Wednesday
+    city_bot.clock.set(now)
+    lat0, lon0 = KOZU_STATION
+    with city_bot.rt.sessions() as db:
+        # Seven places 0.1 ... 0.7 km north of the station (居場所3 with no opening planned), one 20 km away.
+        for i in range(7):
+            add_place(db, now, f"居場所{i + 1}", lat=lat0 + 0.0009 * (i + 1), lon=lon0,
+                      rows=[(2, "15:00", "18:00")] if i != 2 else [])
+        add_place(db, now, "遠くの居場所", lat=lat0 + 0.18, lon=lon0, rows=[(2, "15:00", "18:00")])
+        _event(db, now, "近くの夏まつり", lat0 - 0.002, lon0)
+        _event(db, now, "もっと近い工作教室", lat0 - 0.001, lon0, days=3)
+        _event(db, now, "下書きの行事", lat0, lon0, status="draft")
+        _event(db, now, "遠くの講座", lat0 + 0.3, lon0)
+        db.commit()
+
+    [msg] = send(city_bot, emulator, user_id, *KOZU_STATION)
+    cards = bubbles(msg)
+    place_names = [texts(b["body"])[1] for b in cards[:5]]
+    assert place_names == ["居場所1", "居場所2", "居場所3", "居場所4", "居場所5"]
+    kms = [texts(b["body"])[texts(b["body"]).index("場所") + 1] for b in cards[:5]]
+    assert kms == [f"国府津地区・約0.{i}km" for i in range(1, 6)]
+    whens = [texts(b["body"])[texts(b["body"]).index("次に開く日") + 1] for b in cards[:5]]
+    assert whens == ["今日 15:00〜18:00"] * 2 + ["次に開く日は未定です"] + ["今日 15:00〜18:00"] * 2
+    event_titles = [texts(b["body"])[0] for b in cards[5:-1]]
+    assert event_titles == ["もっと近い工作教室", "近くの夏まつり"]  # nearest first; drafts and far ones left out
+    assert texts(cards[-1]["header"])[1] == "国府津地区"  # the 地区 stays, as the last card
+    assert not any("まだ登録されていません" in t for t in texts(cards[-1]))
+    assert quick_labels(msg) == ["近くの居場所をもっと見る", "近くのイベント", "プロジェクト一覧", "今年度の予定",
+                                 "位置情報を送る", "メニュー"]
+    assert msg["altText"] == "近くのこどもの居場所とイベント（国府津地区のあたり）"
+
+    # もっと見る continues with the next nearest places.
+    chat = Chat(city_bot, emulator, user_id)
+    more = next(i["action"] for i in msg["quickReply"]["items"] if i["action"]["label"] == "近くの居場所をもっと見る")
+    assert decode(more["data"]).params["o"] == "5"
+    msgs = chat.tap(more["data"])
+    assert msgs[0]["text"] == "近くのこどもの居場所の続きです（6〜8件目）。近い順にご案内します。"
+    names = [texts(b["body"])[1] for m in msgs if m["type"] == "flex" for b in bubbles(m)]
+    assert names == ["居場所6", "居場所7", "遠くの居場所"]
+    events = next(i["action"] for i in msg["quickReply"]["items"] if i["action"]["label"] == "近くのイベント")
+    assert decode(events["data"]).action == "events.find" and "n" in decode(events["data"]).params
+    assert encode("places.find", n="35.27750,139.20200", o=5) == more["data"]

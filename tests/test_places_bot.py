@@ -216,3 +216,66 @@ def test_odd_postbacks_and_nothing_found_are_answered(places_bot, emulator, user
     [none] = chat.tap(encode("places.find", r="20200101"))  # a day gone by (an old button)
     assert none["text"].endswith("条件を変えて探してみてください。")
     assert_no_rejections(emulator)
+
+
+def test_long_texts_stay_within_lines_limits(places_bot, emulator, user_id):
+    long = "とても長い説明です。" * 600
+    with places_bot.rt.sessions() as db:
+        p = full_place(db, NOON, "長い" * 100, description=long, accessibility=long, note=long, hours_note=long,
+                       cost_note="あ" * 300, address="住所" * 150, organiser_name="会" * 200, url="https://example.org/" + "a" * 400,
+                       district="fujimi")
+        db.commit()
+        pid = p.id
+    chat = Chat(places_bot, emulator, user_id)  # Chat checks every message against LINE's limits
+    [msg] = chat.tap(encode("places.show", id=pid))
+    shown = texts(msg)
+    assert "とても長い説明です。" * 40 in shown and long not in shown
+    for _ in range(12):
+        with places_bot.rt.sessions() as db:
+            full_place(db, NOON, "長い" * 100, description=long, district="fujimi")
+            db.commit()
+    msgs = chat.tap(encode("places.find", d="fujimi"))
+    assert len(card_names(msgs)) == 11 and "もっと見る" in quick_labels(msgs[-1])
+
+
+@pytest.mark.parametrize("text, want", [
+    ("今日 こども食堂 国府津", dict(today=True, kinds=("shokudo",), districts=("kozu",))),
+    ("土曜 無料 小学生", dict(day=5, free=True, age=(6, 12), children=True)),
+    ("近くの子ども食堂", dict(near_me=True, kinds=("shokudo",))),
+    ("今日開いてる所を教えて", dict(today=True)),
+    ("緑地区の学習支援", dict(districts=("midori",), kinds=("study",))),
+    ("新緑の公園", dict(kinds=("play",), words=("新緑",))),  # 緑 inside a word is not the 地区
+    ("3歳 遊び場", dict(age=(3, 3), kinds=("play",))),
+    ("8/15に開いてるところ", dict(month_day=(8, 15))),
+    ("城山のこども食堂", dict(kinds=("shokudo",), words=("城山",))),
+    ("ひまわりの食堂", dict(kinds=("shokudo",), words=("ひまわり",))),
+    ("週末 親子で行ける場所", dict(weekend=True, children=True)),
+    ("探しています", dict()),
+    ("東富水の子育てひろば", dict(districts=("higashitomizu",), kinds=("hiroba",))),
+    ("前羽 乳幼児 無料", dict(districts=("maeba",), age=(0, 6), free=True, children=True)),
+    ("国府津地区で今週末", dict(districts=("kozu",), weekend=True)),
+])
+def test_listing_words_are_read_from_free_text(places_bot, text, want):
+    from handlers.listing_query import ListingQuery, parse
+
+    with places_bot.rt.sessions() as db:
+        got = parse(text, P.districts(db))
+    assert got == ListingQuery(**want)
+
+
+def test_listing_days_resolve_from_today():
+    from datetime import date
+
+    from handlers.listing_query import parse
+
+    wed = date(2026, 6, 3)
+    assert parse("土曜").dates(wed) == (date(2026, 6, 6),)
+    assert parse("水曜").dates(wed) == (wed,)  # today is Wednesday
+    assert parse("明日").dates(wed) == (date(2026, 6, 4),)
+    assert parse("週末").dates(wed) == (date(2026, 6, 6), date(2026, 6, 7))
+    assert parse("週末").dates(date(2026, 6, 7)) == (date(2026, 6, 7),)  # on Sunday: what is left of it
+    assert parse("今週").span(wed) == (wed, date(2026, 6, 7))
+    assert parse("8/15").dates(wed) == (date(2026, 8, 15),)
+    assert parse("5月1日").dates(wed) == (date(2027, 5, 1),)  # passed this year: next year's
+    assert parse("2/30").dates(wed) == ()
+    assert parse("").has_filters is False and parse("無料").has_filters

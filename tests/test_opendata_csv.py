@@ -471,3 +471,13 @@ def test_any_cell_content_gives_a_report_never_an_error(od_env, layout):
     assert all(p.line >= 2 and p.column and p.reason for p in report.problems)
     again = run(od_env, layout, data)
     assert (again.added, again.updated, again.unchanged) == (0, 0, report.added)
+
+
+def test_every_problem_of_a_row_is_reported(od_env):
+    cells = dict.fromkeys(events_csv.COLUMNS + events_csv.EXTRA, "")
+    cells.update({"NO": "1", "イベント名": "", "開始日": "2026-12-05", "終了日": "2026-12-04", "緯度": "35.2", "経度": "東",
+                  "定員": "0", "地区": "どこか"})
+    data = (",".join(cells) + "\r\n" + ",".join(cells.values()) + "\r\n").encode()
+    report = run(od_env, "events", data)
+    assert problems(report) == [(2, "イベント名"), (2, "終了日"), (2, "定員"), (2, "経度"), (2, "地区")]
+    assert report.refused == 1

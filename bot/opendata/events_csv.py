@@ -62,13 +62,14 @@ MAX_TAGS, MAX_TAG = 20, 30
 
 
 def _times(cells: I.Cells, row: I.Row) -> None:
+    mark = cells.mark()
     start_day = cells.take("開始日", C.parse_date)
-    if start_day is None and not cells.bad:
+    if start_day is None and not cells.failed_since(mark):
         cells.refuse("開始日", "入力してください。")
     start_min = cells.take("開始時間", C.parse_minutes)
     end_day = cells.take("終了日", C.parse_date)
     end_min = cells.take("終了時間", C.parse_minutes, allow_24=True, upto=1440)
-    if cells.bad:
+    if cells.failed_since(mark):
         return
     if start_min is None and end_min is not None:
         cells.refuse("開始時間", "終了時間があるときは、開始時間も入力してください。")
@@ -151,10 +152,12 @@ def parse(cells: I.Cells, city: C.City) -> I.Row | None:
         row.values["tags"] = cells.take("タグ", _tags) or []
     if cells.has("状態"):
         row.status = cells.take("状態", C.parse_choice, STATUS_LABELS, "状態")
+    mark = cells.mark()
     lat, lon = I.parse_point(cells, city, row)
-    known, district = I.district_of(cells, city, "地区", lat, lon, row.values.get("address"), required=False)
-    if known and not cells.bad:
-        row.values["district"] = district
+    if not cells.failed_since(mark) or cells.raw("地区"):  # a 地区 given is checked whatever the point
+        known, district = I.district_of(cells, city, "地区", lat, lon, row.values.get("address"), required=False)
+        if known:
+            row.values["district"] = district
     return None if cells.bad else row
 
 

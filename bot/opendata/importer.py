@@ -82,6 +82,13 @@ class Cells:
     def has(self, column: str) -> bool:
         return self.record.has(column)
 
+    def mark(self) -> int:
+        """For `failed_since`: so one group of cells can be judged apart from the rest of the row."""
+        return len(self.report.problems)
+
+    def failed_since(self, mark: int) -> bool:
+        return len(self.report.problems) > mark
+
     def raw(self, column: str) -> str:
         return self.record.get(column)
 
@@ -204,9 +211,10 @@ def parse_plan(cells: Cells, city: C.City, project_col: str, action_col: str, ro
 
 
 def parse_point(cells: Cells, city: C.City, row: Row) -> tuple[float | None, float | None]:
+    mark = cells.mark()
     lat = cells.take("緯度", C.parse_float, "緯度")
     lon = cells.take("経度", C.parse_float, "経度")
-    if cells.bad:
+    if cells.failed_since(mark):
         return None, None
     if (problem := city.check_point(lat, lon)) is not None:
         cells.refuse(*problem)

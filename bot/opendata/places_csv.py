@@ -150,8 +150,9 @@ def parse(cells: I.Cells, city: C.City) -> I.Row | None:
         row.values["extra_dates"] = cells.take("臨時開所日", _extra_dates) or []
     if cells.has("最終確認日"):
         row.values["verified_on"] = cells.take("最終確認日", C.parse_date)
+    mark = cells.mark()
     lat, lon = I.parse_point(cells, city, row)
-    if not cells.bad:
+    if not cells.failed_since(mark) or cells.raw("地区"):  # a 地区 given is checked whatever the point
         _, district = I.district_of(cells, city, "地区", lat, lon, row.values.get("address"), required=True)
         row.values["district"] = district
     return None if cells.bad else row

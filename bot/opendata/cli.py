@@ -1,15 +1,16 @@
 """`kyodo events import|export` and `kyodo places import|export`: the 推奨データセット CSV files
 (bot/opendata/events_csv.py, places_csv.py) from the command line, for operators.
 
-    kyodo events import FILE [--organisation NAME] [--dry-run]
-    kyodo places import FILE [--organisation NAME] [--dry-run]
+    kyodo events import FILE [--organisation NAME] [--dry-run] [--no-announce]
+    kyodo places import FILE [--organisation NAME] [--dry-run] [--no-announce]
     kyodo events export [-o FILE] [--organisation NAME]
     kyodo places export [-o FILE] [--organisation NAME]
 
 An import prints the encoding it read, the counts and each refused row (line, column, why); the valid rows
 are written in one transaction with an audit entry. Exit status: 0 all rows read, 1 some rows refused (the
 others imported), 2 the file could not be read at all (nothing written). With --organisation, the import
-acts as that organisation: new rows are its, and rows of anyone else are refused. Export writes UTF-8 with
+acts as that organisation: new rows are its, and rows of anyone else are refused. Rows newly published are
+announced to their 地区/project subscribers as the admin does, unless --no-announce. Export writes UTF-8 with
 a byte-order mark and CRLF (Excel opens it as it is), to standard output without -o.
 """
 from __future__ import annotations

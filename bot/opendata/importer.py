@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import select
@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import utc
-from bot.registrations import SlotError
 from bot.opendata import common as C
+from bot.registrations import SlotError
 from models.places import FREE, PENDING, PUBLISHED
 
 OWN_ID = re.compile(r"kyodo-(\d{1,12})")
@@ -246,8 +246,6 @@ def _same(old, new) -> bool:
         return utc(old) == utc(new)
     if isinstance(old, float) and isinstance(new, float):
         return abs(old - new) < 1e-9
-    if isinstance(old, date) and isinstance(new, date):
-        return old == new
     return old == new
 
 

@@ -94,7 +94,15 @@ def _box(lat: float, lon: float, km: float):
     return and_(Place.lat.between(lat - dlat, lat + dlat), Place.lon.between(lon - dlon, lon + dlon))
 
 
-def _conditions(*, districts, kinds, free, age, days: list[date], running_from_yesterday: bool, words) -> list:
+def _weekdays(days: list[date], today: date) -> list[int]:
+    """The weekdays whose rows can open on `days` (yesterday's too when today is asked: across midnight)."""
+    wds = {d.weekday() for d in days}
+    if today in days:
+        wds.add((today.weekday() - 1) % 7)
+    return sorted(wds)
+
+
+def _conditions(*, districts, kinds, free, age, days: list[date], now: datetime, words) -> list:
     conds = [Place.status == PUBLISHED]
     if districts:
         conds.append(Place.district.in_(list(districts)))
@@ -108,13 +116,18 @@ def _conditions(*, districts, kinds, free, age, days: list[date], running_from_y
         conds.append(or_(Place.age_max.is_(None), Place.age_max >= lo))
     if days:
         ph = aliased(PlaceHours)  # the hours query joins place_hours itself: keep this one apart
-        on_day = ph.weekday.in_(sorted({d.weekday() for d in days}))
-        if running_from_yesterday:  # a row of yesterday's that runs past midnight is open this morning
-            yesterday = (min(days).weekday() - 1) % 7
-            on_day = or_(on_day, and_(ph.weekday == yesterday, ph.closes > 1440))
+        today = now.date()
+        others = sorted({d.weekday() for d in days if d != today})
+        on_day = [ph.weekday.in_(others)] if others else []
+        if today in days:
+            # Today's rows not over yet, and yesterday's that run past midnight beyond now.
+            minute = now.hour * 60 + now.minute
+            wd = today.weekday()
+            on_day += [and_(ph.weekday == wd, ph.closes > minute),
+                       and_(ph.weekday == (wd - 1) % 7, ph.closes > 1440 + minute)]
         # Uncorrelated: read once and hashed, whatever the planner's statistics say (a correlated EXISTS ran
         # once per place on a table never analysed).
-        weekly = Place.id.in_(select(ph.place_id).where(on_day))
+        weekly = Place.id.in_(select(ph.place_id).where(or_(*on_day)))
         extra = func.coalesce(cast(Place.extra_dates, String), "[]") != "[]"
         conds.append(or_(weekly, extra))
     for w in words:
@@ -128,13 +141,16 @@ _PLACE_COLUMNS = (Place.id, Place.name, Place.lat, Place.lon, Place.closed_on_ho
 _HOURS_COLUMNS = (PlaceHours.weekday, PlaceHours.opens, PlaceHours.closes, PlaceHours.weeks)
 
 
-def _candidates(db: Session, conds: list, *, with_hours: bool) -> list[_Row]:
-    """The matching places' columns, with their weekly rows when asked (one query: places LEFT JOIN hours)."""
+def _candidates(db: Session, conds: list, *, with_hours: bool, weekdays: list[int] | None = None) -> list[_Row]:
+    """The matching places' columns, with their weekly rows when asked (one query: places LEFT JOIN hours),
+    only those of `weekdays` when given (a day filter reads no other)."""
     conn = db.connection()  # Core rows: the ORM's row processing cost more than the query for plain columns
     if not with_hours:
         return [_Row(r) for r in conn.execute(select(*_PLACE_COLUMNS).where(*conds)).all()]
-    q = (select(*_PLACE_COLUMNS, *_HOURS_COLUMNS)
-         .outerjoin(PlaceHours, PlaceHours.place_id == Place.id).where(*conds))
+    on = PlaceHours.place_id == Place.id
+    if weekdays is not None:
+        on = and_(on, PlaceHours.weekday.in_(weekdays))
+    q = select(*_PLACE_COLUMNS, *_HOURS_COLUMNS).outerjoin(PlaceHours, on).where(*conds)
     by_id: dict[int, _Row] = {}
     for r in conn.execute(q).all():
         row = by_id.get(r[0])
@@ -160,8 +176,8 @@ def find_places(db: Session, *, now: datetime, districts=(), kinds=(), free: boo
     if (asked or open_today) and not days:
         return []  # only past days asked
     words = _words(text)
-    conds = _conditions(districts=districts, kinds=kinds, free=free, age=age, days=days,
-                        running_from_yesterday=today in days, words=words)
+    conds = _conditions(districts=districts, kinds=kinds, free=free, age=age, days=days, now=now, words=words)
+    weekdays = _weekdays(days, today) if days else None
     want = max(0, offset) + max(0, limit)
     if limit <= 0:
         return []
@@ -185,7 +201,7 @@ def find_places(db: Session, *, now: datetime, districts=(), kinds=(), free: boo
         rows: list[_Row] = []
         for radius in (*RADII_KM, None):
             box = [_box(lat, lon, radius)] if radius is not None else [Place.lat.is_not(None), Place.lon.is_not(None)]
-            rows = _candidates(db, conds + box, with_hours=day is not None)
+            rows = _candidates(db, conds + box, with_hours=day is not None, weekdays=weekdays)
             for r in rows:
                 r.km = haversine_km(lat, lon, r.lat, r.lon)
             if day is not None:
@@ -199,7 +215,7 @@ def find_places(db: Session, *, now: datetime, districts=(), kinds=(), free: boo
                 break
         rows.sort(key=lambda r: (r.km, r.name, r.id))
     else:
-        rows = _candidates(db, conds, with_hours=True)
+        rows = _candidates(db, conds, with_hours=True, weekdays=weekdays)
         if day is None:
             # Open-soonest needs every row's next opening, but a place open today sorts before any that is not:
             # when today fills the page, the others need no search through the coming weeks.

@@ -31,6 +31,7 @@ MAX_MESSAGES = 5         # per reply
 MAX_WORDS_CHARS = 40
 NEAR_STATE = "places.near"
 NEAR_TTL = timedelta(minutes=15)
+FAR_KM = 10.0            # nearest places farther than this: the point is probably not in the city
 MENU_KINDS = ("shokudo", "study", "hiroba", "afterschool", "play")
 
 
@@ -188,6 +189,8 @@ def search(ctx: Ctx, q: Query, *, notice: str | None = None) -> list[dict]:
         q = replace(q, q=None)
         hits = find_places(ctx.db, limit=PAGE + 1, offset=0, **kw)
     what = _what(q, names, now)
+    if hits and q.near() and q.o == 0 and hits[0].km is not None and hits[0].km > FAR_KM:
+        notice = T["none_near"].format(km=f"{FAR_KM:.0f}")  # the nearest are far: say so before listing them
     if not hits:
         lines = [notice] if notice else []
         return [ui.text("\n".join(lines + [T["none"]]), _search_quick())]

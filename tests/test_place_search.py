@@ -122,6 +122,11 @@ def test_open_today_means_not_over_yet_and_includes_a_night_that_began_yesterday
     with rt.sessions() as db:
         [night] = find_places(db, now=one_am, open_today=True, limit=1)
         assert night.opening.start == datetime(2026, 6, 2, 20, 0, tzinfo=TOKYO)
+    # Closing time is the boundary: 19:00 closes 国府津こども食堂 (17:00-19:00) and the 第1水曜 study group
+    # (18:00-20:00) stays; at 20:00 nothing is left today.
+    assert "国府津こども食堂" in names(rt, now=datetime(2026, 6, 3, 18, 59, tzinfo=TOKYO), open_today=True)
+    assert names(rt, now=datetime(2026, 6, 3, 19, 0, tzinfo=TOKYO), open_today=True) == ["中学生の学習会"]
+    assert names(rt, now=datetime(2026, 6, 3, 20, 0, tzinfo=TOKYO), open_today=True) == []
     # The same instant given in UTC (Tuesday 16:00 UTC) is Wednesday in Tokyo.
     assert names(rt, now=datetime(2026, 6, 2, 16, 0, tzinfo=timezone.utc), open_today=True)[0] == "夜の居場所"
 

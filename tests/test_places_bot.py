@@ -201,6 +201,11 @@ def test_near_me_asks_for_a_location_and_answers_it_with_the_kept_filter(places_
     kms = [row(card(msgs, n), "場所").split("・")[1] for n in names]
     assert kms == [f"約{haversine_km(*KOZU_STATION, 35.2781, 139.2030):.1f}km",
                    f"約{haversine_km(*KOZU_STATION, 35.2835, 139.2290):.1f}km"]
+    # Far from the city (Tokyo) the list says nothing is near before showing the nearest anyway.
+    chat.say("近くの子育てひろば")
+    far = chat._collect(lambda: emulator.send_location(user_id, 35.6812, 139.7671))
+    assert far[0]["text"] == ("送っていただいた地点から10km以内には見つかりませんでした。\n"
+                              "近くの子育てひろばが1か所見つかりました。近い順にご案内します。")
     # The kept filter is used once: the next location is the general "what is near me".
     msgs = chat._collect(lambda: emulator.send_location(user_id, *KOZU_STATION))
     assert card_names(msgs)[:2] == ["こども食堂みかん（テスト）", "国府津まなび教室"]

@@ -55,12 +55,12 @@ def refusal(status: int, extra: tuple[tuple[str, str], ...] = (), message: str |
 _REFUSALS = {status: refusal(status) for status in (400, 408, 413, 431)}
 _REFUSALS[503] = refusal(503, (("Retry-After", "5"),))
 # An image upload over max_upload_body_bytes: say what to do with a phone photo.
-UPLOAD_TOO_LARGE = "画像が大きすぎます。写真のサイズを小さくしてから（10MBまで）、もう一度お試しください。"
+UPLOAD_TOO_LARGE = "ファイルが大きすぎます。10MBまでのファイルにしてから、もう一度お試しください（写真は小さくして、CSVは分けてください）。"
 _UPLOAD_413 = refusal(413, message=UPLOAD_TOO_LARGE)
 
 # The routes that take a staff member's image (bot/admin/views_media.py, views_announcements.py), as the
 # request line spells them; any other spelling gets the ordinary limit (the safe side).
-UPLOAD_PATH = re.compile(rb"/admin/(?:media|announcements/new|announcements/[0-9]{1,10}/edit)")
+UPLOAD_PATH = re.compile(rb"/admin/(?:media|announcements/new|announcements/[0-9]{1,10}/edit|opendata/import)")
 # Flask's session cookie (SESSION_COOKIE_NAME, its default): without one the request cannot be a signed-in
 # staff member's, so it is held to max_body_bytes before its body is read. Its validity is the app's to check.
 SESSION_COOKIE = b"session"

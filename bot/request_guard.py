@@ -24,11 +24,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # the same, less tab, LF, CR
 FORM_TYPE = "application/x-www-form-urlencoded"
 # The views that take an image (bot/admin/views_media.py, views_announcements.py: the compose form posts it).
-UPLOAD_ENDPOINTS = frozenset({"admin.media_upload", "admin.announcement_new", "admin.announcement_edit"})
+UPLOAD_ENDPOINTS = frozenset({"admin.media_upload", "admin.announcement_new", "admin.announcement_edit",
+                              "admin.opendata_import"})  # images; a city's CSV file
 # The multipart form around the file (boundaries, the text fields): the file itself may reach the limit,
 # so a photo just under it gets bot/media.py's own message rather than a 413.
 FORM_ALLOWANCE = 256 * 1024
-UPLOAD_TOO_LARGE_MB = "画像が大きすぎます。写真のサイズを{mb}MBまでに小さくしてから、もう一度お試しください。"
+UPLOAD_TOO_LARGE_MB = "ファイルが大きすぎます。{mb}MBまでのファイルにしてから、もう一度お試しください（写真は小さくして、CSVは分けてください）。"
 
 
 class UnusableInput(BadRequest):

@@ -239,7 +239,7 @@ def test_over_the_upload_limit_is_413_with_a_japanese_page_saying_how_large(admi
     r = post_file(staff, "/admin/media", big, token_from="/admin/media")
     assert r.status_code == 413
     body = r.get_data(as_text=True)
-    assert TOO_LARGE_TITLE in body and "写真のサイズを10MBまでに小さくしてから" in body
+    assert TOO_LARGE_TITLE in body and "10MBまでのファイルにしてから" in body
     assert 'lang="ja"' in body and "エラー番号 413" in body
     # Just under it, the file itself is bot/media.py's to judge: its own message beside the field.
     near = b"\xff\xd8\xff" + b"\0" * media.UPLOAD_MAX_BYTES
@@ -343,7 +343,7 @@ def test_real_worker_a_signed_in_staff_member_uploads_a_phone_photo(gunicorn_web
     # Between the app's limit and the worker's: the worker passes it, the app answers with the photo page.
     big = b"\xff\xd8\xff" + b"\0" * (11 * MiB)
     status, _, body = b.post_form("/admin/media", {}, {"image": ("huge.jpg", big)})
-    assert status == 413 and "写真のサイズを10MBまでに小さくしてから" in body and "エラー番号 413" in body
+    assert status == 413 and "10MBまでのファイルにしてから" in body and "エラー番号 413" in body
     # Over the worker's limit: refused at the head, the body never sent, the photo page as well.
     head = (f"POST /admin/media HTTP/1.1\r\nHost: x\r\nCookie: {b.cookie}\r\n"
             f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {13 * MiB}\r\n\r\n").encode()

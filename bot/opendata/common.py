@@ -9,13 +9,16 @@ and why. Rows with problems are refused whole; the others are written in one tra
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,9 +27,19 @@ from bot.opendata.encoding import UnreadableFile, decode, label
 
 SEP = ";"  # 推奨データセット: several values in one cell
 ROW = "（行全体）"  # the "column" of a problem about the whole row
-# The local government in a file's first columns. The plan data names the city but not its code or
-# prefecture; until cities/<city>/plan.yaml carries them, the ones we know are here.
-LOCAL_GOVERNMENTS = {"小田原市": ("142069", "神奈川県")}
+# The local government in a file's first columns: cities/<city>/opendata.yaml (city name -> its code and
+# prefecture), read once; the plan names the city.
+CITIES_DIR = Path(__file__).resolve().parent.parent.parent / "cities"
+
+
+@functools.lru_cache(maxsize=1)
+def local_governments() -> dict[str, tuple[str, str]]:
+    out = {}
+    for path in sorted(CITIES_DIR.glob("*/opendata.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        out[str(data["city"])] = (str(data["local_government_code"]), str(data["prefecture"]))
+    return out
+
 # Around the 地区 centres: generous, so a place at the city's edge is never refused, while a point in
 # another city (or lat/lon swapped or mistyped) is.
 MARGIN_LAT, MARGIN_LON = 0.05, 0.07
@@ -341,7 +354,7 @@ class City:
         actions = {a: p for a, p in db.execute(select(P.Action.number, P.Project.number)
                                                .join(P.Project, P.Action.project_id == P.Project.id))}
         name = P.city_name(db, "")
-        code, prefecture = LOCAL_GOVERNMENTS.get(name, ("", ""))
+        code, prefecture = local_governments().get(name, ("", ""))
         return cls(districts, projects, actions, name, code, prefecture)
 
     def box(self) -> tuple[float, float, float, float] | None:

@@ -30,6 +30,7 @@ CHILD_AGE_MAX = 15  # an event whose upper age is at most this is for children (
 KIDS_WORDS = ("こども", "子ども", "子供", "キッズ", "親子", "小学生", "中学生", "児童", "乳幼児", "幼児",
               "赤ちゃん", "未就学", "ファミリー", "家族")
 NEAR_KM = 10.0  # `near` without a radius: the whole city and a little beyond
+WIDENING_KM = (1.0, 3.0)  # boxes tried first for `near` (see find_events)
 KM_PER_DEG_LAT = 111.195  # haversine's mean Earth radius × π/180
 LIKE_ESCAPE = "!"
 
@@ -87,13 +88,6 @@ def _contains(column, word: str):
     return column.like(_like(word), escape=LIKE_ESCAPE)
 
 
-def _tag_contains(word: str):
-    """A tag (JSON list stored as text) holding the word, written plainly or as JSON \\u escapes."""
-    as_text = cast(Event.tags, String)
-    forms = {word, json.dumps(word)[1:-1]}
-    return or_(*(_contains(as_text, f) for f in forms))
-
-
 def _words(text: str | Sequence[str] | None) -> list[str]:
     if text is None:
         return []
@@ -120,23 +114,38 @@ def _occurrence_conds(o, now: datetime, start: datetime | None, end: datetime | 
     return conds
 
 
-def _event_conds(*, districts, projects, children, free, age, words) -> list:
-    conds = [Event.status.in_(VISIBLE)]
+def _narrowing(*, projects, words) -> list:
+    """Event conditions that usually match few events (a project, words): checked against a list of event
+    ids built once per query (see _soonest)."""
+    conds = []
     if projects:
         conds.append(Event.project.in_([int(p) for p in projects]))
+    for w in words:
+        conds.append(or_(_contains(Event.title, w), _contains(Event.description, w)))
+    return conds
+
+
+def _broad(*, children, free, age, tag_form) -> list:
+    """Event conditions that usually match many events (children, free, ages): checked on each joined row."""
+    conds = []
     if free:
         conds.append(Event.cost_kind == FREE)
     if children:
         conds.append(or_(and_(Event.age_max.is_not(None), Event.age_max <= CHILD_AGE_MAX),
                          *(_contains(Event.title, w) for w in KIDS_WORDS),
-                         *(_tag_contains(w) for w in KIDS_WORDS)))
+                         *(_contains(cast(Event.tags, String), tag_form(w)) for w in KIDS_WORDS)))
     if (ages := _age_range(age)) is not None:
         lo, hi = ages
         conds.append(or_(Event.age_min.is_(None), Event.age_min <= hi))
         conds.append(or_(Event.age_max.is_(None), Event.age_max >= lo))
-    for w in words:
-        conds.append(or_(_contains(Event.title, w), _contains(Event.description, w)))
     return conds
+
+
+def _tag_form(db: Session):
+    """How a word looks inside the stored JSON of `tags`: the engine's JSON serializer (json.dumps, which
+    writes \\u escapes for Japanese unless told otherwise), so one LIKE per word finds it."""
+    dumps = getattr(db.get_bind().dialect, "_json_serializer", None) or json.dumps
+    return lambda w: dumps(w)[1:-1]
 
 
 def find_events(db: Session, *, now: datetime, start: datetime | date | None = None,
@@ -156,36 +165,70 @@ def find_events(db: Session, *, now: datetime, start: datetime | date | None = N
     if limit == 0 or (lo is not None and hi is not None and hi <= lo):
         return []
     O, O2 = EventOccurrence, aliased(EventOccurrence)
-    # The first matching occurrence of its event: no earlier one (ties: lower id) passes the same filters.
+    occ = _occurrence_conds(O, now, lo, hi) + ([O.district.in_(districts)] if districts else [])
+    narrow = _narrowing(projects=projects, words=_words(text))
+    broad = _broad(children=children, free=free, age=age, tag_form=_tag_form(db))
+    visible = Event.status.in_(VISIBLE)
+    if near is None:
+        stmt = _soonest(O, O2, now, lo, hi, occ, narrow, broad, visible).limit(limit).offset(offset)
+        rows = db.scalars(stmt.options(contains_eager(O.event))).unique().all()
+        return [EventHit(o.event, o, None) for o in rows]
+    lat0, lon0 = float(near[0]), float(near[1])
+    if not (math.isfinite(lat0) and math.isfinite(lon0)) or not within_km > 0:
+        return []
+    coslat = max(0.01, math.cos(math.radians(lat0)))
+    # A small box first: in a busy city the page is usually inside 1 km, and a box of the whole city costs
+    # a distance and a probe for every event. A page is exact once its last hit is no farther than the box's
+    # half-width (anything outside the box is farther); else the box widens.
+    for km in [r for r in WIDENING_KM if r < within_km] + [within_km]:
+        stmt = _nearest(O, O2, now, lo, hi, districts, narrow + broad, visible, lat0, lon0, coslat, km, limit, offset)
+        rows = db.scalars(stmt.options(contains_eager(O.event))).unique().all()
+        if len(rows) == limit and _flat_km(rows[-1].event, lat0, lon0, coslat) <= km:
+            break
+    hits = [EventHit(o.event, o, haversine_km(lat0, lon0, o.event.lat, o.event.lon)) for o in rows]
+    hits.sort(key=lambda h: h.km)  # the flat-earth order, refined (a few metres at most within a city)
+    return hits
+
+
+def _flat_km(event, lat0: float, lon0: float, coslat: float) -> float:
+    return math.hypot(event.lat - lat0, (event.lon - lon0) * coslat) * KM_PER_DEG_LAT
+
+
+def _soonest(O, O2, now, lo, hi, occ, narrow, broad, visible):
+    """Walk occurrences in start order (the starts_at index) and stop after the page. An occurrence counts
+    when no earlier one of its event matches too (a NOT EXISTS probe on the event_id index). Broad event
+    filters are checked on the joined event. Narrowing ones (a project, words) would make that walk long
+    (SQLite: 60 ms through 27,000 occurrences for words nobody wrote), so they are one uncorrelated IN list of
+    event ids, built by one pass over events; written `event_id + 0` so that SQLite checks each walked row
+    against the list instead of driving the query from it (which sorts every match)."""
     earlier = exists().where(O2.event_id == O.event_id, *_occurrence_conds(O2, now, lo, hi),
                              or_(O2.starts_at < O.starts_at, and_(O2.starts_at == O.starts_at, O2.id < O.id)))
-    conds = [*_occurrence_conds(O, now, lo, hi), not_(earlier),
-             *_event_conds(districts=districts, projects=projects, children=children, free=free, age=age,
-                           words=_words(text))]
-    if districts:
-        conds.append(O.district.in_(districts))  # the event's, copied: the same on all its occurrences
-    stmt = select(O).join(O.event).options(contains_eager(O.event))
-    if near is not None:
-        lat0, lon0 = float(near[0]), float(near[1])
-        if not (math.isfinite(lat0) and math.isfinite(lon0)):
-            return []
-        dlat = within_km / KM_PER_DEG_LAT
-        coslat = max(0.01, math.cos(math.radians(lat0)))
-        dlon = dlat / coslat
-        conds += [Event.lat.between(lat0 - dlat, lat0 + dlat), Event.lon.between(lon0 - dlon, lon0 + dlon)]
-        dy, dx = Event.lat - literal(lat0), (Event.lon - literal(lon0)) * literal(coslat)
-        stmt = stmt.where(*conds).order_by(dy * dy + dx * dx, O.starts_at, O.id)
-    else:
-        stmt = stmt.where(*conds).order_by(O.starts_at, O.id)
-    rows = db.scalars(stmt.limit(limit).offset(offset)).unique().all()
-    hits = []
-    for occ in rows:
-        ev = occ.event
-        km = haversine_km(near[0], near[1], ev.lat, ev.lon) if near is not None else None
-        hits.append(EventHit(ev, occ, km))
-    if near is not None:  # the flat-earth order, refined (a few metres at most within a city)
-        hits.sort(key=lambda h: h.km)
-    return hits
+    conds = [*occ, visible, *broad]
+    if narrow:
+        conds.append((O.event_id + 0).in_(select(Event.id).where(visible, *narrow)))
+    conds.append(not_(earlier))
+    return select(O).join(O.event).where(*conds).order_by(O.starts_at, O.id)
+
+
+def _nearest(O, O2, now, lo, hi, districts, filters, visible, lat0, lon0, coslat, within_km, limit, offset):
+    """Events in a bounding box, nearest first by a flat-earth distance (plain arithmetic, the same on SQLite
+    and PostgreSQL), those with a matching occurrence (EXISTS), one page of them; then each one's first
+    matching occurrence, for that page only."""
+    dlat = within_km / KM_PER_DEG_LAT
+    dlon = dlat / coslat
+    dy, dx = Event.lat - literal(lat0), (Event.lon - literal(lon0)) * literal(coslat)
+    dist = (dy * dy + dx * dx).label("d")
+    O3 = aliased(EventOccurrence)
+    has_occ = exists().where(O3.event_id == Event.id, *_occurrence_conds(O3, now, lo, hi),
+                             *([O3.district.in_(districts)] if districts else []))
+    page = (select(Event.id.label("eid"), dist)
+            .where(visible, *filters, Event.lat.between(lat0 - dlat, lat0 + dlat),
+                   Event.lon.between(lon0 - dlon, lon0 + dlon), has_occ)
+            .order_by(dist, Event.id).limit(limit).offset(offset).subquery())
+    first = (select(O2.id).where(O2.event_id == page.c.eid, *_occurrence_conds(O2, now, lo, hi))
+             .order_by(O2.starts_at, O2.id).limit(1).scalar_subquery())
+    return (select(O).join(O.event).join(page, page.c.eid == Event.id).where(O.id == first)
+            .order_by(page.c.d, page.c.eid))
 
 
 __all__ = ["CHILD_AGE_MAX", "EventHit", "KIDS_WORDS", "day_range", "find_events", "this_week", "this_weekend"]

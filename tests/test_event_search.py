@@ -203,13 +203,40 @@ def test_one_query_per_search_no_n_plus_one(rt):
     def count(conn, cursor, statement, *a):
         statements.append(statement)
 
+    def selects(**kw) -> int:
+        statements.clear()
+        with rt.sessions() as db:
+            hits = find_events(db, now=NOON, **kw)
+            seen = [(h.event.title, h.event.lat, h.occurrence.starts_at) for h in hits]  # nothing loads lazily
+        assert seen
+        return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+
     sa_event.listen(rt.engine, "before_cursor_execute", count)
     try:
-        with rt.sessions() as db:
-            for kw in ({}, {"near": KOZU_STATION}, {"children": True, "text": "将棋", "districts": ["kozu"]}):
-                statements.clear()
-                hits = find_events(db, now=NOON, limit=50, **kw)
-                seen = [(h.event.title, h.event.lat, h.occurrence.starts_at) for h in hits]
-                assert seen and len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
+        assert selects(limit=50) == 1
+        assert selects(limit=50, children=True, text="将棋", districts=["kozu"]) == 1
+        assert selects(limit=50, projects=[3], free=True) == 1
+        # Near: a 1 km box first, which holds the two nearest; a page reaching farther widens it (3, then 10 km).
+        assert selects(near=KOZU_STATION, limit=2) == 1
+        assert selects(near=KOZU_STATION, limit=50) == 3
     finally:
         sa_event.remove(rt.engine, "before_cursor_execute", count)
+
+
+def test_near_widening_gives_the_same_pages_as_one_big_box(rt):
+    """Pages found through the small boxes are the ones a single city-wide box gives."""
+    import bot.event_search as S
+
+    wide = titles(rt, near=KOZU_STATION)
+    for limit in (1, 2, 3, 4):
+        paged = []
+        for offset in range(0, 8, limit):
+            paged += titles(rt, near=KOZU_STATION, limit=limit, offset=offset)
+        assert paged == wide
+    old = S.WIDENING_KM
+    S.WIDENING_KM = ()
+    try:
+        assert titles(rt, near=KOZU_STATION) == wide
+        assert titles(rt, near=KOZU_STATION, limit=2, offset=2) == wide[2:4]
+    finally:
+        S.WIDENING_KM = old

@@ -175,7 +175,7 @@ def show_menu(ctx: Ctx) -> list[dict]:
     return [ui.text(T["intro"], menu_quick())]
 
 
-def search(ctx: Ctx, q: Query, *, notice: str | None = None) -> list[dict]:
+def search(ctx: Ctx, q: Query) -> list[dict]:
     """Run the search in `q` and answer with its page: a line saying what was found, then the carousel."""
     names = _district_names(ctx)
     now = ctx.now
@@ -183,17 +183,17 @@ def search(ctx: Ctx, q: Query, *, notice: str | None = None) -> list[dict]:
     kw = dict(now=now, districts=q.districts(), kinds=q.kinds(), free=q.f, age=q.ages(), open_today=q.today(),
               open_on=days or None, near=q.near())
     hits = find_places(ctx.db, text=q.q, limit=PAGE + 1, offset=q.o, **kw)
+    notices = []
     if not hits and q.q and q.o == 0:
         # Left-over words matched nothing: say so, and show what the other filters find.
-        notice = T["none_words"].format(words=q.q)
+        notices.append(T["none_words"].format(words=q.q))
         q = replace(q, q=None)
         hits = find_places(ctx.db, limit=PAGE + 1, offset=0, **kw)
     what = _what(q, names, now)
     if hits and q.near() and q.o == 0 and hits[0].km is not None and hits[0].km > FAR_KM:
-        notice = T["none_near"].format(km=f"{FAR_KM:.0f}")  # the nearest are far: say so before listing them
+        notices.append(T["none_near"].format(km=f"{FAR_KM:.0f}"))  # the nearest are far: say so first
     if not hits:
-        lines = [notice] if notice else []
-        return [ui.text("\n".join(lines + [T["none"]]), _search_quick())]
+        return [ui.text("\n".join(notices + [T["none"]]), _search_quick())]
     more = len(hits) > PAGE
     page = hits[:PAGE - 1] if more else hits
     bubbles = [F.place_bubble(h.place, now=now, opening=h.opening, km=h.km, district_name=names.get(h.place.district))
@@ -211,9 +211,8 @@ def search(ctx: Ctx, q: Query, *, notice: str | None = None) -> list[dict]:
         line = T["found"].format(what=what, n=len(page))
     if q.near():
         line += T["near_found"]
-    lines = [notice, line] if notice else [line]
     alt = (T["alt_results_more"] if more else T["alt_results"]).format(n=len(page))
-    messages = [ui.text("\n".join(lines))]
+    messages = [ui.text("\n".join(notices + [line]))]
     messages += [flex_message(alt, group) for group in pack(bubbles)][:MAX_MESSAGES - 1]
     quick = _search_quick(*([more_action] if more_action else []))
     return ui.with_quick(messages, quick)

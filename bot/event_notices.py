@@ -234,13 +234,16 @@ R.on_promoted(KIND, on_promoted)
 
 # -- the reminder of a cancelled registration ---------------------------------------------------------------------
 
-def withdraw_reminder(db: Session, registration: Registration, slot: RegistrationSlot) -> bool:
+def withdraw_reminder(db: Session, registration: Registration, slot: RegistrationSlot, now=None) -> bool:
     """Cancel the day-before reminder of a registration just cancelled, if it is queued and not yet
     sending. (Once kyodo deliver has taken it, e.g. held for quiet hours, it can no longer be stopped
     from here: see scheduler/event_reminders.py.)"""
     day = to_tokyo(slot.starts_at).date()
     pub_id = db.scalar(select(Publication.id).where(Publication.ref == reminder_ref(registration.id, day)))
     return cancel_publication(db, pub_id) if pub_id is not None else False
+
+
+R.on_cancelled(KIND, withdraw_reminder)  # whoever cancels: the resident, an organiser, a deletion
 
 
 __all__ = ["reminder_at", "reminder_due", "announce_listing", "event_cancelled", "event_changed", "listing_ref", "on_promoted", "registrants",

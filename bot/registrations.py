@@ -12,6 +12,7 @@ slot's kind is told through the notifier it registered (`on_promoted`), which qu
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
@@ -27,6 +28,10 @@ ACTIVE = (CONFIRMED, WAITLISTED, OFFERED)  # what a resident still has (not canc
 
 Notifier = Callable[[Session, Registration, RegistrationSlot, datetime], None]
 _NOTIFIERS: dict[str, Notifier] = {}
+_ON_CANCELLED: dict[str, Notifier] = {}
+# The module that registers each kind's notifiers, imported before they are needed, so that every process
+# (the web app, `kyodo privacy delete-user`, the scheduler) tells residents the same things.
+FEATURE_MODULES = {"event": "bot.event_notices"}
 
 
 @dataclass
@@ -48,6 +53,18 @@ class SlotError(ValueError):
 def on_promoted(kind: str, fn: Notifier) -> None:
     """The feature owning `kind` ("event", "shift") queues its own "a place is yours" message here."""
     _NOTIFIERS[kind] = fn
+
+
+def on_cancelled(kind: str, fn: Notifier) -> None:
+    """... and undoes what a cancelled registration no longer needs (a queued reminder) here, whoever
+    cancelled: the resident, an organiser, or the deletion of the resident's data."""
+    _ON_CANCELLED[kind] = fn
+
+
+def _hook(table: dict[str, Notifier], kind: str) -> Notifier | None:
+    if kind not in table and kind in FEATURE_MODULES:
+        importlib.import_module(FEATURE_MODULES[kind])
+    return table.get(kind)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -186,6 +203,8 @@ def cancel(db: Session, registration_id: int, *, now: datetime | None, reason: s
     elif was == WAITLISTED:
         _count(db, reg.slot_id, waiting=-1)
     db.flush()
+    if (undo := _hook(_ON_CANCELLED, row.kind)) is not None:
+        undo(db, reg, db.get(RegistrationSlot, reg.slot_id), now)
     promoted = []
     if was in HOLDING and row.open and now < utc(row.starts_at):
         promoted = _promote(db, reg.slot_id, row.kind, now)
@@ -206,7 +225,7 @@ def _promote(db: Session, slot_id: int, kind: str, now: datetime) -> list[Regist
         _count(db, slot_id, confirmed=1, waiting=-1)
         db.flush()
         promoted.append(nxt)
-        notifier = _NOTIFIERS.get(kind)
+        notifier = _hook(_NOTIFIERS, kind)
         if notifier is not None:
             notifier(db, nxt, db.get(RegistrationSlot, slot_id), now)
     return promoted

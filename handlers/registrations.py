@@ -97,10 +97,6 @@ def cancel_registration(ctx: Ctx) -> list[dict]:
         return [ui.text(T["cancel_already"], tail_quick(ui.postback(T["btn_regs"], "regs")))]
     if out.status != "cancelled":
         return [ui.text(T["cancel_not_found"], _quick())]
-    if slot.kind == "event":
-        from bot.event_notices import withdraw_reminder  # the reminder, if already queued
-
-        withdraw_reminder(ctx.db, reg, slot)
     return [ui.text(T["cancel_done"].format(title=d.title[:60]),
                     tail_quick(ui.postback(T["btn_regs"], "regs"), ui.postback(T["btn_events"], "events")))]
 

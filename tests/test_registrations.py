@@ -61,28 +61,27 @@ def test_waitlist_order_is_arrival_not_processing(bot, slot):
         assert [r.user_id for r in R.roster(db, slot)] == [a, b, d, c]
 
 
-def test_cancel_promotes_the_first_waiting_and_tells_the_owner(bot, slot):
-    told = []
-    R.on_promoted("event", lambda db, reg, s, now: told.append((reg.user_id, s.id)))
-    try:
-        a, b, c, d = [uid for uid, _ in residents(bot.rt, 4)]
-        for uid in (a, b, c, d):
-            _reg(bot.rt, slot, uid)
-        with bot.rt.sessions() as db:
-            reg_a = db.scalar(select(Registration).where(Registration.user_id == a))
-            out = R.cancel(db, reg_a.id, now=bot.rt.now())
-            db.commit()
-            assert out.status == "cancelled" and [r.user_id for r in out.promoted] == [c]
-            assert R.cancel(db, reg_a.id, now=bot.rt.now()).status == "already_cancelled"
-        assert told == [(c, slot)]
-        assert _counts(bot.rt, slot) == (2, 1, {CONFIRMED: 2, WAITLISTED: 1, CANCELLED: 1})
-        # Coming back after cancelling: at the end of the line, with the history kept.
-        assert _reg(bot.rt, slot, a) == ("waitlisted", 2)
-        with bot.rt.sessions() as db:
-            reg_a = db.scalar(select(Registration).where(Registration.user_id == a))
-            assert [h[0] for h in reg_a.history] == [CONFIRMED, CANCELLED, WAITLISTED]
-    finally:
-        R._NOTIFIERS.pop("event", None)
+def test_cancel_promotes_the_first_waiting_and_tells_the_owner(bot, slot, monkeypatch):
+    told, undone = [], []
+    monkeypatch.setitem(R._NOTIFIERS, "event", lambda db, reg, s, now: told.append((reg.user_id, s.id)))
+    monkeypatch.setitem(R._ON_CANCELLED, "event", lambda db, reg, s, now: undone.append(reg.user_id))
+    a, b, c, d = [uid for uid, _ in residents(bot.rt, 4)]
+    for uid in (a, b, c, d):
+        _reg(bot.rt, slot, uid)
+    with bot.rt.sessions() as db:
+        reg_a = db.scalar(select(Registration).where(Registration.user_id == a))
+        out = R.cancel(db, reg_a.id, now=bot.rt.now())
+        db.commit()
+        assert out.status == "cancelled" and [r.user_id for r in out.promoted] == [c]
+        assert R.cancel(db, reg_a.id, now=bot.rt.now()).status == "already_cancelled"
+    assert told == [(c, slot)]
+    assert _counts(bot.rt, slot) == (2, 1, {CONFIRMED: 2, WAITLISTED: 1, CANCELLED: 1})
+    # Coming back after cancelling: at the end of the line, with the history kept.
+    assert _reg(bot.rt, slot, a) == ("waitlisted", 2)
+    with bot.rt.sessions() as db:
+        reg_a = db.scalar(select(Registration).where(Registration.user_id == a))
+        assert [h[0] for h in reg_a.history] == [CONFIRMED, CANCELLED, WAITLISTED]
+    assert undone == [a]  # the kind's cancel hook ran once (its queued reminder is withdrawn there)
 
 
 def test_no_promotion_after_the_start_and_no_sign_up_when_closed_or_past(bot, slot):
@@ -200,7 +199,7 @@ def test_concurrent_sign_ups_never_exceed_capacity(bot):
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="row locks under real concurrency: PostgreSQL")
-def test_cancellations_concurrent_with_sign_ups_keep_the_roster_consistent(bot):
+def test_cancellations_concurrent_with_sign_ups_keep_the_roster_consistent(bot, monkeypatch):
     told = []
     lock = threading.Lock()
 
@@ -208,34 +207,31 @@ def test_cancellations_concurrent_with_sign_ups_keep_the_roster_consistent(bot):
         with lock:
             told.append(reg.user_id)
 
-    R.on_promoted("shift", note)
-    try:
+    monkeypatch.setitem(R._NOTIFIERS, "shift", note)
+    with bot.rt.sessions() as db:
+        sid = R.slot_for(db, "shift", 3, capacity=10, starts_at=bot.rt.now() + timedelta(days=1)).id
+        db.commit()
+    first = [uid for uid, _ in residents(bot.rt, 50)]
+    for uid in first:
+        _reg(bot.rt, sid, uid)
+    with bot.rt.sessions() as db:
+        regs = [r.id for r in db.scalars(select(Registration).where(Registration.slot_id == sid))]
+    later = [uid for uid, _ in residents(bot.rt, 50)]
+
+    def cancel(rid):
         with bot.rt.sessions() as db:
-            sid = R.slot_for(db, "shift", 3, capacity=10, starts_at=bot.rt.now() + timedelta(days=1)).id
+            R.cancel(db, rid, now=bot.rt.now())
             db.commit()
-        first = [uid for uid, _ in residents(bot.rt, 50)]
-        for uid in first:
-            _reg(bot.rt, sid, uid)
-        with bot.rt.sessions() as db:
-            regs = [r.id for r in db.scalars(select(Registration).where(Registration.slot_id == sid))]
-        later = [uid for uid, _ in residents(bot.rt, 50)]
 
-        def cancel(rid):
-            with bot.rt.sessions() as db:
-                R.cancel(db, rid, now=bot.rt.now())
-                db.commit()
-
-        _threads([lambda rid=rid: cancel(rid) for rid in regs] + [lambda uid=uid: _reg(bot.rt, sid, uid) for uid in later])
-        confirmed, waiting, by_status = _counts(bot.rt, sid)
-        assert by_status.get(CANCELLED) == 50
-        assert confirmed == by_status.get(CONFIRMED, 0) == 10 and waiting == by_status.get(WAITLISTED, 0) == 40
-        assert len(told) == len(set(told))  # every promoted resident told once
-        with bot.rt.sessions() as db:
-            confirmed_now = {r.user_id for r in R.roster(db, sid) if r.status == CONFIRMED}
-            promoted_then_kept = [u for u in told if u in confirmed_now]
-            assert promoted_then_kept == [u for u in told if u in confirmed_now]
-            rows = R.roster(db, sid)
-            waits = [r for r in rows if r.status == WAITLISTED]
-            assert waits == sorted(waits, key=lambda r: (r.requested_at, r.id))
-    finally:
-        R._NOTIFIERS.pop("shift", None)
+    _threads([lambda rid=rid: cancel(rid) for rid in regs] + [lambda uid=uid: _reg(bot.rt, sid, uid) for uid in later])
+    confirmed, waiting, by_status = _counts(bot.rt, sid)
+    assert by_status.get(CANCELLED) == 50
+    assert confirmed == by_status.get(CONFIRMED, 0) == 10 and waiting == by_status.get(WAITLISTED, 0) == 40
+    assert len(told) == len(set(told))  # every promoted resident told once
+    with bot.rt.sessions() as db:
+        confirmed_now = {r.user_id for r in R.roster(db, sid) if r.status == CONFIRMED}
+        promoted_then_kept = [u for u in told if u in confirmed_now]
+        assert promoted_then_kept == [u for u in told if u in confirmed_now]
+        rows = R.roster(db, sid)
+        waits = [r for r in rows if r.status == WAITLISTED]
+        assert waits == sorted(waits, key=lambda r: (r.requested_at, r.id))

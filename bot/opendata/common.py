@@ -16,20 +16,20 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import TOKYO, utc
+from bot.config import ROOT
 from bot.opendata.encoding import UnreadableFile, decode, label
 
 SEP = ";"  # 推奨データセット: several values in one cell
 ROW = "（行全体）"  # the "column" of a problem about the whole row
 # The local government in a file's first columns: cities/<city>/opendata.yaml (city name -> its code and
 # prefecture), read once; the plan names the city.
-CITIES_DIR = Path(__file__).resolve().parent.parent.parent / "cities"
+CITIES_DIR = ROOT / "cities"
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ Why it stays fast (bench/search.py, 20,000 events): the filters are one WHERE ov
 on starts_at and district) joined to events by primary key; "first matching occurrence of its event" is a
 NOT EXISTS probe on the event_id index, so a soonest-first search walks the starts_at index and stops after
 one page. Near: a bounding box and a flat-earth distance (plain arithmetic, same on SQLite and PostgreSQL)
-order the rows in SQL; the page's distances are then the haversine of bot/geo.py.
+order the rows in SQL (bot/geo.py: bbox, flat_km); the page's distances are then the haversine.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from sqlalchemy import String, and_, cast, exists, literal, not_, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from bot.clock import TOKYO, to_tokyo, utc
-from bot.geo import haversine_km
+from bot.geo import bbox, flat_km, haversine_km, lon_scale
+from bot.listing_search import age_range, contains, words as split_words
 from models.events import FREE, VISIBLE, Event, EventOccurrence
 
 CHILD_AGE_MAX = 15  # an event whose upper age is at most this is for children (中学生まで)
@@ -31,8 +32,7 @@ KIDS_WORDS = ("こども", "子ども", "子供", "キッズ", "親子", "小学
               "赤ちゃん", "未就学", "ファミリー", "家族")
 NEAR_KM = 10.0  # `near` without a radius: the whole city and a little beyond
 WIDENING_KM = (1.0, 3.0)  # boxes tried first for `near` (see find_events)
-KM_PER_DEG_LAT = 111.195  # haversine's mean Earth radius × π/180
-LIKE_ESCAPE = "!"
+MAX_WORDS = 8  # words of `text` searched, the rest dropped
 
 
 @dataclass(frozen=True)
@@ -79,31 +79,6 @@ def _bound(value: datetime | date | None, *, end: bool) -> datetime | None:
 
 # -- filters --------------------------------------------------------------------------------------------------------
 
-def _like(text: str) -> str:
-    esc = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-    return f"%{esc}%"
-
-
-def _contains(column, word: str):
-    return column.like(_like(word), escape=LIKE_ESCAPE)
-
-
-def _words(text: str | Sequence[str] | None) -> list[str]:
-    if text is None:
-        return []
-    parts = text.split() if isinstance(text, str) else [w for t in text for w in str(t).split()]
-    return [w for w in parts if w][:8]
-
-
-def _age_range(age) -> tuple[int, int] | None:
-    if age is None:
-        return None
-    if isinstance(age, (tuple, list)):
-        lo, hi = age
-        return int(lo), int(hi)
-    return int(age), int(age)
-
-
 def _occurrence_conds(o, now: datetime, start: datetime | None, end: datetime | None) -> list:
     """Conditions on one occurrence row (also the ones the first-of-its-event probe repeats)."""
     conds = [o.visible.is_(True), o.ends_at > now]
@@ -121,7 +96,7 @@ def _narrowing(*, projects, words) -> list:
     if projects:
         conds.append(Event.project.in_([int(p) for p in projects]))
     for w in words:
-        conds.append(or_(_contains(Event.title, w), _contains(Event.description, w)))
+        conds.append(or_(contains(Event.title, w), contains(Event.description, w)))
     return conds
 
 
@@ -132,9 +107,9 @@ def _broad(*, children, free, age, tag_form) -> list:
         conds.append(Event.cost_kind == FREE)
     if children:
         conds.append(or_(and_(Event.age_max.is_not(None), Event.age_max <= CHILD_AGE_MAX),
-                         *(_contains(Event.title, w) for w in KIDS_WORDS),
-                         *(_contains(cast(Event.tags, String), tag_form(w)) for w in KIDS_WORDS)))
-    if (ages := _age_range(age)) is not None:
+                         *(contains(Event.title, w) for w in KIDS_WORDS),
+                         *(contains(cast(Event.tags, String), tag_form(w)) for w in KIDS_WORDS)))
+    if (ages := age_range(age)) is not None:
         lo, hi = ages
         conds.append(or_(Event.age_min.is_(None), Event.age_min <= hi))
         conds.append(or_(Event.age_max.is_(None), Event.age_max >= lo))
@@ -166,7 +141,7 @@ def find_events(db: Session, *, now: datetime, start: datetime | date | None = N
         return []
     O, O2 = EventOccurrence, aliased(EventOccurrence)
     occ = _occurrence_conds(O, now, lo, hi) + ([O.district.in_(districts)] if districts else [])
-    narrow = _narrowing(projects=projects, words=_words(text))
+    narrow = _narrowing(projects=projects, words=split_words(text, MAX_WORDS))
     broad = _broad(children=children, free=free, age=age, tag_form=_tag_form(db))
     visible = Event.status.in_(VISIBLE)
     if near is None:
@@ -176,22 +151,17 @@ def find_events(db: Session, *, now: datetime, start: datetime | date | None = N
     lat0, lon0 = float(near[0]), float(near[1])
     if not (math.isfinite(lat0) and math.isfinite(lon0)) or not within_km > 0:
         return []
-    coslat = max(0.01, math.cos(math.radians(lat0)))
     # A small box first: in a busy city the page is usually inside 1 km, and a box of the whole city costs
     # a distance and a probe for every event. A page is exact once its last hit is no farther than the box's
     # half-width (anything outside the box is farther); else the box widens.
     for km in [r for r in WIDENING_KM if r < within_km] + [within_km]:
-        stmt = _nearest(O, O2, now, lo, hi, districts, narrow + broad, visible, lat0, lon0, coslat, km, limit, offset)
+        stmt = _nearest(O, O2, now, lo, hi, districts, narrow + broad, visible, lat0, lon0, km, limit, offset)
         rows = db.scalars(stmt.options(contains_eager(O.event))).unique().all()
-        if len(rows) == limit and _flat_km(rows[-1].event, lat0, lon0, coslat) <= km:
+        if len(rows) == limit and flat_km(lat0, lon0, rows[-1].event.lat, rows[-1].event.lon) <= km:
             break
     hits = [EventHit(o.event, o, haversine_km(lat0, lon0, o.event.lat, o.event.lon)) for o in rows]
     hits.sort(key=lambda h: h.km)  # the flat-earth order, refined (a few metres at most within a city)
     return hits
-
-
-def _flat_km(event, lat0: float, lon0: float, coslat: float) -> float:
-    return math.hypot(event.lat - lat0, (event.lon - lon0) * coslat) * KM_PER_DEG_LAT
 
 
 def _soonest(O, O2, now, lo, hi, occ, narrow, broad, visible):
@@ -210,20 +180,18 @@ def _soonest(O, O2, now, lo, hi, occ, narrow, broad, visible):
     return select(O).join(O.event).where(*conds).order_by(O.starts_at, O.id)
 
 
-def _nearest(O, O2, now, lo, hi, districts, filters, visible, lat0, lon0, coslat, within_km, limit, offset):
-    """Events in a bounding box, nearest first by a flat-earth distance (plain arithmetic, the same on SQLite
-    and PostgreSQL), those with a matching occurrence (EXISTS), one page of them; then each one's first
-    matching occurrence, for that page only."""
-    dlat = within_km / KM_PER_DEG_LAT
-    dlon = dlat / coslat
-    dy, dx = Event.lat - literal(lat0), (Event.lon - literal(lon0)) * literal(coslat)
+def _nearest(O, O2, now, lo, hi, districts, filters, visible, lat0, lon0, within_km, limit, offset):
+    """Events in a bounding box, nearest first by bot/geo.py's flat-earth distance (in SQL its square, in
+    degrees, which orders alike), those with a matching occurrence (EXISTS), one page of them; then each one's
+    first matching occurrence, for that page only."""
+    south, north, west, east = bbox(lat0, lon0, within_km)
+    dy, dx = Event.lat - literal(lat0), (Event.lon - literal(lon0)) * literal(lon_scale(lat0))
     dist = (dy * dy + dx * dx).label("d")
     O3 = aliased(EventOccurrence)
     has_occ = exists().where(O3.event_id == Event.id, *_occurrence_conds(O3, now, lo, hi),
                              *([O3.district.in_(districts)] if districts else []))
     page = (select(Event.id.label("eid"), dist)
-            .where(visible, *filters, Event.lat.between(lat0 - dlat, lat0 + dlat),
-                   Event.lon.between(lon0 - dlon, lon0 + dlon), has_occ)
+            .where(visible, *filters, Event.lat.between(south, north), Event.lon.between(west, east), has_occ)
             .order_by(dist, Event.id).limit(limit).offset(offset).subquery())
     first = (select(O2.id).where(O2.event_id == page.c.eid, *_occurrence_conds(O2, now, lo, hi))
              .order_by(O2.starts_at, O2.id).limit(1).scalar_subquery())

@@ -2,8 +2,8 @@
 
 Two steps keep a search lean with thousands of places:
   1. SQL narrows the rows (status, district, kind, cost, age overlap, a place_hours row on the asked weekday,
-     a bounding box around `near`, words) and reads only the columns the ordering needs, with the weekly rows
-     in one more query;
+     a bounding box around `near` (bot/geo.py: bbox), words) and reads only the columns the ordering needs,
+     with the weekly rows in one more query;
   2. Python applies the exact rules (bot/opening_hours.py: holidays, 第N週, year end, dates off; distance on
      the sphere), orders the hits, and loads the page's places (with their hours: selectinload) by id.
 Nearest first when `near` is given, else open soonest first (open now, then by the next opening).
@@ -11,7 +11,6 @@ Nearest first when `near` is given, else open soonest first (open now, then by t
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -21,11 +20,13 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot import opening_hours as OH
 from bot.clock import to_tokyo
-from bot.geo import haversine_km
+from bot.geo import bbox, haversine_km
+from bot.listing_search import age_range, contains, words as split_words
 from models.places import FREE, PUBLISHED, Place, PlaceHours
 
 # Bounding boxes tried in turn around `near` (km); past the last, every place with a point.
 RADII_KM = (2.0, 5.0, 15.0, 50.0)
+MAX_WORDS = 5  # words of `text` searched, the rest dropped
 TEXT_COLUMNS = (Place.name, Place.name_kana, Place.name_common, Place.address, Place.description,
                 Place.organiser_name)
 
@@ -68,30 +69,9 @@ def _json_list(raw) -> list:
     return value if isinstance(value, list) else []
 
 
-def _like(word: str) -> str:
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _words(text: str | Iterable[str] | None) -> list[str]:
-    if not text:
-        return []
-    items = text.split() if isinstance(text, str) else [w for t in text for w in str(t).split()]
-    return [w for w in items if w][:5]
-
-
-def _age_range(age) -> tuple[int, int] | None:
-    if age is None:
-        return None
-    if isinstance(age, (tuple, list)):
-        lo, hi = age
-        return int(lo), int(hi)
-    return int(age), int(age)
-
-
 def _box(lat: float, lon: float, km: float):
-    dlat = km / 110.574
-    dlon = km / (111.320 * max(0.01, math.cos(math.radians(lat))))
-    return and_(Place.lat.between(lat - dlat, lat + dlat), Place.lon.between(lon - dlon, lon + dlon))
+    south, north, west, east = bbox(lat, lon, km)
+    return and_(Place.lat.between(south, north), Place.lon.between(west, east))
 
 
 def _weekdays(days: list[date], today: date) -> list[int]:
@@ -110,7 +90,7 @@ def _conditions(*, districts, kinds, free, age, days: list[date], now: datetime,
         conds.append(Place.kind.in_(list(kinds)))
     if free:
         conds.append(Place.cost_kind == FREE)
-    if (rng := _age_range(age)) is not None:
+    if (rng := age_range(age)) is not None:
         lo, hi = rng
         conds.append(or_(Place.age_min.is_(None), Place.age_min <= hi))
         conds.append(or_(Place.age_max.is_(None), Place.age_max >= lo))
@@ -131,8 +111,7 @@ def _conditions(*, districts, kinds, free, age, days: list[date], now: datetime,
         extra = func.coalesce(cast(Place.extra_dates, String), "[]") != "[]"
         conds.append(or_(weekly, extra))
     for w in words:
-        pattern = _like(w)
-        conds.append(or_(*(col.ilike(pattern, escape="\\") for col in TEXT_COLUMNS)))
+        conds.append(or_(*(contains(col, w, ignore_case=True) for col in TEXT_COLUMNS)))
     return conds
 
 
@@ -175,7 +154,7 @@ def find_places(db: Session, *, now: datetime, districts=(), kinds=(), free: boo
     days = sorted({d for d in asked if d >= today} | ({today} if open_today else set()))
     if (asked or open_today) and not days:
         return []  # only past days asked
-    words = _words(text)
+    words = split_words(text, MAX_WORDS)
     conds = _conditions(districts=districts, kinds=kinds, free=free, age=age, days=days, now=now, words=words)
     weekdays = _weekdays(days, today) if days else None
     want = max(0, offset) + max(0, limit)

@@ -2,14 +2,15 @@
 see one in detail, sign up (参加する, asked once), add it to a calendar; 申込状況 is handlers/registrations.py.
 
 Searches are bot/event_search.find_events. A search's filters travel in its postback (short keys, below), so
-もっと見る pages on with the same search and the next offset: LINE shows at most 12 bubbles per carousel.
+もっと見る pages on with the same search and the next offset: LINE shows at most 12 bubbles per carousel. The
+keys places read alike (ages, near) and the 地区 names are handlers/listing_common.py.
 Sign-up is bot/registrations.register with the webhook event's timestamp as the arrival time, so the waitlist
 is in the order residents tapped, whatever order the events were processed in.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import distinct, func, select
@@ -20,9 +21,11 @@ from bot import registrations as R
 from bot.clock import to_tokyo, utc
 from bot.event_search import day_range, find_events, this_week, this_weekend
 from handlers import events_flex as F
+from handlers import listing_common as L
 from handlers import nlu, registrations, ui
 from handlers.context import Ctx
 from handlers.flex import flex_message, pack, qlabel, tail_quick
+from handlers.listing_common import MAX_WORDS_CHARS, ShortParams, ages_param, district_names
 from handlers.listing_query import parse
 from handlers.menu import main_menu_quick
 from models import plan as P
@@ -32,7 +35,6 @@ from models.registrations import CANCELLED, WAITLISTED, Registration
 T = F.T
 PAGE = 10          # events per page: the carousel keeps room for もっと見る
 KIND = "event"
-MAX_WORDS_CHARS = 40
 RANGES = ("wk", "we", "nw", "mo", "td", "tm")  # this week, this weekend, next week, this month, today, tomorrow
 RANGE_LABELS = {"wk": "今週", "we": "今週末", "nw": "来週", "mo": "今月", "td": "今日", "tm": "明日"}
 RANGE_WORDS = {"next_week": "nw", "month": "mo"}
@@ -41,8 +43,8 @@ RANGE_WORDS = {"next_week": "nw", "month": "mo"}
 # -- the search a postback carries ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Search:
-    """Filters with the short keys of their postback (never "a" or "v": bot.postback's own)."""
+class Search(ShortParams):
+    """Filters with the short keys of their postback (never "a" or "v": bot.postback's own); params() gives them."""
 
     r: str | None = None   # range: one of RANGES, or a day as YYYYMMDD
     d: str | None = None   # 地区 key
@@ -53,15 +55,6 @@ class Search:
     q: str | None = None   # words
     n: str | None = None   # near "lat,lon"
     o: int = 0             # offset
-
-    def params(self) -> dict:
-        out = {}
-        for fld in fields(self):
-            v = getattr(self, fld.name)
-            if v in (None, False, "", 0):
-                continue
-            out[fld.name] = 1 if v is True else v
-        return out
 
     @classmethod
     def from_postback(cls, pb) -> "Search":
@@ -101,27 +94,6 @@ def _range(r: str | None, now: datetime) -> tuple[datetime | None, datetime | No
         return None, None
 
 
-def _near(n: str | None) -> tuple[float, float] | None:
-    from bot.geo import valid_point
-
-    try:
-        lat, lon = (float(x) for x in (n or "").split(","))
-    except ValueError:
-        return None
-    return valid_point(lat, lon)
-
-
-def _ages(ag: str | None) -> tuple[int, int] | None:
-    if not ag:
-        return None
-    lo, hi = (int(x) for x in ag.split("-"))
-    return (lo, hi) if lo <= hi else (hi, lo)
-
-
-def _district_names(ctx: Ctx) -> dict[str, str]:
-    return {d.key: d.name for d in P.districts(ctx.db)}
-
-
 def _project_names(ctx: Ctx) -> dict[int, str]:
     return {p.number: p.display_short for p in P.projects(ctx.db)}
 
@@ -134,13 +106,13 @@ def _label(ctx: Ctx, s: Search) -> str:
         lo, _ = _range(s.r, ctx.now)
         parts.append(F.day_text(lo, ctx.now) if lo else "")
     if s.d:
-        parts.append(T["district"].format(name=_district_names(ctx).get(s.d, s.d)))
+        parts.append(T["district"].format(name=district_names(ctx.db).get(s.d, s.d)))
     if s.p is not None:
         parts.append(_project_names(ctx).get(s.p, f"プロジェクト{s.p}"))
     if s.n:
         parts.append("近く")
     if s.ag:
-        lo, hi = _ages(s.ag)
+        lo, hi = L.ages(s.ag)
         parts.append(F.ages_text(lo, hi) + "向け")
     elif s.c:
         parts.append("こども向け")
@@ -186,9 +158,9 @@ def _base(ctx: Ctx) -> str:
 
 def run_search(ctx: Ctx, s: Search, *, lead: str | None = None) -> list[dict]:
     start, end = _range(s.r, ctx.now)
-    near = _near(s.n)
+    near = L.near(s.n)
     kw = dict(now=ctx.now, start=start, end=end, districts=(s.d,) if s.d else (),
-              projects=(s.p,) if s.p is not None else (), children=s.c, free=s.f, age=_ages(s.ag), near=near)
+              projects=(s.p,) if s.p is not None else (), children=s.c, free=s.f, age=L.ages(s.ag), near=near)
     hits = find_events(ctx.db, text=s.q, limit=PAGE + 1, offset=s.o, **kw)
     if not hits and s.q and s.o == 0:
         # Words nothing matched: say so, and show what the other filters find.
@@ -198,7 +170,7 @@ def run_search(ctx: Ctx, s: Search, *, lead: str | None = None) -> list[dict]:
         body = T["no_more"] if s.o else T["none"].format(label=label)
         return [ui.text("\n".join(x for x in (lead, body) if x), _menu_quick())]
     more, hits = len(hits) > PAGE, hits[:PAGE]
-    names = _district_names(ctx)
+    names = district_names(ctx.db)
     mine = _my_registrations(ctx, [h.event.id for h in hits])
     bubbles = []
     for h in hits:
@@ -286,7 +258,7 @@ def show(ctx: Ctx) -> list[dict]:
     if event.capacity:
         left = (slot.capacity - slot.confirmed) if slot is not None and slot.capacity is not None else event.capacity
     bub = F.detail_bubble(event, occ, now=ctx.now, base_url=_base(ctx), registration=reg, position=pos, left=left,
-                          district_name=_district_names(ctx).get(event.district or ""))
+                          district_name=district_names(ctx.db).get(event.district or ""))
     return ui.with_quick([flex_message(event.title[:300], [bub])], _menu_quick())
 
 
@@ -424,7 +396,7 @@ def parse_text(ctx: Ctx, raw: str) -> tuple[Search, bool]:
     if d is None and target:  # the NLU's 地区 (an alias or reading listing_query does not know)
         d = next((x.key for x in districts if target in (x.name, *(x.aliases or []))), None)
     words = _search_words(q.words)
-    s = Search(r=r, d=d, c=q.children, f=q.free, ag=f"{q.age[0]}-{q.age[1]}" if q.age else None,
+    s = Search(r=r, d=d, c=q.children, f=q.free, ag=ages_param(q.age),
                q=" ".join(words)[:MAX_WORDS_CHARS] or None)
     return s, q.near_me and d is None
 

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
-
-import yaml
 
 from bot.clock import to_tokyo, utc
 from bot.geo import map_url
 from handlers import ui
 from handlers.flex import ACCENT, ACCENT_SOFT, MUTED, box, bubble, button, separator, text
+from handlers.texts import vocab
 
-VOCAB_FILE = Path(__file__).with_name("events_vocab.yaml")
-
-
-def _load_vocab() -> dict:
-    with VOCAB_FILE.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-V = _load_vocab()
+V = vocab("events")
 T: dict[str, str] = V["texts"]
 WEEKDAYS: list[str] = V["weekdays"]
 CANCELLED_FG = "#B3261E"   # 中止: a red that keeps its contrast on white and on its soft background

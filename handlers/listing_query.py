@@ -13,15 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
-
-import yaml
 
 from handlers.nlu import normalise
-
-HERE = Path(__file__).resolve().parent
-VOCAB_FILE = HERE / "listing_vocab.yaml"
-PLACES_VOCAB_FILE = HERE / "places_vocab.yaml"
+from handlers.texts import vocab as read_vocab
 MAX_CHARS = 200  # a filter is short; longer text is read from its start
 MAX_WORDS = 3
 
@@ -100,11 +94,6 @@ class _Vocab:
     particles: str               # one-character fillers, cut only at a word's ends
 
 
-def _read(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-
-
 def _norm(word: str, rewrites=()) -> str:
     s = normalise(str(word))
     for a, b in rewrites:
@@ -114,7 +103,7 @@ def _norm(word: str, rewrites=()) -> str:
 
 @lru_cache(maxsize=1)
 def vocab() -> _Vocab:
-    v, pv = _read(VOCAB_FILE), _read(PLACES_VOCAB_FILE)
+    v, pv = read_vocab("listing"), read_vocab("places")
     rewrites = tuple(sorted(((normalise(str(a)), normalise(str(b))) for a, b in (v.get("rewrites") or {}).items()),
                             key=lambda p: -len(p[0])))
     terms: list[tuple[str, str, object]] = []
@@ -147,7 +136,7 @@ def vocab() -> _Vocab:
 
 
 def kind_labels() -> dict[str, str]:
-    return {str(k): str(spec.get("label") or k) for k, spec in (_read(PLACES_VOCAB_FILE).get("kinds") or {}).items()}
+    return {str(k): str(spec.get("label") or k) for k, spec in (read_vocab("places").get("kinds") or {}).items()}
 
 
 # ------------------------------------------------------------------ 地区

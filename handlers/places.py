@@ -3,24 +3,26 @@ as a carousel paged with もっと見る, a place's details, and free text with 
 「近くの子ども食堂」 asks for a location and keeps the filter in the conversation state; handlers/location.py
 answers the next location message with it (near_answer).
 
-A search travels in its postback (Query: short keys), so every button repeats exactly what it showed.
+A search travels in its postback (Query: short keys), so every button repeats exactly what it showed; the keys
+events read alike (ages, near) and the 地区 names are handlers/listing_common.py.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bot.clock import to_tokyo
-from bot.geo import valid_point
 from bot.place_search import find_places
+from handlers import listing_common as L
 from handlers import places_flex as F
 from handlers import ui
 from handlers.context import Ctx
 from handlers.flex import flex_message, pack, tail_quick
+from handlers.listing_common import MAX_WORDS_CHARS, ShortParams, ages_param, district_names, near_param
 from handlers.listing_query import ListingQuery, parse
 from models import plan as P
 from models.places import KINDS, PUBLISHED, Place
@@ -28,7 +30,6 @@ from models.places import KINDS, PUBLISHED, Place
 T = F.T
 PAGE = 12                # LINE's carousel limit; with more to come, the last card is もっと見る
 MAX_MESSAGES = 5         # per reply
-MAX_WORDS_CHARS = 40
 NEAR_STATE = "places.near"
 NEAR_TTL = timedelta(minutes=15)
 FAR_KM = 10.0            # nearest places farther than this: the point is probably not in the city
@@ -38,8 +39,8 @@ MENU_KINDS = ("shokudo", "study", "hiroba", "afterschool", "play")
 # -- the search a postback carries ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Query:
-    """Filters with short postback keys (never "a" or "v": bot.postback's own)."""
+class Query(ShortParams):
+    """Filters with short postback keys (never "a" or "v": bot.postback's own); params() gives them."""
 
     d: str | None = None   # 地区 keys, comma-separated
     k: str | None = None   # kinds, comma-separated
@@ -49,15 +50,6 @@ class Query:
     q: str | None = None   # words
     n: str | None = None   # near "lat,lon"
     o: int = 0             # offset
-
-    def params(self) -> dict:
-        out: dict = {}
-        for fld in fields(self):
-            v = getattr(self, fld.name)
-            if v in (None, False, "", 0):
-                continue
-            out[fld.name] = 1 if v is True else v
-        return out
 
     @classmethod
     def from_params(cls, get) -> "Query":
@@ -82,7 +74,7 @@ class Query:
         r = "td" if lq.today else ".".join(d.strftime("%Y%m%d") for d in days) or None
         kinds = [k for k in lq.kinds if k in KINDS]
         return cls(d=",".join(lq.districts[:4]) or None, k=",".join(kinds) or None, f=lq.free, r=r,
-                   ag=f"{lq.age[0]}-{lq.age[1]}" if lq.age else None,
+                   ag=ages_param(lq.age),
                    q=" ".join(lq.words)[:MAX_WORDS_CHARS] or None)
 
     # decoded values
@@ -107,20 +99,10 @@ class Query:
         return out
 
     def ages(self) -> tuple[int, int] | None:
-        if not self.ag:
-            return None
-        lo, hi = (int(x) for x in self.ag.split("-"))
-        return (lo, hi) if lo <= hi else (hi, lo)
+        return L.ages(self.ag)
 
     def near(self) -> tuple[float, float] | None:
-        if not self.n:
-            return None
-        lat, lon = (float(x) for x in self.n.split(","))
-        return valid_point(lat, lon)
-
-
-def near_param(lat: float, lon: float) -> str:
-    return f"{lat:.5f},{lon:.5f}"
+        return L.near(self.n)
 
 
 # -- wording of a search -------------------------------------------------------------------------------------------
@@ -149,10 +131,6 @@ def _what(q: Query, names: dict[str, str], now: datetime) -> str:
     return what
 
 
-def _district_names(ctx: Ctx) -> dict[str, str]:
-    return {d.key: d.name for d in P.districts(ctx.db)}
-
-
 # -- quick replies ----------------------------------------------------------------------------------------------------
 
 def _search_quick(*first: dict) -> list[dict]:
@@ -177,7 +155,7 @@ def show_menu(ctx: Ctx) -> list[dict]:
 
 def search(ctx: Ctx, q: Query) -> list[dict]:
     """Run the search in `q` and answer with its page: a line saying what was found, then the carousel."""
-    names = _district_names(ctx)
+    names = district_names(ctx.db)
     now = ctx.now
     days = q.days()
     kw = dict(now=now, districts=q.districts(), kinds=q.kinds(), free=q.f, age=q.ages(), open_today=q.today(),
@@ -248,7 +226,7 @@ def on_show(ctx: Ctx) -> list[dict]:
 
         org = ctx.db.get(Organisation, place.organisation_id)
         organisation = org.name if org else None
-    msg = F.detail_message(place, now=ctx.now, district_name=_district_names(ctx).get(place.district),
+    msg = F.detail_message(place, now=ctx.now, district_name=district_names(ctx.db).get(place.district),
                            organisation=organisation)
     return ui.with_quick([msg], tail_quick(ui.postback(T["btn_places"], "places")))
 

@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from pathlib import Path
-
-import yaml
 
 from bot import opening_hours as OH
 from bot.clock import to_tokyo
 from bot.geo import map_url
 from handlers import ui
 from handlers.flex import ACCENT, MUTED, NOW, box, bubble, button, flex_message, separator, text
+from handlers.texts import vocab
 
-VOCAB_FILE = Path(__file__).with_name("places_vocab.yaml")
-
-
-def _load_vocab() -> dict:
-    with VOCAB_FILE.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-V = _load_vocab()
+V = vocab("places")
 T: dict[str, str] = V["texts"]
 KIND_LABELS: dict[str, str] = {k: spec["label"] for k, spec in V["kinds"].items()}
 NAME_LINES = 2

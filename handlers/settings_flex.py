@@ -8,22 +8,12 @@ says what tapping it will do (on=1 adds, on=0 removes), so a double tap or an ol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from handlers import ui
 from handlers.flex import ACCENT, ACCENT_SOFT, MUTED, NOW, NOW_SOFT, bubble, button, flex_message, separator, text
+from handlers.texts import vocab
 
-VOCAB_FILE = Path(__file__).with_name("settings_vocab.yaml")
-
-
-def _load_vocab() -> dict:
-    with VOCAB_FILE.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-V = _load_vocab()
+V = vocab("settings")
 T: dict[str, str] = V["texts"]
 TOPIC_LABELS: dict[str, str] = V["topics"]
 FREQ_LABELS: dict[str, str] = V["frequencies"]

@@ -1,4 +1,24 @@
-"""Resident-facing wording shared by the core handlers (feature modules keep their own)."""
+"""Resident-facing wording shared by the core handlers, and the one way a feature reads its own wording file
+(handlers/<feature>_vocab.yaml: vocab)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def read_yaml(path: Path) -> dict:
+    """A wording file as a dict ({} when empty), through libyaml's parser when PyYAML has it."""
+    import yaml
+
+    with path.open(encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+
+
+def vocab(feature: str) -> dict:
+    """handlers/<feature>_vocab.yaml: a feature's texts, labels and words."""
+    return read_yaml(HERE / f"{feature}_vocab.yaml")
+
 
 GREETING = (
     "友だち追加ありがとうございます。\n"

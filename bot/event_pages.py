@@ -3,18 +3,20 @@ files /events.ics (a feed, ?district= & ?project=) and /events/<id>.ics (the カ
 
 Residents and the public see published events and cancelled ones (shown as 中止, models/events.py: VISIBLE);
 a draft or an event waiting for approval is not found (404). The list uses the LINE search
-(bot/event_search.py: find_events), so a filter means the same thing on the web as in the chat."""
+(bot/event_search.py: find_events), so a filter means the same thing on the web as in the chat. Paging and the
+plan links are bot/listing_pages.py, as for the place pages."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import exists, select
 
 from bot import calendar_ics
 from bot.clock import to_tokyo, utc
 from bot.geo import map_url
 from bot.listing_format import day_label
+from bot.listing_pages import pager, plan_context, requested_page, runtime
 from handlers.events_flex import ages_text, cost_text, day_text, hm, tel_uri, when_text
 from models import plan as P
 from models.events import CANCELLED, VISIBLE, Event, EventOccurrence
@@ -22,7 +24,6 @@ from models.events import CANCELLED, VISIBLE, Event, EventOccurrence
 bp = Blueprint("event_pages", __name__)
 
 PAGE_SIZE = 20
-MAX_PAGE = 500  # beyond this a page number is taken as the first page (no deep OFFSET scans)
 FEED_PAST_DAYS = 30  # the feed keeps events ended this recently, so a cancellation still reaches calendars
 FEED_MAX = 1000
 UPCOMING_DATES = 10  # dates listed on a repeating event's page
@@ -30,10 +31,6 @@ UPCOMING_DATES = 10  # dates listed on a repeating event's page
 
 def register(app) -> None:
     app.register_blueprint(bp)
-
-
-def _rt():
-    return current_app.extensions["kyodo"]
 
 
 class Filters:
@@ -70,12 +67,6 @@ class Filters:
         return bool(self.district or self.project or self.children or self.free)
 
 
-def page_number(raw: str | None) -> int:
-    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_PAGE:
-        return int(raw)
-    return 1
-
-
 def occurrence_when(event: Event, occ: EventOccurrence | None) -> str:
     """The date and time as LINE words it, with the year (2026年12月5日（土）10:00〜12:00): the occurrence's,
     with no invented end for a start-only event."""
@@ -90,9 +81,9 @@ def occurrence_when(event: Event, occ: EventOccurrence | None) -> str:
 def index():
     from bot.event_search import find_events
 
-    rt = _rt()
+    rt = runtime()
     now = rt.now()
-    page = page_number(request.args.get("page"))
+    page = requested_page()
     with rt.sessions() as db:
         f = Filters(db, request.args)
         hits = find_events(db, now=now, districts=[f.district] if f.district else (),
@@ -109,11 +100,8 @@ def index():
                          "cancelled": h.event.status == CANCELLED, "cost": cost_text(h.event),
                          "ages": ages_text(h.event.age_min, h.event.age_max)})
         feed = url_for("event_pages.feed", **{k: v for k, v in f.query().items() if k in ("district", "project")})
-        return render_template(
-            "events/index.html", rows=rows, f=f, page=page,
-            prev_url=url_for("event_pages.index", **f.query(page=page - 1 if page > 2 else None)) if page > 1 else None,
-            next_url=url_for("event_pages.index", **f.query(page=page + 1)) if more else None,
-            feed_url=feed, today=to_tokyo(now).date())
+        return render_template("events/index.html", rows=rows, f=f, page=page, feed_url=feed,
+                               today=to_tokyo(now).date(), **pager("event_pages.index", f.query(), page, more))
 
 
 def _visible_event(db, event_id: int) -> Event:
@@ -125,21 +113,18 @@ def _visible_event(db, event_id: int) -> Event:
 
 @bp.get("/events/<int:event_id>")
 def detail(event_id: int):
-    rt = _rt()
+    rt = runtime()
     now = rt.now()
     with rt.sessions() as db:
         event = _visible_event(db, event_id)
         upcoming = list(db.scalars(
             select(EventOccurrence).where(EventOccurrence.event_id == event.id, EventOccurrence.ends_at > utc(now))
             .order_by(EventOccurrence.starts_at).limit(UPCOMING_DATES + 1)))
-        district = next((d for d in P.districts(db) if d.key == event.district), None)
-        project = P.project(db, event.project) if event.project else None
-        action = P.action(db, event.action) if event.action else None
         return render_template(
             "events/detail.html", event=event, cancelled=event.status == CANCELLED,
             when=occurrence_when(event, upcoming[0] if upcoming else None), past=not upcoming,
             dates=[occurrence_when(event, o) for o in upcoming[:UPCOMING_DATES]],
-            more_dates=len(upcoming) > UPCOMING_DATES, district=district, project=project, action=action,
+            more_dates=len(upcoming) > UPCOMING_DATES, **plan_context(db, event),
             map_url=map_url(event.lat, event.lon, event.address), tel=tel_uri(event.phone),
             cost=calendar_ics.cost_with_note(event), ages=ages_text(event.age_min, event.age_max),
             signup=_signup(db, event, now))
@@ -174,7 +159,7 @@ def _ics_response(body: bytes, filename: str) -> Response:
 
 @bp.get("/events/<int:event_id>.ics")
 def event_ics(event_id: int):
-    rt = _rt()
+    rt = runtime()
     with rt.sessions() as db:
         event = _visible_event(db, event_id)
         name = f"{P.city_name(db, default='')} {event.title}".strip()
@@ -184,7 +169,7 @@ def event_ics(event_id: int):
 
 @bp.get("/events.ics")
 def feed():
-    rt = _rt()
+    rt = runtime()
     now = utc(rt.now())
     with rt.sessions() as db:
         f = Filters(db, request.args)

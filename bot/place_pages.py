@@ -2,20 +2,21 @@
 today's or its next opening) and /places/<id> (the weekly hours, exceptions, map and phone links).
 
 Opening times come from bot/opening_hours.py, the same rules and wording (describe_next) as on LINE. A
-draft, pending or withdrawn place is not found (404)."""
+draft, pending or withdrawn place is not found (404). Paging and the plan links are bot/listing_pages.py, as for
+the event pages."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from bot import opening_hours as OH
 from bot.clock import to_tokyo
-from bot.event_pages import page_number
 from bot.geo import map_url
 from bot.listing_format import WEEKDAYS, day_label, minutes_label, weeks_label
+from bot.listing_pages import pager, plan_context, requested_page, runtime
 from handlers.places_flex import KIND_LABELS, ages_text, cost_text, tel_uri
 from models import plan as P
 from models.places import KINDS, PUBLISHED, Place
@@ -31,16 +32,12 @@ def register(app) -> None:
     app.register_blueprint(bp)
 
 
-def _rt():
-    return current_app.extensions["kyodo"]
-
-
 @bp.get("/places/")
 @bp.get("/places")  # registered first (decorators apply bottom-up): url_for builds /places
 def index():
-    rt = _rt()
+    rt = runtime()
     now = rt.now()
-    page = page_number(request.args.get("page"))
+    page = requested_page()
     with rt.sessions() as db:
         districts = P.districts(db)
         names = {d.key: d.name for d in districts}
@@ -74,9 +71,7 @@ def index():
             "places/index.html", rows=rows, districts=districts, kinds=[(k, KIND_LABELS[k]) for k in KINDS],
             district=district, district_name=names.get(district or ""), kind=kind,
             kind_name=KIND_LABELS.get(kind or ""), ignored=ignored, page=page, total=total,
-            prev_url=url_for("place_pages.index", **query, **({"page": page - 1} if page > 2 else {}))
-            if page > 1 else None,
-            next_url=url_for("place_pages.index", **query, page=page + 1) if page * PAGE_SIZE < total else None)
+            **pager("place_pages.index", query, page, page * PAGE_SIZE < total))
 
 
 def weekly_table(place) -> list[dict]:
@@ -121,7 +116,7 @@ def _dates(values) -> set:
 
 @bp.get("/places/<int:place_id>")
 def detail(place_id: int):
-    rt = _rt()
+    rt = runtime()
     now = rt.now()
     with rt.sessions() as db:
         place = db.get(Place, place_id)
@@ -132,12 +127,9 @@ def detail(place_id: int):
         soon = [(day_label(d, year=False), [f"{o.start.hour}:{o.start.minute:02d}〜{OH.clock_text(o.end, d)}"
                                             for o in OH.openings_on(place, d)])
                 for d in (today + timedelta(days=i) for i in range(SOON_DAYS))]
-        district = next((d for d in P.districts(db) if d.key == place.district), None)
-        project = P.project(db, place.project) if place.project else None
-        action = P.action(db, place.action) if place.action else None
         return render_template(
-            "places/detail.html", place=place, kind=KIND_LABELS[place.kind], district=district,
-            project=project, action=action, next=OH.describe_next(opening, now),
+            "places/detail.html", place=place, kind=KIND_LABELS[place.kind], **plan_context(db, place),
+            next=OH.describe_next(opening, now),
             open_now=opening is not None and opening.contains(to_tokyo(now)), week=weekly_table(place),
             exceptions=exceptions(place, today), soon=[(d, t) for d, t in soon if t],
             map_url=map_url(place.lat, place.lon, place.address), tel=tel_uri(place.phone),

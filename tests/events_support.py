@@ -1,4 +1,5 @@
-"""Events on fixed data for the event tests (search, bot, notices, reminders, the registration race)."""
+"""Events on fixed data for the event tests (search, bot, notices, reminders, the registration race), and kyodo
+deliver's loop run to the end for the notice tests."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -6,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 
 from bot.event_occurrences import materialise
+from bot.fanout import Fanout
 from emulator import new_user_id
 from models.events import Event
 from models.users import User
@@ -31,3 +33,12 @@ def add_residents(rt, n: int) -> list[tuple[int, str]]:
                          [{"line_user_id": new_user_id(), "active": True, "created_at": now, "followed_at": now}
                           for _ in range(n)]).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def deliver(rt) -> None:
+    """kyodo deliver's loop in this process (2 senders, no pacing) until what is due now has gone out."""
+    fan = Fanout(rt, threads=2, rate=0).start()
+    try:
+        fan.drain()
+    finally:
+        fan.shutdown()

@@ -12,24 +12,15 @@ from sqlalchemy import insert, select
 from bot import registrations as R
 from bot.clock import TOKYO
 from bot.event_notices import announce_listing, event_cancelled, event_changed, registrants
-from bot.fanout import Fanout
 from bot.plan_loader import default_plan_path, load
 from models.places import Place
 from models.publications import Publication
 from models.subscriptions import SubscribedProject
-from tests.events_support import add_event, add_residents
+from tests.events_support import add_event, add_residents, deliver
 from tests.fanout_support import audience, residents
 
 NOON = datetime(2026, 6, 1, 12, 0, tzinfo=TOKYO)  # a Monday, outside the default quiet hours
 SAT = datetime(2026, 6, 6, 10, 0, tzinfo=TOKYO)
-
-
-def deliver(bot) -> None:
-    fan = Fanout(bot.rt, threads=2, rate=0).start()
-    try:
-        fan.drain()
-    finally:
-        fan.shutdown()
 
 
 def got(emulator) -> dict[str, list[str]]:
@@ -71,7 +62,7 @@ def test_new_event_reaches_its_district_and_project_subscribers_once(bot, now, e
         assert announce_listing(db, add_event(db, now, "終わった会", starts=datetime(2026, 5, 1, 10, tzinfo=TOKYO)),
                                 now=now) is None
         db.commit()
-    deliver(bot)
+    deliver(bot.rt)
     heard = got(emulator)
     assert sorted(heard) == sorted(line for _, line in kozu + p3)
     for _, line in kozu_city_only + kozu_surveys + other + nobody:
@@ -138,7 +129,7 @@ def test_change_reaches_registrants_once_per_revision(bot, now, registered, emul
         second = event_changed(db, ev, now=now, what="details")
         assert second.id != first.id and "内容が変わりました" in second.messages[0]["text"]
         db.commit()
-    deliver(bot)
+    deliver(bot.rt)
     heard = got(emulator)
     for who in "abc":
         assert len(heard[p[who][1]]) == 2
@@ -163,7 +154,7 @@ def test_cancellation_closes_sign_up_and_tells_registrants(bot, now, registered,
         reg_a = db.scalar(select(R.Registration.id).where(R.Registration.user_id == p["a"][0]))
         assert R.cancel(db, reg_a, now=now).promoted == []
         db.commit()
-    deliver(bot)
+    deliver(bot.rt)
     heard = got(emulator)
     assert sorted(heard) == sorted(p[w][1] for w in "abc")
 
@@ -177,7 +168,7 @@ def test_promotion_is_told_by_push(bot, now, registered, emulator):
         [pub] = db.scalars(select(Publication).where(Publication.ref.like("event:promoted:%"))).all()
         assert pub.segment["user_ids"] == [p["c"][0]]
         db.commit()
-    deliver(bot)
+    deliver(bot.rt)
     heard = got(emulator)
     assert list(heard) == [p["c"][1]] and "参加が確定しました" in heard[p["c"][1]][0]
     # C cancels and comes back to the waitlist, then a larger capacity promotes again: told again.
@@ -192,5 +183,5 @@ def test_promotion_is_told_by_push(bot, now, registered, emulator):
         assert R.register(db, slot.id, p["c"][0], now=now).status == "waitlisted"
         assert [r.user_id for r in R.set_capacity(db, slot.id, 3, now=now).promoted] == [p["c"][0]]
         db.commit()
-    deliver(bot)
+    deliver(bot.rt)
     assert len(got(emulator)[p["c"][1]]) == 2

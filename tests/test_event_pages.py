@@ -13,55 +13,21 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from bot.clock import TOKYO, utc
-from bot.event_occurrences import materialise
-from bot.plan_loader import default_plan_path, load
-from models.events import Event, EventOccurrence
+from models.events import EventOccurrence
+from tests import events_support
+from tests.listings_support import client, open_site, page, saved, text_of  # noqa: F401 (client: fixture)
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=TOKYO)  # a Thursday
 
 
 @pytest.fixture
 def site(bot):
-    load(bot.rt.sessions, default_plan_path("odawara"), bot.rt.now(), publish_news=False)  # 地区 and projects
-    bot.clock.set(NOW)
-    return bot
+    return open_site(bot, NOW)
 
 
-@pytest.fixture
-def client(site):
-    return site.app.test_client()
-
-
-def add_event(site, title: str, *, starts: datetime, hours: float | None = 2, status: str = "published",
-              district: str | None = "kozu", **fields) -> int:
-    now = site.rt.now()
-    with site.rt.sessions() as db:
-        # Stored in UTC, as every writer does (SQLite keeps no offset).
-        ev = Event(title=title, starts_at=utc(starts),
-                   ends_at=utc(starts + timedelta(hours=hours)) if hours is not None else None, status=status,
-                   district=district, created_at=now, updated_at=now,
-                   published_at=now if status in ("published", "cancelled") else None, **fields)
-        db.add(ev)
-        db.flush()
-        materialise(db, ev, now=now)
-        db.commit()
-        return ev.id
-
-
-def page(client, path: str, status: int = 200) -> str:
-    resp = client.get(path)
-    assert resp.status_code == status, (path, resp.status_code)
-    html = resp.get_data(as_text=True)
-    if status == 200:
-        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-        # The CSP allows no inline script or style: the pages must not need any.
-        assert "<script" not in html and "<style" not in html and " style=" not in html
-        assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
-    return html
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+def add_event(site, title: str, *, starts: datetime, **kw) -> int:
+    """Its times stored in UTC, as every writer does (SQLite keeps no offset)."""
+    return saved(site, events_support.add_event, title, starts=utc(starts), **kw)
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

@@ -11,11 +11,10 @@ from sqlalchemy import insert, select
 from bot import registrations as R
 from bot.clock import TOKYO
 from bot.event_notices import reminder_ref
-from bot.fanout import Fanout
 from models.publications import Publication, PublicationRecipient
 from models.subscriptions import Preference
 from scheduler import event_reminders, jobs
-from tests.events_support import add_event, add_residents
+from tests.events_support import add_event, add_residents, deliver
 
 MORNING = datetime(2026, 6, 5, 9, 0, tzinfo=TOKYO)   # Friday
 BEFORE = datetime(2026, 6, 5, 17, 59, tzinfo=TOKYO)
@@ -27,14 +26,6 @@ def pushes(emulator, line_id: str) -> list[dict]:
     """The reminders the emulator accepted for this resident (C also gets the push of their promotion)."""
     return [r for r in emulator.sent(user=line_id) if r["kind"] in ("push", "multicast")
             and r["messages"][0]["text"].startswith("明日は")]
-
-
-def deliver(bot) -> None:
-    fan = Fanout(bot.rt, threads=2, rate=0).start()
-    try:
-        fan.drain()
-    finally:
-        fan.shutdown()
 
 
 def sign_up(db, event, user_id: int, now: datetime):
@@ -94,10 +85,10 @@ def test_sent_once_at_six_the_day_before_across_restarts(world, emulator):
     # Later runs, and a scheduler started afresh, queue nothing more.
     bot.clock.set(datetime(2026, 6, 5, 18, 5, tzinfo=TOKYO))
     assert event_reminders.run(bot.rt) == 0
-    deliver(bot)
+    deliver(bot.rt)
     bot.clock.set(datetime(2026, 6, 5, 23, 55, tzinfo=TOKYO))
     assert event_reminders.run(bot.rt) == 0
-    deliver(bot)
+    deliver(bot.rt)
     assert len(pushes(emulator, ids["a"][1])) == 1 and len(pushes(emulator, ids["c"][1])) == 1
     for who in "bde":
         assert pushes(emulator, ids[who][1]) == []
@@ -111,7 +102,7 @@ def test_quiet_hours_hold_the_reminder_until_they_end(world, emulator):
     bot, ids = world["bot"], world["ids"]
     bot.clock.set(SIX)
     event_reminders.run(bot.rt)
-    deliver(bot)
+    deliver(bot.rt)
     assert pushes(emulator, ids["q"][1]) == []           # 17:00-9:00 is quiet for Q
     assert len(pushes(emulator, ids["a"][1])) == 1
     with bot.rt.sessions() as db:
@@ -119,7 +110,7 @@ def test_quiet_hours_hold_the_reminder_until_they_end(world, emulator):
                            .where(PublicationRecipient.user_id == ids["q"][0])).all()
         assert row[0] is not None and row[0].astimezone(TOKYO) == datetime(2026, 6, 6, 9, 0, tzinfo=TOKYO)
     bot.clock.set(datetime(2026, 6, 6, 9, 0, tzinfo=TOKYO))
-    deliver(bot)
+    deliver(bot.rt)
     assert len(pushes(emulator, ids["q"][1])) == 1
 
 
@@ -137,7 +128,7 @@ def test_cancelled_on_line_after_it_was_queued_is_not_sent(world, emulator):
     assert "キャンセルしました" in emulator.messages_for(ids["a"][1])[-1]["text"]
     with bot.rt.sessions() as db:
         assert db.scalar(select(Publication.status).where(Publication.ref == ref)) == "cancelled"
-    deliver(bot)
+    deliver(bot.rt)
     assert pushes(emulator, ids["a"][1]) == []
     assert event_reminders.run(bot.rt) == 0
 

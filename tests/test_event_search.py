@@ -11,8 +11,8 @@ from sqlalchemy import event as sa_event
 from bot.clock import TOKYO, to_tokyo
 from bot.event_search import day_range, find_events, this_week, this_weekend
 from bot.geo import haversine_km
-from tests.conftest import wipe
 from tests.events_support import add_event
+from tests.listings_support import found, module_data
 
 NOON = datetime(2026, 6, 3, 12, 0, tzinfo=TOKYO)  # a Wednesday
 KOZU_STATION = (35.2775, 139.2020)
@@ -22,47 +22,43 @@ def at(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=TOKYO)
 
 
+def fill(db) -> None:
+    """The module's events, shared by its tests."""
+    now = NOON
+    add_event(db, now, "写真展", starts=at(1, 10), hours=24 * 9 + 7, district="aratama", cost_kind="free")
+    add_event(db, now, "午前の体操", starts=at(3, 10), hours=3, district="kozu", cost_kind="free",
+              age_min=60, lat=35.2755, lon=139.1995)
+    add_event(db, now, "国府津こども将棋", starts=at(3, 15), district="kozu", project=3, cost_kind="free",
+              age_min=6, age_max=12, lat=35.2780, lon=139.2030, tags=["将棋"])
+    add_event(db, now, "朝市", starts=at(4, 8), district="kozu", cost_kind="free", rrule="FREQ=WEEKLY;BYDAY=TH",
+              lat=35.2790, lon=139.2040, tags=["食"])
+    add_event(db, now, "親子で味噌づくり", starts=at(6, 10), district="midori", project=5, cost_kind="amount",
+              cost_yen=500, lat=35.2590, lon=139.1570, tags=["食"])
+    add_event(db, now, "夏祭り", starts=at(6, 17), district="midori", status="cancelled", cost_kind="free",
+              cancel_reason="雨天のため", lat=35.2600, lon=139.1580)
+    add_event(db, now, "まちづくり講演会", starts=at(7, 14), district="aratama", project=7, cost_kind="free",
+              age_min=18, description="地域の未来を語る、100%参加型の会です。")
+    add_event(db, now, "中学生の科学教室", starts=at(13, 10), district="fujimi", project=3, cost_kind="amount",
+              cost_yen=300, age_min=12, age_max=15)
+    add_event(db, now, "高校生の自習室", starts=at(20, 13), district="aratama", cost_kind="free",
+              age_min=15, age_max=18, description="静かに勉強できます_自由参加")
+    add_event(db, now, "夏の工作", starts=at(27, 10), district="midori", cost_kind="amount", cost_yen=100,
+              tags=["こども", "工作"])
+    add_event(db, now, "音楽会", starts=at(10, 18, month=7), district="maeba", project=6, cost_kind="amount",
+              cost_yen=1000, lat=35.2835, lon=139.2290)
+    # Never shown: over, a draft, waiting for approval.
+    add_event(db, now, "終わった講座", starts=at(3, 9), hours=2, district="kozu", cost_kind="free")
+    add_event(db, now, "下書きの講座", starts=at(5, 9), district="kozu", status="draft", cost_kind="free")
+    add_event(db, now, "承認待ちの講座", starts=at(5, 9), district="kozu", status="pending", cost_kind="free")
+
+
 @pytest.fixture(scope="module")
 def rt(live_bot):
-    """One data set for the module (live_bot's database; every other module's `bot` fixture wipes it again)."""
-    live_bot.settle()
-    wipe(live_bot.rt)
-    now = NOON
-    with live_bot.rt.sessions() as db:
-        add_event(db, now, "写真展", starts=at(1, 10), hours=24 * 9 + 7, district="aratama", cost_kind="free")
-        add_event(db, now, "午前の体操", starts=at(3, 10), hours=3, district="kozu", cost_kind="free",
-                  age_min=60, lat=35.2755, lon=139.1995)
-        add_event(db, now, "国府津こども将棋", starts=at(3, 15), district="kozu", project=3, cost_kind="free",
-                  age_min=6, age_max=12, lat=35.2780, lon=139.2030, tags=["将棋"])
-        add_event(db, now, "朝市", starts=at(4, 8), district="kozu", cost_kind="free", rrule="FREQ=WEEKLY;BYDAY=TH",
-                  lat=35.2790, lon=139.2040, tags=["食"])
-        add_event(db, now, "親子で味噌づくり", starts=at(6, 10), district="midori", project=5, cost_kind="amount",
-                  cost_yen=500, lat=35.2590, lon=139.1570, tags=["食"])
-        add_event(db, now, "夏祭り", starts=at(6, 17), district="midori", status="cancelled", cost_kind="free",
-                  cancel_reason="雨天のため", lat=35.2600, lon=139.1580)
-        add_event(db, now, "まちづくり講演会", starts=at(7, 14), district="aratama", project=7, cost_kind="free",
-                  age_min=18, description="地域の未来を語る、100%参加型の会です。")
-        add_event(db, now, "中学生の科学教室", starts=at(13, 10), district="fujimi", project=3, cost_kind="amount",
-                  cost_yen=300, age_min=12, age_max=15)
-        add_event(db, now, "高校生の自習室", starts=at(20, 13), district="aratama", cost_kind="free",
-                  age_min=15, age_max=18, description="静かに勉強できます_自由参加")
-        add_event(db, now, "夏の工作", starts=at(27, 10), district="midori", cost_kind="amount", cost_yen=100,
-                  tags=["こども", "工作"])
-        add_event(db, now, "音楽会", starts=at(10, 18, month=7), district="maeba", project=6, cost_kind="amount",
-                  cost_yen=1000, lat=35.2835, lon=139.2290)
-        # Never shown: over, a draft, waiting for approval.
-        add_event(db, now, "終わった講座", starts=at(3, 9), hours=2, district="kozu", cost_kind="free")
-        add_event(db, now, "下書きの講座", starts=at(5, 9), district="kozu", status="draft", cost_kind="free")
-        add_event(db, now, "承認待ちの講座", starts=at(5, 9), district="kozu", status="pending", cost_kind="free")
-        db.commit()
-    return live_bot.rt
+    return module_data(live_bot, fill)
 
 
-def titles(rt, **kw) -> list[str]:
-    kw.setdefault("now", NOON)
-    kw.setdefault("limit", 50)
-    with rt.sessions() as db:
-        return [h.event.title for h in find_events(db, **kw)]
+def titles(rt, now=NOON, **kw) -> list[str]:
+    return found(rt, find_events, lambda h: h.event.title, now=now, **kw)
 
 
 ALL_SOONEST = ["写真展",            # on since 6/1 until 6/10

@@ -9,54 +9,20 @@ from datetime import datetime
 import pytest
 
 from bot.clock import TOKYO
-from bot.plan_loader import default_plan_path, load
-from models.places import Place, PlaceHours
+from tests import places_support
+from tests.listings_support import client, open_site, page, saved, text_of  # noqa: F401 (client: fixture)
 
 NOW = datetime(2026, 12, 3, 14, 0, tzinfo=TOKYO)  # Thursday 14:00
 
 
 @pytest.fixture
 def site(bot):
-    load(bot.rt.sessions, default_plan_path("odawara"), bot.rt.now(), publish_news=False)
-    bot.clock.set(NOW)
-    return bot
+    return open_site(bot, NOW)
 
 
-@pytest.fixture
-def client(site):
-    return site.app.test_client()
-
-
-def add_place(site, name: str, *, kind: str = "shokudo", district: str = "kozu", status: str = "published",
-              hours: list[tuple[int, str, str, int]] = (), **fields) -> int:
+def add_place(site, name: str, *, hours: list[tuple[int, str, str, int]] = (), **kw) -> int:
     """hours: (weekday 0=Mon, "15:00", "18:00", weeks mask)."""
-    now = site.rt.now()
-
-    def minutes(t: str) -> int:
-        h, m = t.split(":")
-        return int(h) * 60 + int(m)
-
-    with site.rt.sessions() as db:
-        p = Place(name=name, kind=kind, district=district, status=status, created_at=now, updated_at=now,
-                  hours=[PlaceHours(weekday=w, opens=minutes(o), closes=minutes(c), weeks=k) for w, o, c, k in hours],
-                  **fields)
-        db.add(p)
-        db.commit()
-        return p.id
-
-
-def page(client, path: str, status: int = 200) -> str:
-    resp = client.get(path)
-    assert resp.status_code == status, (path, resp.status_code)
-    html = resp.get_data(as_text=True)
-    if status == 200:
-        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-        assert "<script" not in html and "<style" not in html and " style=" not in html
-    return html
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return saved(site, places_support.add_place, name, rows=hours, **kw)
 
 
 def test_list_groups_published_places_by_district_and_kind(site, client):

@@ -2,15 +2,16 @@
 coordinates, the day filters with holidays and rows across midnight, and paging."""
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timezone
 
 import pytest
 
 from bot.clock import TOKYO
-from bot.geo import haversine_km
+from bot.geo import EARTH_RADIUS_KM, bbox, haversine_km
 from bot.place_search import find_places
 from models.places import DRAFT, WITHDRAWN
-from tests.conftest import wipe
+from tests.listings_support import found, module_data
 from tests.places_support import add_place
 
 NOON = datetime(2026, 6, 3, 12, 0, tzinfo=TOKYO)  # a Wednesday, the month's first (第1水曜)
@@ -18,45 +19,41 @@ KOZU_STATION = (35.2775, 139.2020)
 HAKONE = (35.2327, 139.1067)  # outside the city, ~5 km west of 緑's places
 
 
+def fill(db) -> None:
+    """The module's places, shared by its tests."""
+    now = NOON
+    add_place(db, now, "国府津こども食堂", district="kozu", kind="shokudo", cost_kind="free", age_min=0, age_max=18,
+              lat=35.2785, lon=139.2025, rows=[(2, "17:00", "19:00")], address="小田原市国府津4丁目 国府津公民館")
+    add_place(db, now, "国府津学習室", district="kozu", kind="study", cost_kind="amount", cost_yen=500,
+              age_min=6, age_max=12, lat=35.2800, lon=139.2050, rows=[(5, "10:00", "12:00")])
+    add_place(db, now, "前羽ひろば", district="maeba", kind="hiroba", cost_kind="free", age_min=0, age_max=6,
+              lat=35.2835, lon=139.2290, rows=[(2, "10:00", "11:30"), (3, "10:00", "12:00")])
+    add_place(db, now, "緑の放課後クラブ", district="midori", kind="afterschool", cost_kind="per_meal",
+              cost_yen=200, age_min=6, age_max=12, lat=35.2590, lon=139.1570,
+              rows=[(wd, "11:00", "18:00") for wd in range(5)], description="宿題のあとは_みんなで100%あそぶ")
+    add_place(db, now, "緑あそび場", district="midori", kind="play", cost_kind="free",
+              rows=[(5, "09:00", "17:00"), (6, "09:00", "17:00")])
+    add_place(db, now, "中学生の学習会", district="kozu", kind="study", cost_kind="free", age_min=12, age_max=15,
+              lat=35.2770, lon=139.2100, rows=[(2, "18:00", "20:00", 0b10)], organiser_name="国府津まなび隊")
+    add_place(db, now, "夜の居場所", district="midori", kind="other", cost_kind="free", age_min=13, age_max=18,
+              lat=35.2600, lon=139.1600, rows=[(1, "20:00", "26:00")])
+    add_place(db, now, "祝日も開く広場", district="fujimi", kind="hiroba", cost_kind="free",
+              closed_on_holidays=False, rows=[(0, "09:00", "10:00")])
+    add_place(db, now, "特別開館の部屋", district="fujimi", kind="other", cost_kind="free",
+              extra_dates=[{"date": "2026-06-06", "open": "13:00", "close": "15:00"}])
+    add_place(db, now, "下書きの食堂", district="kozu", kind="shokudo", cost_kind="free", status=DRAFT,
+              lat=35.2776, lon=139.2021, rows=[(2, "12:00", "13:00")])
+    add_place(db, now, "終了した食堂", district="kozu", kind="shokudo", cost_kind="free", status=WITHDRAWN,
+              lat=35.2776, lon=139.2021, rows=[(2, "12:00", "13:00")])
+
+
 @pytest.fixture(scope="module")
 def rt(live_bot):
-    """One data set for the module (live_bot's database; every other module's `bot` fixture wipes it again)."""
-    live_bot.settle()
-    wipe(live_bot.rt)
-    now = NOON
-    with live_bot.rt.sessions() as db:
-        add_place(db, now, "国府津こども食堂", district="kozu", kind="shokudo", cost_kind="free", age_min=0, age_max=18,
-                  lat=35.2785, lon=139.2025, rows=[(2, "17:00", "19:00")], address="小田原市国府津4丁目 国府津公民館")
-        add_place(db, now, "国府津学習室", district="kozu", kind="study", cost_kind="amount", cost_yen=500,
-                  age_min=6, age_max=12, lat=35.2800, lon=139.2050, rows=[(5, "10:00", "12:00")])
-        add_place(db, now, "前羽ひろば", district="maeba", kind="hiroba", cost_kind="free", age_min=0, age_max=6,
-                  lat=35.2835, lon=139.2290, rows=[(2, "10:00", "11:30"), (3, "10:00", "12:00")])
-        add_place(db, now, "緑の放課後クラブ", district="midori", kind="afterschool", cost_kind="per_meal",
-                  cost_yen=200, age_min=6, age_max=12, lat=35.2590, lon=139.1570,
-                  rows=[(wd, "11:00", "18:00") for wd in range(5)], description="宿題のあとは_みんなで100%あそぶ")
-        add_place(db, now, "緑あそび場", district="midori", kind="play", cost_kind="free",
-                  rows=[(5, "09:00", "17:00"), (6, "09:00", "17:00")])
-        add_place(db, now, "中学生の学習会", district="kozu", kind="study", cost_kind="free", age_min=12, age_max=15,
-                  lat=35.2770, lon=139.2100, rows=[(2, "18:00", "20:00", 0b10)], organiser_name="国府津まなび隊")
-        add_place(db, now, "夜の居場所", district="midori", kind="other", cost_kind="free", age_min=13, age_max=18,
-                  lat=35.2600, lon=139.1600, rows=[(1, "20:00", "26:00")])
-        add_place(db, now, "祝日も開く広場", district="fujimi", kind="hiroba", cost_kind="free",
-                  closed_on_holidays=False, rows=[(0, "09:00", "10:00")])
-        add_place(db, now, "特別開館の部屋", district="fujimi", kind="other", cost_kind="free",
-                  extra_dates=[{"date": "2026-06-06", "open": "13:00", "close": "15:00"}])
-        add_place(db, now, "下書きの食堂", district="kozu", kind="shokudo", cost_kind="free", status=DRAFT,
-                  lat=35.2776, lon=139.2021, rows=[(2, "12:00", "13:00")])
-        add_place(db, now, "終了した食堂", district="kozu", kind="shokudo", cost_kind="free", status=WITHDRAWN,
-                  lat=35.2776, lon=139.2021, rows=[(2, "12:00", "13:00")])
-        db.commit()
-    return live_bot.rt
+    return module_data(live_bot, fill)
 
 
-def names(rt, **kw) -> list[str]:
-    kw.setdefault("now", NOON)
-    kw.setdefault("limit", 50)
-    with rt.sessions() as db:
-        return [h.place.name for h in find_places(db, **kw)]
+def names(rt, now=NOON, **kw) -> list[str]:
+    return found(rt, find_places, lambda h: h.place.name, now=now, **kw)
 
 
 ALL_SOONEST = ["緑の放課後クラブ",   # open now (11:00-18:00)
@@ -183,3 +180,19 @@ def test_paging_gives_every_hit_once_in_order(rt):
         assert [n for p in pages for n in p] == whole
         assert pages[-1] == []
     assert names(rt, limit=0) == []
+
+
+@pytest.mark.parametrize("km", [0.5, 2.0, 5.0, 15.0, 50.0])
+def test_the_search_box_holds_every_point_within_its_radius(km):
+    """The box narrows in SQL and the haversine decides after it: a point inside the radius that the box left
+    out would be missed. Points on the circle, every 5 degrees of bearing, around 国府津 station."""
+    south, north, west, east = bbox(*KOZU_STATION, km)
+    lat0, lon0 = map(math.radians, KOZU_STATION)
+    d = km * 0.9999 / EARTH_RADIUS_KM
+    for bearing in map(math.radians, range(0, 360, 5)):
+        lat = math.asin(math.sin(lat0) * math.cos(d) + math.cos(lat0) * math.sin(d) * math.cos(bearing))
+        lon = lon0 + math.atan2(math.sin(bearing) * math.sin(d) * math.cos(lat0),
+                                math.cos(d) - math.sin(lat0) * math.sin(lat))
+        point = (math.degrees(lat), math.degrees(lon))
+        assert haversine_km(*KOZU_STATION, *point) < km
+        assert south <= point[0] <= north and west <= point[1] <= east, (km, math.degrees(bearing))

@@ -11,18 +11,17 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot import registrations as regs
-from bot.app import create_app
-from bot.clock import FrozenClock
-from bot.runtime import build_runtime
 from models.events import Event, EventOccurrence
 from models.publications import Publication
 from models.registrations import RegistrationSlot
 from models.users import User
 from tests.admin_support import T0, fresh_env
-from tests.conftest import make_config
+from tests.listings_admin_support import (approval_app, approval_round_trip,  # noqa: F401 (approval_app: a fixture)
+                                          assert_lists_show_own_only, assert_refused_on_every_route, count, created_id,
+                                          publication)
 
 NEW = "/admin/events/new"
 
@@ -37,10 +36,7 @@ def form(**kw) -> dict:
 
 
 def make(env, who: str = "orga", **kw) -> int:
-    c = env.signed_in(who)
-    r = c.post(NEW, form(**kw), token_from=NEW)
-    assert r.status_code == 302, r.get_data(as_text=True)
-    return int(r.headers["Location"].rsplit("/", 1)[1])
+    return created_id(env.signed_in(who).post(NEW, form(**kw), token_from=NEW))
 
 
 def get_event(env, event_id: int) -> Event:
@@ -66,11 +62,6 @@ def sign_up(env, event_id: int, user_ids: list[int]) -> list[str]:
         return out
 
 
-def publication(env, ref: str) -> Publication | None:
-    with env.db() as db:
-        return db.scalar(select(Publication).where(Publication.ref == ref))
-
-
 def published(env, who: str = "orga", **kw) -> int:
     event_id = make(env, who, **kw)
     r = env.signed_in(who).post(f"/admin/events/{event_id}/publish")
@@ -91,21 +82,18 @@ def test_create_with_preview_then_edit(admin_env):
     # The phone frame draws the bot's own bubble: its title and its when line.
     preview = html[html.index('id="phone-chat"'):]
     assert 'data-message="flex"' in preview and "親子でクリスマス工作" in preview and "12月5日" in preview
-    with admin_env.db() as db:
-        assert db.scalar(select(func.count()).select_from(Event)) == 0  # a preview saves nothing
+    assert count(admin_env, Event) == 0  # a preview saves nothing
 
-    r = orga.post(NEW, form(organisation_id=str(admin_env.ids["org_b"])), token_from=NEW)  # forged owner: ignored
-    assert r.status_code == 302
-    event_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    # A forged owner is ignored.
+    event_id = created_id(orga.post(NEW, form(organisation_id=str(admin_env.ids["org_b"])), token_from=NEW))
     ev = get_event(admin_env, event_id)
     assert ev.organisation_id == admin_env.ids["org_a"] and ev.status == "draft" and ev.organiser_name == "みどり子ども会"
     assert ev.starts_at.replace(tzinfo=timezone.utc) == datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc)
     assert ev.ends_at.replace(tzinfo=timezone.utc) == datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)
     assert (ev.district, ev.lat, ev.age_min, ev.age_max, ev.project) == ("kozu", 35.281, 3, 12, 3)
-    with admin_env.db() as db:
-        assert db.scalar(select(func.count()).select_from(EventOccurrence)
-                         .where(EventOccurrence.event_id == event_id)) == 1
+    assert count(admin_env, select(EventOccurrence).where(EventOccurrence.event_id == event_id)) == 1
     detail = orga.get(f"/admin/events/{event_id}").get_data(as_text=True)
+    assert "イベントを保存しました。公開するには「公開する」を押してください。" in detail
     assert "2026年12月5日（土） 10:00〜12:00" in detail and "下書き" in detail and "公開する" in detail
     assert 'data-message="flex"' in detail
 
@@ -115,9 +103,8 @@ def test_create_with_preview_then_edit(admin_env):
                   token_from=NEW)
     assert r.status_code == 302
     assert get_event(admin_env, event_id).title == "親子でお正月飾り"
-    with admin_env.db() as db:  # the repetitions are materialised
-        assert db.scalar(select(func.count()).select_from(EventOccurrence)
-                         .where(EventOccurrence.event_id == event_id)) == 4
+    # The repetitions are materialised.
+    assert count(admin_env, select(EventOccurrence).where(EventOccurrence.event_id == event_id)) == 4
     assert [e.summary for e in admin_env.audit("event.create")] == ["親子でクリスマス工作（12月5日（土）10:00）"]
     assert len(admin_env.audit("event.update")) == 1
 
@@ -125,9 +112,8 @@ def test_create_with_preview_then_edit(admin_env):
 def test_all_day_event_and_staff_chooses_the_organisation(admin_env):
     staff = admin_env.signed_in("staff")
     assert 'name="organisation_id"' in staff.get(NEW).get_data(as_text=True)
-    r = staff.post(NEW, form(start_time="", end_time="", organisation_id=str(admin_env.ids["org_b"])), token_from=NEW)
-    assert r.status_code == 302
-    ev = get_event(admin_env, int(r.headers["Location"].rsplit("/", 1)[1]))
+    ev = get_event(admin_env, created_id(staff.post(NEW, form(start_time="", end_time="",
+                                                               organisation_id=str(admin_env.ids["org_b"])), token_from=NEW)))
     assert ev.all_day and ev.organisation_id == admin_env.ids["org_b"] and ev.ends_at is None
     assert ev.organiser_name == "あおば自治会"
     # Moved to another organisation: the shown name follows (it was the old organisation's).
@@ -173,8 +159,7 @@ def test_each_check_answers_in_japanese_beside_its_field(admin_env, fields, mess
     assert r.status_code == 422
     assert message in html
     assert 'class="field-error"' in html and 'aria-invalid="true"' in html and "直すところがあります" in html
-    with admin_env.db() as db:
-        assert db.scalar(select(func.count()).select_from(Event)) == 0
+    assert count(admin_env, Event) == 0
 
 
 def test_full_width_digits_and_slashes_are_read(admin_env):
@@ -193,51 +178,35 @@ def test_odd_input_never_gives_a_500(admin_env):
 
 # --- who may open what ---------------------------------------------------------------------------------------
 
-def event_routes(app):
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("admin.event") and "<item_id>" in rule.rule.replace("int:", ""):
-            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-                yield rule.endpoint, method, rule.rule
-
-
 def test_another_organisations_event_is_refused_on_every_route(admin_env):
     theirs = published(admin_env, "orgb", registration_required="y", capacity="5")
     before = get_event(admin_env, theirs)
-    orga = admin_env.signed_in("orga")
-    token = orga.token(NEW)
-    routes = list(event_routes(admin_env.app))
-    assert len(routes) >= 12
-    for endpoint, method, rule in routes:
-        url = re.sub(r"<(int:)?item_id>", str(theirs), rule)
-        r = orga.c.open(url, method=method, data={"csrf_token": token, "title": "乗っ取り", "reason": "x", "text": "x",
-                                                  **form(title="乗っ取り")})
-        assert r.status_code == 403, (endpoint, method, r.status_code)
+    tried = assert_refused_on_every_route(admin_env, "admin.event", theirs,
+                                          {"reason": "x", "text": "x", **form(title="乗っ取り")})
+    assert tried >= 12
     after = get_event(admin_env, theirs)
     assert (after.title, after.status, after.revision) == (before.title, "published", 1)
-    assert len(admin_env.audit("access.denied")) >= len(routes)
-    # Lists show one's own only; staff see both.
     mine = make(admin_env, "orga", title="みどりの会のイベント")
-    listing = orga.get("/admin/events").get_data(as_text=True)
-    assert "みどりの会のイベント" in listing and "親子でクリスマス工作" not in listing
-    staff_list = admin_env.signed_in("staff").get("/admin/events").get_data(as_text=True)
-    assert "みどりの会のイベント" in staff_list and "親子でクリスマス工作" in staff_list
-    assert admin_env.signed_in("survey").get(f"/admin/events/{mine}").status_code == 403
-    assert orga.get("/admin/events/999999").status_code == 404
+    assert_lists_show_own_only(admin_env, "events", mine, mine_name="みどりの会のイベント", theirs_name="親子でクリスマス工作")
 
 
 # --- publication and approval ----------------------------------------------------------------------------------
 
 def test_publish_without_approval_announces_once(admin_env):
-    event_id = published(admin_env)
+    event_id = make(admin_env)
+    orga = admin_env.signed_in("orga")
+    assert orga.post(f"/admin/events/{event_id}/publish").status_code == 302
+    page = orga.get(f"/admin/events/{event_id}").get_data(as_text=True)
+    assert "公開しました。LINEとホームページのイベント一覧に表示されます。" in page and "中止する" in page
     ev = get_event(admin_env, event_id)
+    assert ev.status == "published"
     assert ev.published_at is not None
     pub = publication(admin_env, f"listing:events:{event_id}")
     assert pub is not None and pub.topic == "events" and pub.segment["districts"] == ["kozu"]
     with admin_env.db() as db:
         assert db.scalars(select(EventOccurrence.visible).where(EventOccurrence.event_id == event_id)).all() == [True]
-    orga = admin_env.signed_in("orga")
     r = orga.post(f"/admin/events/{event_id}/publish")
-    assert r.status_code == 409 and "公開の操作はできません" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "このイベントは「公開中」のため、公開の操作はできません。" in r.get_data(as_text=True)
     [entry] = admin_env.audit("event.publish")
     assert entry.actor_id == admin_env.ids["orga"]
     # An organisation may not approve, even its own.
@@ -247,49 +216,42 @@ def test_publish_without_approval_announces_once(admin_env):
     assert "親子でクリスマス工作" not in orga.get("/admin/events?status=draft").get_data(as_text=True)
 
 
-@pytest.fixture(scope="module")
-def approval_app(database_url):
-    clock = FrozenClock(T0)
-    cfg = make_config(database_url, "http://127.0.0.1:9", listing_approval=True,
-                      extra={"admin_login_rate": "1000 per minute"})
-    rt = build_runtime(cfg, clock=clock)
-    app = create_app(cfg, runtime=rt, start_workers=False)
-    yield app, rt, clock
-    rt.close()
-
-
-def test_approval_on_organisations_submit_and_staff_approve_or_send_back(approval_app):
+def test_approval_on_organisations_submit_and_staff_approve_or_send_back(approval_app):  # noqa: F811
     env = fresh_env(*approval_app)
-    orga, staff = env.signed_in("orga"), env.signed_in("staff")
     event_id = make(env)
-    assert "承認を依頼する" in orga.get(f"/admin/events/{event_id}").get_data(as_text=True)
-    assert orga.post(f"/admin/events/{event_id}/publish").status_code == 302
-    assert get_event(env, event_id).status == "pending"
-    assert publication(env, f"listing:events:{event_id}") is None  # nothing told before approval
-    with env.db() as db:
-        assert db.scalars(select(EventOccurrence.visible).where(EventOccurrence.event_id == event_id)).all() == [False]
-    assert "市の職員の承認を待っています" in orga.get(f"/admin/events/{event_id}").get_data(as_text=True)
-    assert orga.post(f"/admin/events/{event_id}/approve").status_code == 403
-    assert orga.post(f"/admin/events/{event_id}/send_back", {"reason": "x"}).status_code == 403
-    assert "承認待ちのイベントが1件あります" in staff.get("/admin/events").get_data(as_text=True)
 
-    # Sent back with a reason: the organisation reads it, fixes, asks again.
-    r = staff.post(f"/admin/events/{event_id}/send_back", {"reason": "会場の住所を番地まで書いてください。"})
-    assert r.status_code == 302 and get_event(env, event_id).status == "draft"
-    assert "市の職員から差し戻されました: 会場の住所を番地まで書いてください。" in orga.get(f"/admin/events/{event_id}").get_data(as_text=True)
-    orga.post(f"/admin/events/{event_id}/publish")
-    assert staff.post(f"/admin/events/{event_id}/approve").status_code == 302
-    ev = get_event(env, event_id)
-    assert ev.status == "published"
-    assert publication(env, f"listing:events:{event_id}") is not None
-    assert [e.actor_id for e in env.audit("event.approve")] == [env.ids["staff"]]
-    assert len(env.audit("event.submit")) == 2 and len(env.audit("event.send_back")) == 1
-    assert staff.post(f"/admin/events/{event_id}/approve").status_code == 409  # not pending any more
+    def dates_hidden_while_pending(env):
+        with env.db() as db:
+            assert db.scalars(select(EventOccurrence.visible).where(EventOccurrence.event_id == event_id)).all() == [False]
+
+    approval_round_trip(env, Event, event_id, noun="イベント", reason="会場の住所を番地まで書いてください。",
+                        while_pending=dates_hidden_while_pending)
+    with env.db() as db:  # approved: the dates are shown
+        assert db.scalars(select(EventOccurrence.visible).where(EventOccurrence.event_id == event_id)).all() == [True]
 
     # Staff publish their own directly, approval or not.
+    staff = env.signed_in("staff")
     own = make(env, "staff")
     staff.post(f"/admin/events/{own}/publish")
     assert get_event(env, own).status == "published"
+
+
+def test_an_event_whose_dates_have_passed_is_neither_published_nor_approved(approval_app):  # noqa: F811
+    env = fresh_env(*approval_app)
+    waiting, draft = make(env, title="承認待ちの行事"), make(env)
+    env.signed_in("orga").post(f"/admin/events/{waiting}/publish")
+    assert get_event(env, waiting).status == "pending"
+    env.clock.set(datetime(2026, 12, 6, 1, 0, tzinfo=timezone.utc))  # the next day: 12月5日 12:00 has passed
+    orga, staff = env.signed_in("orga"), env.signed_in("staff")
+    r = orga.post(f"/admin/events/{draft}/publish")
+    assert r.status_code == 422
+    assert "終わったイベントは公開できません。日時を直してから公開してください。" in r.get_data(as_text=True)
+    r = staff.post(f"/admin/events/{waiting}/approve")
+    assert r.status_code == 422
+    assert "終わったイベントは公開できません。差し戻して日時を直してもらってください。" in r.get_data(as_text=True)
+    assert (get_event(env, draft).status, get_event(env, waiting).status) == ("draft", "pending")
+    assert publication(env, f"listing:events:{waiting}") is None
+    assert env.audit("event.approve") == [] and len(env.audit("event.submit")) == 1
 
 
 # --- registrations, changes, cancellation -------------------------------------------------------------------------
@@ -420,8 +382,7 @@ def test_message_to_registrants_once_per_form(admin_env):
     text = pub.messages[0]["text"]
     assert text.startswith("「親子でクリスマス工作」（12月5日（土）10:00）にお申し込みの方へ、みどり子ども会からのお知らせです。")
     assert text.endswith("集合場所は正面玄関です。\n上履きをお持ちください。")
-    with admin_env.db() as db:
-        assert db.scalar(select(func.count()).select_from(Publication).where(Publication.ref.like(f"event:{event_id}:msg:%"))) == 1
+    assert count(admin_env, select(Publication).where(Publication.ref.like(f"event:{event_id}:msg:%"))) == 1
     r = orga.post(url, {"text": "キャンセル待ちの方へも。", "with_waitlist": "y"}, token_from=url)
     assert r.status_code == 302
     with admin_env.db() as db:
@@ -444,9 +405,10 @@ def test_delete_a_draft_but_not_a_published_event(admin_env):
     with admin_env.db() as db:
         assert regs.find_slot(db, "event", draft) is not None
     assert orga.post(f"/admin/events/{draft}/delete").status_code == 302
+    assert "イベントを削除しました。" in orga.get("/admin/events").get_data(as_text=True)
     with admin_env.db() as db:
         assert db.get(Event, draft) is None and regs.find_slot(db, "event", draft) is None
-        assert db.scalar(select(func.count()).select_from(RegistrationSlot)) == 0
+    assert count(admin_env, RegistrationSlot) == 0
     live = published(admin_env)
     r = orga.post(f"/admin/events/{live}/delete")
     assert r.status_code == 409 and "「中止する」を使ってください" in r.get_data(as_text=True)

@@ -4,15 +4,15 @@ the rows; every check in Japanese; another organisation's place refused (403) on
 and without the city's approval; withdraw and publish again."""
 from __future__ import annotations
 
-import re
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models.places import Place, PlaceHours
 from models.publications import Publication
 from tests.admin_support import fresh_env
-from tests.test_events_admin import approval_app  # noqa: F401 (fixture: KYODO_LISTING_APPROVAL on)
+from tests.listings_admin_support import (approval_app, approval_round_trip,  # noqa: F401 (approval_app: a fixture)
+                                          assert_lists_show_own_only, assert_refused_on_every_route, count, created_id,
+                                          publication)
 
 NEW = "/admin/places/new"
 
@@ -38,9 +38,7 @@ def post(client, url: str, pairs, token_from: str = NEW):
 
 
 def make(env, who: str = "orga", **kw) -> int:
-    r = post(env.signed_in(who), NEW, form(**kw))
-    assert r.status_code == 302, re.findall(r'field-error">([^<]*)', r.get_data(as_text=True))
-    return int(r.headers["Location"].rsplit("/", 1)[1])
+    return created_id(post(env.signed_in(who), NEW, form(**kw)))
 
 
 def get_place(env, place_id: int) -> Place:
@@ -90,7 +88,8 @@ def test_create_with_weekly_hours_and_exceptions_then_edit(admin_env):
     assert hours_of(admin_env, place_id) == [(5, 1200, 1500, 0)]
     place = get_place(admin_env, place_id)
     assert not place.closed_on_holidays and place.closed_dates == []
-    assert "土曜 20:00〜翌1:00" in orga.get(f"/admin/places/{place_id}").get_data(as_text=True)
+    detail = orga.get(f"/admin/places/{place_id}").get_data(as_text=True)
+    assert "こどもの居場所を保存しました。" in detail and "土曜 20:00〜翌1:00" in detail
     assert len(admin_env.audit("place.update")) == 1
 
 
@@ -120,8 +119,7 @@ def test_each_check_answers_in_japanese(admin_env, fields, message):
     html = r.get_data(as_text=True)
     assert r.status_code == 422
     assert message in html and 'class="field-error"' in html
-    with admin_env.db() as db:
-        assert db.scalar(select(func.count()).select_from(Place)) == 0
+    assert count(admin_env, Place) == 0
     # What was typed is shown again (the rows too).
     assert 'value="こくふづ こども食堂"' in html or fields.get("name") == ""
 
@@ -135,34 +133,15 @@ def test_preview_saves_nothing_and_shows_the_phone(admin_env):
     phone = html[html.index('id="phone-chat"'):html.index("</figure>")]
     assert 'data-message="flex"' in phone and "こくふづ こども食堂" in phone
     assert "今日 17:00〜19:30" in phone and "1食100円" in phone and ">地図</span>" in phone
-    with admin_env.db() as db:
-        assert db.scalar(select(func.count()).select_from(Place)) == 0
-
-
-def place_routes(app):
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("admin.place") and "item_id" in rule.rule:
-            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-                yield rule.endpoint, method, rule.rule
+    assert count(admin_env, Place) == 0
 
 
 def test_another_organisations_place_is_refused_on_every_route(admin_env):
     theirs = make(admin_env, "orgb", name="あおばの居場所")
-    orga = admin_env.signed_in("orga")
-    token = orga.token(NEW)
-    routes = list(place_routes(admin_env.app))
-    assert len(routes) == 8
-    for endpoint, method, rule in routes:
-        url = re.sub(r"<(int:)?item_id>", str(theirs), rule)
-        r = orga.c.open(url, method=method, data=dict(form(name="乗っ取り"), csrf_token=token))
-        assert r.status_code == 403, (endpoint, method, r.status_code)
+    assert assert_refused_on_every_route(admin_env, "admin.place", theirs, {"reason": "x", **dict(form(name="乗っ取り"))}) == 8
     assert get_place(admin_env, theirs).name == "あおばの居場所"
     mine = make(admin_env, "orga", name="みどりの居場所")
-    listing = orga.get("/admin/places").get_data(as_text=True)
-    assert "みどりの居場所" in listing and "あおばの居場所" not in listing
-    staff_list = admin_env.signed_in("staff").get("/admin/places").get_data(as_text=True)
-    assert "みどりの居場所" in staff_list and "あおばの居場所" in staff_list
-    assert admin_env.signed_in("survey").get(f"/admin/places/{mine}").status_code == 403
+    assert_lists_show_own_only(admin_env, "places", mine, mine_name="みどりの居場所", theirs_name="あおばの居場所")
 
 
 def test_publish_withdraw_and_publish_again_without_approval(admin_env):
@@ -170,44 +149,40 @@ def test_publish_withdraw_and_publish_again_without_approval(admin_env):
     orga = admin_env.signed_in("orga")
     assert orga.post(f"/admin/places/{place_id}/publish").status_code == 302
     assert get_place(admin_env, place_id).status == "published"
-    with admin_env.db() as db:
-        pub = db.scalar(select(Publication).where(Publication.ref == f"listing:places:{place_id}"))
-        assert pub is not None and pub.topic == "places" and pub.segment["districts"] == ["kozu"]
+    page = orga.get(f"/admin/places/{place_id}").get_data(as_text=True)
+    assert "公開しました。LINEとホームページのこどもの居場所に表示されます。" in page and "掲載を終える" in page
+    pub = publication(admin_env, f"listing:places:{place_id}")
+    assert pub is not None and pub.topic == "places" and pub.segment["districts"] == ["kozu"]
     r = orga.post(f"/admin/places/{place_id}/delete")
     assert r.status_code == 409 and "先に「掲載を終える」を押してください" in r.get_data(as_text=True)
     assert orga.post(f"/admin/places/{place_id}/withdraw").status_code == 302
     assert get_place(admin_env, place_id).status == "withdrawn"
-    assert orga.post(f"/admin/places/{place_id}/withdraw").status_code == 409
+    page = orga.get(f"/admin/places/{place_id}").get_data(as_text=True)
+    assert "掲載を終えました。" in page and "公開する" in page  # published again from 掲載終了
+    r = orga.post(f"/admin/places/{place_id}/withdraw")
+    assert r.status_code == 409 and "掲載を終えられるのは、公開中か承認待ちの居場所です。" in r.get_data(as_text=True)
     assert orga.post(f"/admin/places/{place_id}/publish").status_code == 302
     assert get_place(admin_env, place_id).status == "published"
-    with admin_env.db() as db:  # told once, however often it is published
-        assert db.scalar(select(func.count()).select_from(Publication)
-                         .where(Publication.ref == f"listing:places:{place_id}")) == 1
+    # Told once, however often it is published.
+    assert count(admin_env, select(Publication).where(Publication.ref == f"listing:places:{place_id}")) == 1
     assert [len(admin_env.audit(a)) for a in ("place.publish", "place.withdraw")] == [2, 1]
     assert orga.post(f"/admin/places/{place_id}/approve").status_code == 403
+    r = orga.post(f"/admin/places/{place_id}/publish")
+    assert r.status_code == 409 and "この居場所は「公開中」のため、公開の操作はできません。" in r.get_data(as_text=True)
+    # Withdrawn, it may be deleted.
+    orga.post(f"/admin/places/{place_id}/withdraw")
+    assert orga.post(f"/admin/places/{place_id}/delete").status_code == 302
+    assert "こどもの居場所を削除しました。" in orga.get("/admin/places").get_data(as_text=True)
+    assert count(admin_env, Place) == 0 and len(admin_env.audit("place.delete")) == 1
 
 
 def test_approval_on_organisation_submits_and_staff_approve_or_send_back(approval_app):  # noqa: F811
     env = fresh_env(*approval_app)
-    orga, staff = env.signed_in("orga"), env.signed_in("staff")
     place_id = make(env)
-    assert "承認を依頼する" in orga.get(f"/admin/places/{place_id}").get_data(as_text=True)
-    orga.post(f"/admin/places/{place_id}/publish")
-    assert get_place(env, place_id).status == "pending"
-    assert orga.post(f"/admin/places/{place_id}/approve").status_code == 403
-    assert "承認待ちの居場所が1件あります" in staff.get("/admin/places").get_data(as_text=True)
-    staff.post(f"/admin/places/{place_id}/send_back", {"reason": "電話番号を入れてください。"})
-    assert get_place(env, place_id).status == "draft"
-    assert "市の職員から差し戻されました: 電話番号を入れてください。" in orga.get(f"/admin/places/{place_id}").get_data(as_text=True)
-    orga.post(f"/admin/places/{place_id}/publish")
-    assert staff.post(f"/admin/places/{place_id}/approve").status_code == 302
-    assert get_place(env, place_id).status == "published"
-    with env.db() as db:
-        assert db.scalar(select(Publication).where(Publication.ref == f"listing:places:{place_id}")) is not None
-    assert [e.actor_id for e in env.audit("place.approve")] == [env.ids["staff"]]
+    approval_round_trip(env, Place, place_id, noun="居場所", reason="電話番号を入れてください。")
     # Staff publish directly.
     own = make(env, "staff", name="市の子育てひろば", kind="hiroba", cost_kind="free", cost_yen="")
-    staff.post(f"/admin/places/{own}/publish")
+    env.signed_in("staff").post(f"/admin/places/{own}/publish")
     assert get_place(env, own).status == "published" and get_place(env, own).organisation_id is None
 
 

@@ -3,164 +3,43 @@ shows them, publishes them (or asks the city's staff to approve first when KYODO
 cancels them (registered residents are told), reads and exports who registered, and writes to them.
 
 Who may open which event is decided by policy.py (`load=Event`: another organisation's id is a 403 on every
-route); the form's checks are in listing_forms.py; the registrations are bot/registrations.py's.
+route); the form's checks are in listing_forms.py; the status steps, the list page and the preview drawing are
+listing_flow.py's (shared with こどもの居場所); the registrations are bot/registrations.py's.
 """
 from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
-from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from bot import event_notices
 from bot import registrations as regs
 from bot.admin import audit
+from bot.admin import listing_flow as flow
 from bot.admin import listing_forms as lf
 from bot.admin.blueprint import bp
-from bot.admin.policy import CONTENT_ALL, LISTINGS_APPROVE, LISTINGS_EDIT, has, requires, scope
+from bot.admin.policy import LISTINGS_APPROVE, LISTINGS_EDIT, requires
 from bot.clock import to_tokyo, utc
-from bot.event_occurrences import materialise, validate_rrule
+from bot.event_occurrences import materialise
 from handlers.events_flex import event_bubble
-from models.accounts import AuditEntry, Organisation
-from models.events import CANCELLED, DRAFT, EVENT_STATUSES, PENDING, PUBLISHED, Event, EventOccurrence
+from models.events import CANCELLED, DRAFT, PENDING, PUBLISHED, Event, EventOccurrence
 from models.registrations import CONFIRMED, HOLDING, WAITLISTED, RegistrationSlot
-
-log = logging.getLogger("kyodo.admin")
 
 STATUS_LABELS = {DRAFT: "下書き", PENDING: "承認待ち", PUBLISHED: "公開中", CANCELLED: "中止"}
 REG_LABELS = {CONFIRMED: "参加確定", WAITLISTED: "キャンセル待ち", "offered": "繰り上げ確認中", "attended": "参加済み",
               "no_show": "欠席"}
-PAGE_SIZE = 50
 MESSAGE_LIMIT = 1000  # characters of an organiser's message to registrants (one short LINE text)
 NONCE_RE = re.compile(r"[0-9a-f]{32}")
 # What residents hear about when it changes (event.revision is bumped, registrants are told).
 TIME_FIELDS = ("starts_at", "ends_at", "all_day", "rrule")
 PLACE_FIELDS = ("place_name", "address", "lat", "lon", "district")
 WHAT_KEYS = {"日時": "time", "場所": "place"}  # bot.event_notices.event_changed's words
-
-
-# --- shared with views_places -----------------------------------------------------------------------------
-
-def form_context() -> lf.Context:
-    """What the listing checks need: the city's 地区 (with their centres), the plan's numbers, the clock."""
-    from models.plan import Action
-
-    has_actions = g.db.scalar(select(func.count()).select_from(Action)) or 0
-    numbers = set(g.db.scalars(select(Action.number))) if has_actions else set()
-    return lf.Context(districts=lf.districts(g.db, g.rt.config.city), now=g.now,
-                      action_exists=(lambda n: n in numbers) if has_actions else (lambda n: True),
-                      validate_rrule=validate_rrule)
-
-
-def project_choices() -> list[tuple[int, str]]:
-    from bot.admin.announce_flow import projects
-
-    return projects(g.db)
-
-
-def organisations() -> list[Organisation]:
-    return list(g.db.scalars(select(Organisation).order_by(Organisation.name)))
-
-
-def owner_from_form(parsed: lf.Parsed, item) -> int | None:
-    """The owning organisation: staff choose it (0 = the city), an organisation always writes for itself (the
-    field is not offered to it, and a forged one is ignored)."""
-    if not has(g.account, CONTENT_ALL):
-        return g.account.organisation_id
-    raw = (request.form.get("organisation_id") or "0").strip()
-    parsed.raw["organisation_id"] = raw
-    if not raw.isdigit():
-        parsed.errors["organisation_id"] = "主催の団体を一覧から選んでください。"
-        return item.organisation_id if item is not None else None
-    org_id = int(raw)
-    if org_id and g.db.get(Organisation, org_id) is None:
-        parsed.errors["organisation_id"] = "主催の団体を一覧から選んでください。"
-        return None
-    return org_id or None
-
-
-def organisation_name(org_id: int | None) -> str:
-    if org_id is None:
-        return "市"
-    org = g.db.get(Organisation, org_id)
-    return org.name if org is not None else "市"
-
-
-def status_filter(allowed) -> str:
-    value = request.args.get("status", "")
-    return value if value in allowed else ""
-
-
-def page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 10_000)) if raw.isdigit() else 1
-
-
-def needs_approval() -> bool:
-    return bool(g.rt.config.listing_approval) and not has(g.account, LISTINGS_APPROVE)
-
-
-def send_back_reason(table: str, item_id: int) -> str | None:
-    """The reason the last 差し戻し gave, shown to the organisation on the item's page."""
-    entry = g.db.scalar(select(AuditEntry).where(AuditEntry.object_type == table, AuditEntry.object_id == str(item_id),
-                                                 AuditEntry.action.like("%.send_back"))
-                        .order_by(AuditEntry.id.desc()).limit(1))
-    return entry.summary if entry is not None else None
-
-
-def flex_html(node, *, inline: bool = False) -> Markup:
-    """A LINE-like drawing of a Flex bubble dict (the same dict the bot sends): boxes, texts, buttons, images as a
-    placeholder (the admin's CSP allows this site's images only). Rendered on the server: no script needed."""
-    if not isinstance(node, dict):
-        return Markup("")
-    kind = node.get("type")
-    if kind == "flex":
-        return flex_html(node.get("contents"))
-    if kind == "carousel":
-        return Markup("").join(Markup('<div class="flex-bubble">{}</div>').format(flex_html(b))
-                               for b in node.get("contents") or ())
-    if kind == "bubble":
-        parts = [Markup('<div class="flex-{}">{}</div>').format(part, flex_html(node[part]))
-                 for part in ("header", "hero", "body", "footer") if isinstance(node.get(part), dict)]
-        return Markup("").join(parts)
-    if kind == "box":
-        row = node.get("layout") in ("horizontal", "baseline")
-        children = [flex_html(c, inline=row) for c in node.get("contents") or ()]
-        inner = Markup(" ").join(c for c in children if c) if row else Markup("").join(children)
-        tag = "span" if inline else "div"
-        return Markup('<{0} class="flex-box flex-{1}">{2}</{0}>').format(Markup(tag), node.get("layout", ""), inner)
-    if kind == "text":
-        spans = node.get("contents")
-        words = "".join(str(s.get("text", "")) for s in spans if isinstance(s, dict)) if spans else str(node.get("text", ""))
-        body = Markup("<strong>{}</strong>").format(words) if node.get("weight") == "bold" else escape(words)
-        tag = "span" if inline else "div"
-        return Markup('<{0} class="flex-text">{1}</{0}>').format(Markup(tag), body)
-    if kind == "button":
-        action = node.get("action") or {}
-        title = action.get("uri") or action.get("data") or action.get("text") or ""
-        return Markup('<span class="link-button" title="{}">{}</span>').format(title, action.get("label", ""))
-    if kind == "image":
-        return Markup('<span class="flex-image">［画像］</span>')
-    if kind == "separator":
-        return Markup("<hr>")
-    return Markup("")
-
-
-def safe_bubble(build, *args, **kw) -> dict | None:
-    """The bot's own bubble for the preview; None (and the page says so) when the view is missing or fails on
-    unsaved values: a preview must never cost the organiser their form."""
-    try:
-        return build(*args, **kw)
-    except Exception:  # noqa: BLE001 - a preview is a courtesy; the form stays usable
-        log.exception("admin: listing preview failed")
-        return None
 
 
 def csv_response(filename: str, header: list[str], rows: list[list]) -> Response:
@@ -219,12 +98,11 @@ def _preview_event(values: dict, item: Event | None) -> dict | None:
     length = (utc(ev.ends_at) - utc(ev.starts_at)) if ev.ends_at else timedelta(hours=2)
     occ = EventOccurrence(id=0, event_id=ev.id, starts_at=utc(ev.starts_at), ends_at=utc(ev.starts_at) + length,
                           district=ev.district, visible=True)
-    return safe_bubble(event_bubble, ev, occ, now=g.now, **_bubble_extras(ev))
+    return flow.safe_bubble(event_bubble, ev, occ, now=g.now, **_bubble_extras(ev))
 
 
 def _bubble_extras(ev: Event) -> dict:
-    names = {d.key: d.name for d in lf.districts(g.db, g.rt.config.city)}
-    return {"district_name": names.get(ev.district or ""), "base_url": g.rt.config.public_base_url}
+    return {"district_name": flow.district_names().get(ev.district or ""), "base_url": g.rt.config.public_base_url}
 
 
 def _preview_stored(item: Event) -> dict | None:
@@ -235,17 +113,12 @@ def _preview_stored(item: Event) -> dict | None:
                     .order_by(EventOccurrence.starts_at.desc()).limit(1))
     if occ is None:
         return None
-    return safe_bubble(event_bubble, item, occ, now=g.now, **_bubble_extras(item))
+    return flow.safe_bubble(event_bubble, item, occ, now=g.now, **_bubble_extras(item))
 
 
 def _render_form(item: Event | None, raw: dict, errors: dict, bubble: dict | None, status: int = 200):
-    ctx = form_context()
-    return render_template(
-        "admin/events_form.html", item=item, f=raw, errors=errors, bubble=bubble, preview=flex_html(bubble),
-        districts=ctx.districts, projects=project_choices(), organisations=organisations(),
-        choose_owner=has(g.account, CONTENT_ALL), cost_labels=lf.COST_LABELS,
-        slot=regs.find_slot(g.db, "event", item.id) if item is not None else None,
-    ), status
+    return EVENTS.render_form("admin/events_form.html", item, raw, errors, bubble, status,
+                              slot=regs.find_slot(g.db, "event", item.id) if item is not None else None)
 
 
 def _compose(item: Event | None):
@@ -253,20 +126,16 @@ def _compose(item: Event | None):
         flash("中止したイベントは編集できません。", "warning")
         return redirect(url_for("admin.event", item_id=item.id))
     if request.method == "GET":
-        raw = lf.event_raw(item) if item is not None else {"cost_kind": lf.FREE}
-        if item is not None:
-            raw["organisation_id"] = str(item.organisation_id or 0)
-        return _render_form(item, raw, {}, _preview_stored(item) if item is not None else None)
-    parsed = lf.parse_event(request.form, form_context(), existing=item)
-    owner_id = owner_from_form(parsed, item)
+        if item is None:
+            return _render_form(None, {"cost_kind": lf.FREE}, {}, None)
+        return _render_form(item, flow.stored_raw(item, lf.event_raw(item)), {}, _preview_stored(item))
+    parsed = lf.parse_event(request.form, flow.form_context(), existing=item)
+    owner_id = flow.owner_from_form(parsed, item)
     previewing = request.form.get("action") == "preview"
     if parsed.ok and not previewing:
         saved = _save(item, parsed, owner_id)
         if saved is not None:
-            g.db.commit()
-            flash("イベントを保存しました。" + ("公開するには「公開する」を押してください。" if saved.status == DRAFT else ""),
-                  "success")
-            return redirect(url_for("admin.event", item_id=saved.id))
+            return EVENTS.saved(saved)
         g.db.rollback()
         item = g.db.get(Event, item.id) if item is not None else None
     bubble = _preview_event(parsed.values, item)
@@ -295,12 +164,7 @@ def _save(item: Event | None, parsed: lf.Parsed, owner_id: int | None) -> Event 
         g.db.add(item)
     for key, value in v.items():
         setattr(item, key, value)
-    if not new and owner_id != item.organisation_id and item.organiser_name == organisation_name(item.organisation_id):
-        item.organiser_name = None  # staff moved it to another organisation: its name follows
-    item.organisation_id = owner_id
-    if not item.organiser_name and owner_id is not None:
-        item.organiser_name = organisation_name(owner_id)
-    item.source, item.updated_at = "admin", g.now
+    flow.assign_owner(item, owner_id, new=new)
     g.db.flush()
     materialise(g.db, item, now=g.now)
     if item.registration_required:
@@ -341,22 +205,33 @@ def _what_changed(before: dict, item: Event) -> list[str]:
 
 # --- pages ------------------------------------------------------------------------------------------------
 
+def _is_over(item: Event) -> bool:
+    last = g.db.scalar(select(func.max(EventOccurrence.ends_at)).where(EventOccurrence.event_id == item.id))
+    return last is not None and utc(last) < g.now
+
+
+def _over_problem(item: Event, step: str) -> str | None:
+    """An event whose dates have all passed is not published (nobody could go, and nobody should be told)."""
+    if not _is_over(item):
+        return None
+    fix = "日時を直してから公開してください。" if step == "publish" else "差し戻して日時を直してもらってください。"
+    return f"終わったイベントは公開できません。{fix}"
+
+
+EVENTS = flow.Listing(
+    model=Event, table="events", prefix="event", endpoint="admin.event", noun="イベント", full_noun="イベント",
+    labels=STATUS_LABELS, shown_in="LINEとホームページのイベント一覧",
+    page=lambda **kw: event.__wrapped__(**kw),
+    summary=lambda item: f"{item.title}（{short_when(item)}）",
+    going_live=lambda item: materialise(g.db, item, now=g.now),
+    live_problem=_over_problem,
+)
+
+
 @bp.get("/events")
 @requires(LISTINGS_EDIT)
 def events():
-    status = status_filter(EVENT_STATUSES)
-    page = page_number()
-    stmt = scope(select(Event), Event, g.account)
-    if status:
-        stmt = stmt.where(Event.status == status)
-    total = g.db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = g.db.scalars(stmt.order_by(Event.starts_at.desc(), Event.id.desc())
-                        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    pending = g.db.scalar(select(func.count()).select_from(Event).where(Event.status == PENDING)) \
-        if has(g.account, LISTINGS_APPROVE) else 0
-    org_names = {o.id: o.name for o in organisations()}
-    return render_template("admin/events.html", items=rows, status=status, labels=STATUS_LABELS, page=page,
-                           pages=max(1, -(-total // PAGE_SIZE)), total=total, pending=pending, org_names=org_names,
+    return render_template("admin/events.html", **EVENTS.list_page(Event.starts_at.desc(), Event.id.desc()),
                            when=short_when, now=g.now)
 
 
@@ -375,119 +250,62 @@ def event_edit(item: Event):
 @bp.get("/events/<int:item_id>")
 @requires(LISTINGS_EDIT, load=Event)
 def event(item: Event, error: str | None = None, status: int = 200):
-    slot = regs.find_slot(g.db, "event", item.id)
-    districts = {d.key: d.name for d in lf.districts(g.db, g.rt.config.city)}
     bubble = _preview_stored(item)
     return render_template(
-        "admin/events_detail.html", item=item, labels=STATUS_LABELS, slot=slot, when=when_text(item),
-        district_name=districts.get(item.district or "", "市全域・地区を決めない"), owner=organisation_name(item.organisation_id),
-        bubble=bubble, preview=flex_html(bubble), approval=needs_approval(), can_approve=has(g.account, LISTINGS_APPROVE),
-        sent_back=send_back_reason("events", item.id) if item.status == DRAFT else None, error=error,
+        "admin/events_detail.html", **EVENTS.detail_facts(item, error), slot=regs.find_slot(g.db, "event", item.id),
+        when=when_text(item), district_name=flow.district_names().get(item.district or "", "市全域・地区を決めない"),
+        bubble=bubble, preview=flow.flex_html(bubble), cost_labels=lf.COST_LABELS,
         occurrences=g.db.scalar(select(func.count()).select_from(EventOccurrence)
                                 .where(EventOccurrence.event_id == item.id)) or 0,
-        cost_labels=lf.COST_LABELS,
     ), status
-
-
-def _refuse(item: Event, message: str, status: int = 409):
-    g.db.rollback()
-    return event.__wrapped__(item=g.db.get(Event, item.id), error=message, status=status)
-
-
-def _go_live(item: Event, action: str) -> None:
-    item.status, item.updated_at = PUBLISHED, g.now
-    item.published_at = item.published_at or g.now
-    materialise(g.db, item, now=g.now)
-    event_notices.announce_listing(g.db, item, now=g.now, base_url=g.rt.config.public_base_url)
-    audit.record(g.db, action, actor=g.account, obj=item, summary=f"{item.title}（{short_when(item)}）")
-
-
-def _is_over(item: Event) -> bool:
-    last = g.db.scalar(select(func.max(EventOccurrence.ends_at)).where(EventOccurrence.event_id == item.id))
-    return last is not None and utc(last) < g.now
 
 
 @bp.post("/events/<int:item_id>/publish")
 @requires(LISTINGS_EDIT, load=Event)
 def event_publish(item: Event):
-    if item.status != DRAFT:
-        return _refuse(item, f"このイベントは「{STATUS_LABELS[item.status]}」のため、公開の操作はできません。")
-    if _is_over(item):
-        return _refuse(item, "終わったイベントは公開できません。日時を直してから公開してください。", 422)
-    if needs_approval():
-        item.status, item.updated_at = PENDING, g.now
-        audit.record(g.db, "event.submit", actor=g.account, obj=item, summary=item.title)
-        g.db.commit()
-        flash("承認を依頼しました。市の職員が確認すると公開されます。", "success")
-    else:
-        _go_live(item, "event.publish")
-        g.db.commit()
-        flash("公開しました。LINEとホームページのイベント一覧に表示されます。", "success")
-    return redirect(url_for("admin.event", item_id=item.id))
+    return EVENTS.publish(item)
 
 
 @bp.post("/events/<int:item_id>/approve")
 @requires(LISTINGS_APPROVE, load=Event)
 def event_approve(item: Event):
-    if item.status != PENDING:
-        return _refuse(item, "承認待ちのイベントではありません。")
-    if _is_over(item):
-        return _refuse(item, "終わったイベントは公開できません。差し戻して日時を直してもらってください。", 422)
-    _go_live(item, "event.approve")
-    g.db.commit()
-    flash("承認して公開しました。", "success")
-    return redirect(url_for("admin.event", item_id=item.id))
+    return EVENTS.approve(item)
 
 
 @bp.post("/events/<int:item_id>/send_back")
 @requires(LISTINGS_APPROVE, load=Event)
 def event_send_back(item: Event):
-    if item.status != PENDING:
-        return _refuse(item, "承認待ちのイベントではありません。")
-    reason = (request.form.get("reason") or "").strip()[:300]
-    item.status, item.updated_at = DRAFT, g.now
-    audit.record(g.db, "event.send_back", actor=g.account, obj=item, summary=reason or "（理由の記入なし）")
-    g.db.commit()
-    flash("差し戻しました。団体が直して、もう一度承認を依頼できます。", "success")
-    return redirect(url_for("admin.event", item_id=item.id))
+    return EVENTS.send_back(item)
 
 
 @bp.post("/events/<int:item_id>/cancel")
 @requires(LISTINGS_EDIT, load=Event)
 def event_cancel(item: Event):
     if item.status != PUBLISHED:
-        return _refuse(item, "中止できるのは公開中のイベントです（下書きは削除できます）。")
+        return EVENTS.refuse(item, "中止できるのは公開中のイベントです（下書きは削除できます）。")
     reason = (request.form.get("reason") or "").strip().replace("\r\n", "\n")
     if not reason:
-        return _refuse(item, "中止の理由を入力してください（申し込んだ方へのお知らせに載ります）。", 422)
+        return EVENTS.refuse(item, "中止の理由を入力してください（申し込んだ方へのお知らせに載ります）。", 422)
     if len(reason) > 300:
-        return _refuse(item, "中止の理由は300文字以内で入力してください。", 422)
+        return EVENTS.refuse(item, "中止の理由は300文字以内で入力してください。", 422)
     item.status, item.cancel_reason, item.updated_at = CANCELLED, reason, g.now
     item.revision = (item.revision or 1) + 1
     materialise(g.db, item, now=g.now)  # stays visible as 中止
     regs.close_slot(g.db, "event", item.id, now=g.now)
     event_notices.event_cancelled(g.db, item, now=g.now)
     audit.record(g.db, "event.cancel", actor=g.account, obj=item, summary=f"{item.title}: {reason}")
-    g.db.commit()
-    flash("中止にしました。申し込んだ方にはLINEでお知らせします。", "success")
-    return redirect(url_for("admin.event", item_id=item.id))
+    return EVENTS.done(item, "中止にしました。申し込んだ方にはLINEでお知らせします。")
 
 
 @bp.post("/events/<int:item_id>/delete")
 @requires(LISTINGS_EDIT, load=Event)
 def event_delete(item: Event):
     if item.status not in (DRAFT, PENDING):
-        return _refuse(item, "公開したイベントは削除できません。取りやめるときは「中止する」を使ってください。")
+        return EVENTS.refuse(item, "公開したイベントは削除できません。取りやめるときは「中止する」を使ってください。")
     slot = regs.find_slot(g.db, "event", item.id)
     if slot is not None and (slot.confirmed or slot.waiting):
-        return _refuse(item, "申し込んだ方がいるイベントは削除できません。")
-    audit.record(g.db, "event.delete", actor=g.account, obj=item, summary=item.title)
-    if slot is not None:
-        g.db.delete(slot)
-    g.db.delete(item)
-    g.db.commit()
-    flash("イベントを削除しました。", "success")
-    return redirect(url_for("admin.events"))
+        return EVENTS.refuse(item, "申し込んだ方がいるイベントは削除できません。")
+    return EVENTS.delete(item, with_rows=[slot] if slot is not None else [])
 
 
 # --- registrations --------------------------------------------------------------------------------------------
@@ -562,7 +380,7 @@ def event_message(item: Event):
         else:
             from bot.personal_push import notify
 
-            sender = item.organiser_name or organisation_name(item.organisation_id)
+            sender = item.organiser_name or flow.organisation_name(item.organisation_id)
             message = (f"「{item.title}」（{short_when(item)}）にお申し込みの方へ、{sender}からのお知らせです。\n\n{text}")
             # The form's nonce is the ref: a double click or a resubmitted page sends once.
             ref = f"event:{item.id}:msg:{nonce}"

@@ -211,7 +211,7 @@ def owner_from_form(parsed: lf.Parsed, item) -> int | None:
         return g.account.organisation_id
     raw = (request.form.get("organisation_id") or "0").strip()
     parsed.raw["organisation_id"] = raw
-    if not raw.isdigit():
+    if not raw.isdigit() or len(raw) > 9:  # an id the database could hold (a forged 20-digit one overflows)
         parsed.errors["organisation_id"] = "主催の団体を一覧から選んでください。"
         return item.organisation_id if item is not None else None
     org_id = int(raw)

@@ -363,13 +363,14 @@ def load_listings(db: Session, *, city: str, now: datetime) -> str:
         materialise(db, event, now=now)
         if reg:
             registration += 1
-            nearly_full += int(reg.get("capacity") is not None and reg["capacity"] <= 2)
+            nearly_full += int(reg.get("capacity") is not None and reg["capacity"] - int(reg.get("taken") or 0) <= 2)
             try:
-                slot_for(db, "event", event.id, capacity=reg.get("capacity"), starts_at=utc(starts_at),
-                         ends_at=utc(ends_at) if ends_at else None, closes_at=utc(deadline) if deadline else None,
-                         now=now)
+                slot = slot_for(db, "event", event.id, capacity=reg.get("capacity"), starts_at=utc(starts_at),
+                                ends_at=utc(ends_at) if ends_at else None,
+                                closes_at=utc(deadline) if deadline else None, now=now)
             except SlotError:
-                pass  # residents of the demo hold more places than the file now allows: theirs are kept
+                continue  # residents of the demo hold more places than the file now allows: theirs are kept
+            _take_places(db, slot.id, int(reg.get("taken") or 0), now)
     gone_events = list(events.values())
     _delete_events(db, [e.id for e in gone_events])
 
@@ -378,6 +379,47 @@ def load_listings(db: Session, *, city: str, now: datetime) -> str:
             f"{nearly_full} nearly full) in {len(districts)} districts"
             + (f"; removed {len(gone_places)} places, {len(gone_events)} events no longer listed"
                if gone_places or gone_events else ""))
+
+
+# Places already taken in a sample event ("nearly full") are held by sample residents: rows that follow
+# nobody (active False: no push ever goes to them) with ids no LINE account can have.
+SAMPLE_RESIDENT = "Usample{:026d}"
+
+
+def _sample_residents(db: Session, n: int, now: datetime) -> list[int]:
+    from models.users import User
+
+    ids = [SAMPLE_RESIDENT.format(i) for i in range(1, n + 1)]
+    known = {u.line_user_id: u.id for u in db.scalars(select(User).where(User.line_user_id.in_(ids)))}
+    for line_id in ids:
+        if line_id not in known:
+            user = User(line_user_id=line_id, active=False, created_at=now)
+            db.add(user)
+            db.flush()
+            known[line_id] = user.id
+    return [known[i] for i in ids]
+
+
+def _take_places(db: Session, slot_id: int, n: int, now: datetime) -> None:
+    from bot.registrations import register
+    from models.registrations import Registration
+
+    if not n:
+        return
+    holding = set(db.scalars(select(Registration.user_id).where(Registration.slot_id == slot_id)))
+    for uid in _sample_residents(db, n, now):
+        if uid not in holding:  # a second load leaves the slot as it is
+            register(db, slot_id, uid, now=now)
+
+
+def _remove_sample_residents(db: Session) -> int:
+    from models.privacy import delete_personal_data
+    from models.users import User
+
+    users = list(db.scalars(select(User).where(User.line_user_id.like("Usample%"), User.active.is_(False))))
+    for user in users:
+        delete_personal_data(db, user)
+    return len(users)
 
 
 def _delete_events(db: Session, ids: list[int]) -> None:
@@ -399,7 +441,8 @@ def remove_listings(db: Session) -> str:
     places = list(db.scalars(select(Place).where(Place.source == SAMPLE)))
     for place in places:
         db.delete(place)
-    return f"removed {len(places)} places, {len(events)} events"
+    residents = _remove_sample_residents(db)
+    return f"removed {len(places)} places, {len(events)} events, {residents} sample residents"
 
 
 # -- command line and demo ----------------------------------------------------------------------------------------

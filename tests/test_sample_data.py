@@ -20,6 +20,7 @@ from models.outbox import OutboxMessage
 from models.places import KINDS, Place, PlaceHours
 from models.publications import Publication
 from models.registrations import Registration, RegistrationSlot
+from models.users import User
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=TOKYO)  # a Thursday morning
@@ -48,7 +49,6 @@ def _plain(v):
 
 def add_resident(bot) -> tuple[int, str]:
     from emulator import new_user_id
-    from models.users import User
 
     now = bot.rt.now()
     with bot.rt.sessions() as db:
@@ -101,12 +101,14 @@ def test_the_samples_cover_districts_kinds_projects_and_the_demo_cases(bot):
         assert all(p.hours for p in places)
         assert any(p.booking_required for p in places) and any(p.closed_dates for p in places) \
             and any(p.extra_dates for p in places)
-        # Registration: a slot per event that needs it; one nearly full (capacity 2, no sample residents).
+        # Registration: a slot per event that needs it; one nearly full (9 of 10 held by sample residents,
+        # who follow nobody: no push can reach them).
         needing = [e for e in events if e.registration_required]
         assert len(needing) >= 5 and {e.id for e in needing} == set(slots)
         assert all(slots[e.id].capacity == e.capacity and slots[e.id].open for e in needing)
-        assert [e.capacity for e in needing if e.capacity <= 2] == [2]
-        assert db.scalar(select(func.count()).select_from(Registration)) == 0
+        assert [(s.capacity, s.confirmed) for s in slots.values() if s.confirmed] == [(10, 9)]
+        holders = db.scalars(select(User).join(Registration, Registration.user_id == User.id)).all()
+        assert len(holders) == 9 and not any(u.active for u in holders)
         # Recurring, cancelled (stays visible) and pending (not visible) ones.
         recurring = [e for e in events if e.rrule]
         assert len(recurring) >= 2
@@ -154,7 +156,8 @@ def test_reloading_keeps_ids_and_residents_registrations(bot):
     with bot.rt.sessions() as db:
         assert {e.external_key: e.id for e in db.scalars(select(Event))} == ids
         slot = find_slot(db, "event", ids["sample:saiwai-cooking"])
-        assert slot.confirmed == 1 and slot.capacity == 2  # the demo resident's place is kept: 残り1名
+        assert slot.confirmed == 10 and slot.capacity == 10  # the demo resident's place is kept, no one added
+        assert register(db, slot.id, add_resident(bot)[0], now=bot.rt.now()).status == "waitlisted"
         moved = db.get(Event, ids["sample:midori-toys"])
         assert moved.revision == 2  # its date moved with today: calendars see a new SEQUENCE
         assert utc(slot.starts_at) == utc(db.get(Event, ids["sample:saiwai-cooking"]).starts_at)
@@ -206,7 +209,7 @@ def test_other_rows_are_never_touched_and_stale_samples_go(bot):
         load(bot, NOW + timedelta(days=2))
     assert snapshot(bot) == snap
     # `remove` takes out exactly the sample rows.
-    assert S.remove(bot.rt.sessions) == ["listings: removed 26 places, 28 events"]
+    assert S.remove(bot.rt.sessions) == ["listings: removed 26 places, 28 events, 9 sample residents"]
     with bot.rt.sessions() as db:
         assert [p.name for p in db.scalars(select(Place))] == ["市が登録した食堂"]
         assert [e.title for e in db.scalars(select(Event))] == ["CSVのイベント"]

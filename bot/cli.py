@@ -24,8 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    args = build_parser().parse_args(argv)
     try:
+        # Inside the try: Ctrl-C (the demo stopping its children) may arrive while the modules still load.
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except ConfigError as e:
         print(str(e), file=sys.stderr)

@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (Date, Integer, and_, bindparam, case, event, func, insert, literal, or_, select, text,
+from sqlalchemy import (Date, Integer, and_, bindparam, case, event, exists, func, insert, literal, or_, select, text,
                         update)
 from sqlalchemy.orm import aliased
 
@@ -41,6 +41,7 @@ from models.outbox import OutboxBatch, OutboxMessage
 from models.publications import (UNCAPPED_PURPOSES, BATCH_FANOUT, DONE, EXPANDING, OPEN_STATES, R_BATCHED, R_CAPPED, R_DELAYED,
                                  R_FAILED, R_OPTED_OUT, R_PENDING, R_SENT, R_UNFOLLOWED, SCHEDULED, SENDING, WAITING,
                                  Publication, PublicationRecipient, PushCount)
+from models.registrations import CONFIRMED, OFFERED, Registration, RegistrationSlot
 from models.subscriptions import DEFAULT_QUIET_END, DEFAULT_QUIET_START, Preference
 from models.users import User
 
@@ -151,6 +152,9 @@ class Job:
     def rows(self):
         return and_(PR.publication_id == self.publication_id,
                     PR.user_id.between(self.first_user, self.last_user), PR.batch_id == self.batch_id)
+
+
+GUARDED = (CONFIRMED, OFFERED)  # a guarded notice's registration still holds its place
 
 
 class Fanout:
@@ -301,7 +305,8 @@ class Fanout:
         with self.rt.sessions() as db:
             pub = db.execute(select(Publication.urgent, Publication.topic, Publication.frequencies,
                                     Publication.message_id, Publication.status,
-                                    Publication.purpose.in_(UNCAPPED_PURPOSES).label("personal"))
+                                    Publication.purpose.in_(UNCAPPED_PURPOSES).label("personal"),
+                                    Publication.guard_registration_id.label("guard"))
                              .where(Publication.id == pid)).one()
             if pub.status != SENDING:
                 return None
@@ -428,6 +433,12 @@ class Fanout:
         # look the row up once more for every resident).
         wants = segments.wants(topic=pub.topic, frequencies=tuple(pub.frequencies), urgent=pub.urgent,
                                user_id=PR.user_id, frequency=qp.frequency, topics_chosen=qp.topics_chosen)
+        if getattr(pub, "guard", None) is not None:
+            # A reminder: only while its registration still holds a place and before the start (a cancelled
+            # sign-up hears nothing more; a reminder held by quiet hours past the start is not sent).
+            wants = and_(wants, exists().where(Registration.id == pub.guard, Registration.status.in_(GUARDED),
+                                               RegistrationSlot.id == Registration.slot_id,
+                                               RegistrationSlot.starts_at > now))
         if pub.urgent:  # 緊急: no quiet hours, no cap
             quiet_col, capped_col = literal(None, Preference.quiet_end.type), literal(False)
         else:

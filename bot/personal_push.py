@@ -19,10 +19,14 @@ from models.subscriptions import FREQUENCIES
 
 
 def notify(db: Session, *, user_ids: Iterable[int], messages: list[dict], ref: str, now: datetime,
-           when: datetime | None = None, title: str | None = None) -> Publication | None:
-    """Queue `messages` for `user_ids` in the caller's transaction; None when there is nobody to tell."""
+           when: datetime | None = None, title: str | None = None, guard_registration_id: int | None = None,
+           urgent: bool = False) -> Publication | None:
+    """Queue `messages` for `user_ids` in the caller's transaction; None when there is nobody to tell.
+    `guard_registration_id`: a reminder, sent only while that registration holds its place and before the
+    start (checked when it is sent). `urgent`: past quiet hours too (a reminder 2 hours before a 7:00 shift)."""
     ids = sorted({int(u) for u in user_ids})
     if not ids:
         return None
     return publish(db, messages=messages, user_ids=ids, when=when, purpose=PERSONAL, ref=ref[:120],
-                   topic=None, urgent=False, frequencies=FREQUENCIES, title=title, now=now)
+                   topic=None, urgent=urgent, frequencies=FREQUENCIES, title=title, now=now,
+                   guard_registration_id=guard_registration_id)

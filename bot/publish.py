@@ -27,7 +27,8 @@ def publish(db: Session, *, messages: list[dict], segment: Segment | None = None
             user_ids: Iterable[int] | None = None, when: datetime | None = None, purpose: str = "announcement",
             ref: str | None = None, topic: str | None = None, urgent: bool = False,
             frequencies: tuple[str, ...] = (NOW,), title: str | None = None,
-            created_by: str | None = None, now: datetime | None = None) -> Publication:
+            created_by: str | None = None, now: datetime | None = None,
+            guard_registration_id: int | None = None) -> Publication:
     """Queue `messages` for the residents of `segment` (or exactly `user_ids`, still checked for
     following / notifications / topic at send time), not before `when` (aware; None = now).
     Publishing an existing `ref` again returns the first publication and creates nothing.
@@ -53,7 +54,8 @@ def publish(db: Session, *, messages: list[dict], segment: Segment | None = None
     pub = Publication(purpose=purpose, ref=ref, title=title, messages=messages, segment=json.loads(seg.to_json()),
                       topic=topic, urgent=bool(urgent), frequencies=list(frequencies),
                       not_before=utc(when) if when else now, status=SCHEDULED, expanded_to=0, skipped_deleted=0,
-                      created_by=created_by[:64] if created_by else None, created_at=now)
+                      created_by=created_by[:64] if created_by else None, created_at=now,
+                      guard_registration_id=guard_registration_id)
     if ref is None or db.get_bind().dialect.name != "postgresql":
         db.add(pub)
         db.flush()

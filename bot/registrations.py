@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import and_, func, or_, select, update
@@ -31,7 +31,7 @@ _NOTIFIERS: dict[str, Notifier] = {}
 _ON_CANCELLED: dict[str, Notifier] = {}
 # The module that registers each kind's notifiers, imported before they are needed, so that every process
 # (the web app, `kyodo privacy delete-user`, the scheduler) tells residents the same things.
-FEATURE_MODULES = {"event": "bot.event_notices"}
+FEATURE_MODULES = {"event": "bot.event_notices", "shift": "bot.volunteer_notices"}
 
 
 @dataclass
@@ -44,6 +44,22 @@ class Outcome:
     position: int | None = None  # place on the waitlist (1 = next), or the confirmed count for below_confirmed
     promoted: list[Registration] = field(default_factory=list)
     moved: list[Registration] = field(default_factory=list)  # set_capacity(overflow="waitlist"): sent back
+
+
+@dataclass(frozen=True)
+class OfferRule:
+    """Promotions this close to the start ask the resident first (status OFFERED): they have `answer_in` to
+    accept (never past the start), else the place passes to the next in line (`expire_offers`)."""
+
+    within: timedelta
+    answer_in: timedelta
+
+
+_OFFER_RULES: dict[str, OfferRule] = {}
+
+
+def offer_when_close(kind: str, *, within: timedelta, answer_in: timedelta) -> None:
+    _OFFER_RULES[kind] = OfferRule(within, answer_in)
 
 
 class SlotError(ValueError):
@@ -221,7 +237,13 @@ def _promote(db: Session, slot_id: int, kind: str, now: datetime) -> list[Regist
         nxt = db.scalars(_first_waiting(db, slot_id).limit(1)).first()
         if nxt is None:
             break
-        _set(nxt, CONFIRMED, now)
+        rule = _OFFER_RULES.get(kind)
+        starts = utc(slot.starts_at)
+        if rule is not None and starts - now <= rule.within:
+            _set(nxt, OFFERED, now)  # holds the place while they decide
+            nxt.offer_expires_at = min(now + rule.answer_in, starts)
+        else:
+            _set(nxt, CONFIRMED, now)
         _count(db, slot_id, confirmed=1, waiting=-1)
         db.flush()
         promoted.append(nxt)
@@ -229,6 +251,43 @@ def _promote(db: Session, slot_id: int, kind: str, now: datetime) -> list[Regist
         if notifier is not None:
             notifier(db, nxt, db.get(RegistrationSlot, slot_id), now)
     return promoted
+
+
+def accept_offer(db: Session, registration_id: int, *, now: datetime) -> Outcome:
+    """The resident accepts an offered place in time: confirmed. Too late: "expired" (the place has gone or
+    goes to the next in line)."""
+    now = _now(now)
+    reg = db.get(Registration, registration_id)
+    if reg is None:
+        return Outcome("not_found")
+    _lock(db, reg.slot_id)
+    db.refresh(reg)
+    if reg.status in (CONFIRMED,):
+        return Outcome("already_confirmed", reg)
+    if reg.status != OFFERED:
+        return Outcome("expired", reg)
+    if reg.offer_expires_at is not None and now >= utc(reg.offer_expires_at):
+        cancel(db, reg.id, now=now, reason="offer_expired")
+        return Outcome("expired", reg)
+    _set(reg, CONFIRMED, now)
+    reg.offer_expires_at = None
+    db.flush()
+    return Outcome("confirmed", reg)
+
+
+def expire_offers(db: Session, *, now: datetime, limit: int = 200) -> list[Outcome]:
+    """Offers not accepted in time pass to the next in line (scheduler, every few minutes)."""
+    now = _now(now)
+    ids = db.scalars(select(Registration.id).where(Registration.status == OFFERED,
+                                                   Registration.offer_expires_at <= now)
+                     .order_by(Registration.offer_expires_at).limit(limit)).all()
+    out = []
+    for rid in ids:
+        reg = db.get(Registration, rid)
+        db.refresh(reg)
+        if reg.status == OFFERED:
+            out.append(cancel(db, rid, now=now, reason="offer_expired"))
+    return out
 
 
 def set_capacity(db: Session, slot_id: int, capacity: int | None, *, now: datetime | None,

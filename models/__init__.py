@@ -9,5 +9,6 @@ from models import scheduling  # noqa: F401
 from models import media, staff_link, follow_log  # noqa: F401
 from models import announcements  # noqa: F401
 from models import places, events, registrations  # noqa: F401
+from models import volunteer  # noqa: F401
 
 __all__ = ["Base"]

@@ -51,6 +51,10 @@ class Publication(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     purpose: Mapped[str] = mapped_column(String(32))           # announcement, fiscal_year, digest, test...
     ref: Mapped[str | None] = mapped_column(String(120), unique=True)  # the caller's idempotency key
+    # A notice about one registration (a reminder) goes only while that registration still holds a place and
+    # its event or shift has not started: checked by kyodo deliver at send time (bot/fanout.py: Fanout._facts).
+    # A plain id (registrations come from a sibling migration branch).
+    guard_registration_id: Mapped[int | None] = mapped_column(BigId)
     title: Mapped[str | None] = mapped_column(String(200))
     messages: Mapped[list]                                     # LINE message objects
     segment: Mapped[dict]                                      # bot.segments.Segment as JSON

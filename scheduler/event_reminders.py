@@ -81,7 +81,8 @@ def remind(db: Session, *, now: datetime, at: str | None = "18:00", limit: int =
         if event_id not in messages:
             messages[event_id] = _message(db, event, now)
         notify(db, user_ids=[user_id], messages=messages[event_id], now=now,
-               ref=reminder_ref(reg_id, to_tokyo(starts_at).date()), title=f"前日のお知らせ: {event.title}"[:200])
+               ref=reminder_ref(reg_id, to_tokyo(starts_at).date()), title=f"前日のお知らせ: {event.title}"[:200],
+               guard_registration_id=reg_id)  # checked again when sent: cancelled or started -> not sent
     return len(rows)
 
 

@@ -71,3 +71,29 @@ def test_waits_for_quiet_hours_and_goes_once_per_ref(bot, emulator, fan):
 def test_nobody_to_tell_is_nothing(bot):
     with bot.rt.sessions() as db:
         assert notify(db, user_ids=[], messages=NOTE, ref="t:5", now=bot.rt.now()) is None
+
+
+def test_a_guarded_reminder_is_not_sent_after_a_cancel_or_the_start(bot, emulator, fan):
+    """Held by quiet hours, then: the registration cancelled -> nothing; another whose event started -> nothing;
+    a third still holding its place -> sent when quiet hours end."""
+    from datetime import timedelta
+
+    from bot import registrations as R
+
+    (a, _), (b, _), (c, line_c) = residents(bot.rt, 3, quiet=None)  # default quiet hours 21:00-8:00
+    bot.clock.set(NOON.replace(hour=22))
+    now = bot.rt.now()
+    with bot.rt.sessions() as db:
+        early = R.slot_for(db, "event", 901, capacity=5, starts_at=now + timedelta(hours=9))   # 7:00
+        later = R.slot_for(db, "event", 902, capacity=5, starts_at=now + timedelta(hours=36))
+        regs = {u: R.register(db, s.id, u, now=now).registration.id for u, s in ((a, later), (b, early), (c, later))}
+        for u in (a, b, c):
+            notify(db, user_ids=[u], messages=NOTE, ref=f"g:{u}", now=now, guard_registration_id=regs[u])
+        db.commit()
+    fan.drain()  # all three delayed to 8:00 by quiet hours
+    with bot.rt.sessions() as db:
+        R.cancel(db, regs[a], now=bot.rt.now())
+        db.commit()
+    bot.clock.advance(hours=10, minutes=1)  # 8:01: b's event began at 7:00
+    fan.drain()
+    assert received(emulator) == {line_c: 1}

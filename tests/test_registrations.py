@@ -235,3 +235,34 @@ def test_cancellations_concurrent_with_sign_ups_keep_the_roster_consistent(bot, 
         rows = R.roster(db, sid)
         waits = [r for r in rows if r.status == WAITLISTED]
         assert waits == sorted(waits, key=lambda r: (r.requested_at, r.id))
+
+
+def test_close_to_the_start_a_freed_place_is_offered_then_passes_on(bot, monkeypatch):
+    told = []
+    monkeypatch.setitem(R._NOTIFIERS, "shift", lambda db, reg, s, now: told.append((reg.user_id, reg.status)))
+    monkeypatch.setitem(R._OFFER_RULES, "shift", R.OfferRule(within=timedelta(hours=24), answer_in=timedelta(hours=2)))
+    bot.clock.set(NOON)
+    with bot.rt.sessions() as db:
+        sid = R.slot_for(db, "shift", 11, capacity=1, starts_at=NOON + timedelta(hours=10)).id
+        db.commit()
+    a, b, c = [uid for uid, _ in residents(bot.rt, 3)]
+    for uid in (a, b, c):
+        _reg(bot.rt, sid, uid)
+    with bot.rt.sessions() as db:
+        ra = db.scalar(select(Registration).where(Registration.user_id == a))
+        R.cancel(db, ra.id, now=bot.rt.now())
+        db.commit()
+    assert told == [(b, "offered")]
+    assert _counts(bot.rt, sid)[:2] == (1, 1)  # the offer holds the place
+    bot.clock.advance(hours=2)  # b did not answer
+    with bot.rt.sessions() as db:
+        assert [o.status for o in R.expire_offers(db, now=bot.rt.now())] == ["cancelled"]
+        db.commit()
+        rb = db.scalar(select(Registration).where(Registration.user_id == b))
+        assert R.accept_offer(db, rb.id, now=bot.rt.now()).status == "expired"
+    assert told == [(b, "offered"), (c, "offered")]
+    with bot.rt.sessions() as db:
+        rc = db.scalar(select(Registration).where(Registration.user_id == c))
+        assert R.accept_offer(db, rc.id, now=bot.rt.now()).status == "confirmed"
+        db.commit()
+    assert _counts(bot.rt, sid) == (1, 0, {CANCELLED: 2, CONFIRMED: 1})

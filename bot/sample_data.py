@@ -47,7 +47,8 @@ class Loader:
 
 LOADERS: list[Loader] = [
     Loader("listings", "bot.sample_data:load_listings", "bot.sample_data:remove_listings"),
-    # step 8: volunteer shifts; step 9: surveys
+    Loader("volunteer", "bot.volunteer_samples:load_volunteer", "bot.volunteer_samples:remove_volunteer"),
+    # step 9: surveys
 ]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.postback import VERSION, PostbackError, decode
-from handlers import account, common, events, location, nlu, places, plan, settings, staff_link
+from handlers import account, common, events, location, nlu, places, plan, settings, staff_link, volunteer
 from handlers.common import Outcome
 from handlers.context import Ctx
 from models.conversation import ConversationState, live_state
@@ -29,7 +29,7 @@ Handler = Callable[[Ctx], "list[dict] | None"]
 
 # `common` supplies defaults (help, placeholders for features still to come); every other module
 # may override those but may not claim a key another feature module already owns.
-FEATURES = [account, plan, location, settings, staff_link, places, events]
+FEATURES = [account, plan, location, settings, staff_link, places, events, volunteer]
 MAX_TEXT = 1000  # longer messages are not parsed (LINE allows 5,000; nothing we answer needs that)
 
 

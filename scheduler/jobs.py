@@ -40,6 +40,12 @@ def extend_event_series(rt) -> None:
         db.commit()
 
 
+def volunteer(rt) -> None:
+    from scheduler import volunteer_jobs  # publishes: imported by the scheduler only
+
+    volunteer_jobs.run(rt)
+
+
 # (id, function, seconds between runs)
 JOBS = [
     ("sweep_webhooks", sweep_webhooks, 30),
@@ -47,6 +53,7 @@ JOBS = [
     ("prune_publications", prune_publications, 24 * 3600),  # scheduler/retention.py
     ("event_reminders", event_reminders, 300),  # scheduler/event_reminders.py
     ("extend_event_series", extend_event_series, 24 * 3600),  # bot/event_occurrences.py
+    ("volunteer", volunteer, 120),  # scheduler/volunteer_jobs.py: offers that timed out, reminders, thanks
 ]
 
 

@@ -55,6 +55,11 @@ LISTINGS_APPROVE = "listings:approve"
 for _role, _extra in ((ADMIN, {LISTINGS_EDIT, LISTINGS_APPROVE}), (STAFF, {LISTINGS_EDIT, LISTINGS_APPROVE}),
                       (ORGANISATION, {LISTINGS_EDIT})):
     PERMISSIONS[_role] = PERMISSIONS[_role] | _extra
+# Step 8: volunteering. An organisation manages its own opportunities, shifts and rosters (content:all: every
+# one), checked per row by `organisation_id` (a shift through its opportunity: views load the opportunity).
+VOLUNTEER_MANAGE = "volunteer:manage"
+for _role in (ADMIN, STAFF, ORGANISATION):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {VOLUNTEER_MANAGE}
 OWNER_COLUMNS = ("organisation_id", "survey_team_id")
 
 

@@ -1,0 +1,5 @@
+"""Stub: filled in by step 8."""
+
+
+def run(rt) -> None:
+    return None

@@ -32,9 +32,11 @@ def objects_of_org_b(env: Env) -> dict[type, int]:
 
 
 def _listings_of_org_b(env: Env) -> dict[type, int]:
-    """An event and a children's place of organisation B (step 7), made once per seeded database."""
+    """An event and a children's place (step 7) and a volunteer opportunity (step 8) of organisation B, made once per
+    seeded database."""
     from models.events import Event
     from models.places import Place
+    from models.volunteer import Opportunity
 
     if "event_b" not in env.ids:
         now = env.rt.now()
@@ -42,10 +44,11 @@ def _listings_of_org_b(env: Env) -> dict[type, int]:
             ev = Event(organisation_id=env.ids["org_b"], title="Bの行事", starts_at=now, created_at=now, updated_at=now)
             pl = Place(organisation_id=env.ids["org_b"], name="Bの居場所", kind="shokudo", district="kozu",
                        created_at=now, updated_at=now)
-            db.add_all([ev, pl])
+            op = Opportunity(organisation_id=env.ids["org_b"], title="Bの活動", created_at=now, updated_at=now)
+            db.add_all([ev, pl, op])
             db.commit()
-            env.ids["event_b"], env.ids["place_b"] = ev.id, pl.id
-    return {Event: env.ids["event_b"], Place: env.ids["place_b"]}
+            env.ids["event_b"], env.ids["place_b"], env.ids["opportunity_b"] = ev.id, pl.id, op.id
+    return {Event: env.ids["event_b"], Place: env.ids["place_b"], Opportunity: env.ids["opportunity_b"]}
 
 
 def url_for_rule(rule, env: Env) -> str:

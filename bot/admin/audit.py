@@ -69,6 +69,19 @@ ACTIONS = {
     "opendata.import": "CSVの取り込み",
     "opendata.export": "CSVのダウンロード",
     "access.denied": "権限のないアクセス",
+    "volunteer.create": "ボランティア活動の作成",
+    "volunteer.update": "ボランティア活動の編集",
+    "volunteer.publish": "ボランティア活動の公開",
+    "volunteer.submit": "ボランティア活動の承認依頼",
+    "volunteer.approve": "ボランティア活動の承認",
+    "volunteer.send_back": "ボランティア活動の差し戻し",
+    "volunteer.withdraw": "ボランティア活動の掲載終了",
+    "volunteer.shift_create": "シフトの追加",
+    "volunteer.shift_update": "シフトの編集",
+    "volunteer.shift_cancel": "シフトの中止",
+    "volunteer.attendance": "出欠の記録",
+    "volunteer.message": "ボランティア参加者へのメッセージ",
+    "volunteer.roster_export": "名簿のダウンロード",
 }
 
 

@@ -4,6 +4,7 @@ twice gives the same rows, other rows are never touched, nothing reaches residen
 held by the events' sample residents, an early shift with a 2-hour reminder. Both databases."""
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timedelta
 
 import pytest
@@ -231,6 +232,7 @@ def test_nothing_is_published_to_residents(bot, emulator):
                                        "residents (cancelling their shift places, promoting the waitlist) before "
                                        "the volunteer remove deletes the shifts; remove() should run LOADERS reversed")
 def test_removing_the_samples_promises_no_place_to_a_waitlisted_resident(bot, monkeypatch):
+    importlib.import_module(R.FEATURE_MODULES["shift"])  # first, or its import would replace the notifier below
     told = []
     monkeypatch.setitem(R._NOTIFIERS, "shift", lambda db, reg, slot, now: told.append(reg.user_id))
     now = bot.rt.now()  # the real clock: a deletion cancels places as of now

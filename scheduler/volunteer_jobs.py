@@ -85,7 +85,7 @@ def remind(db: Session, *, now: datetime, at: str | None = "18:00") -> int:
         lo, hi = day_range(local.date() + timedelta(days=1))
         # Signed up after the reminder time: the confirmation has just told them.
         todo += [(r, s, o, "day") for r, s, o in _rows(db, starts_from=lo, starts_before=hi, changed_before=due)]
-    todo += [(r, s, o, "2h") for r, s, o in _rows(db, starts_from=now, starts_before=now + BEFORE, remind_2h=True)
+    todo += [(r, s, o, "2h") for r, s, o in _rows(db, starts_from=now, starts_before=now + BEFORE + timedelta(minutes=1), remind_2h=True)
              if utc(s.starts_at) - BEFORE <= now and utc(r.changed_at) < utc(s.starts_at) - BEFORE]
     refs = {N.reminder_ref(r.id, k, s.starts_at): (r, s, o, k) for r, s, o, k in todo}
     n = 0

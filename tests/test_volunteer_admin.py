@@ -222,12 +222,18 @@ def test_time_change_and_cancel_of_a_shift(admin_env):
         slot = regs.find_slot(db, "shift", shift_id)
         assert slot.starts_at.replace(tzinfo=timezone.utc) == datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc)
     assert "変更: 日時" in admin_env.audit("volunteer.shift_update")[-1].summary
+    changed = count(admin_env, select(Publication).where(Publication.ref.like(f"shift:{shift_id}:changed:%")))
+    assert changed == 1  # the volunteers are told (bot.volunteer_notices.shift_changed)
+    r = orga.post(url, shift_form(start_time="10:00", end_time="13:00", capacity="4"), token_from=url)
+    assert r.status_code == 302 and count(admin_env, select(Publication).where(
+        Publication.ref.like(f"shift:{shift_id}:changed:%"))) == 1  # not the time: nobody told again
     r = orga.post(f"/admin/volunteer/{opp_id}/shifts/{shift_id}/cancel")
     assert r.status_code == 302
     with admin_env.db() as db:
         assert db.get(Shift, shift_id).status == "cancelled" and regs.find_slot(db, "shift", shift_id).open is False
         slot_id = regs.find_slot(db, "shift", shift_id).id
         assert regs.register(db, slot_id, residents(admin_env, [None])[0], now=T0).status == "closed"
+    assert publication(admin_env, f"shift:{shift_id}:cancelled").segment["user_ids"] == users
     r = orga.post(f"/admin/volunteer/{opp_id}/shifts/{shift_id}/cancel")
     assert r.status_code == 409 and "すでに中止しています" in r.get_data(as_text=True)
     r = orga.get(url)  # a cancelled shift is not edited
@@ -335,7 +341,7 @@ def test_message_to_a_shifts_volunteers_once_per_form(admin_env):
         assert orga.post(url, {"nonce": nonce, "text": "集合は正面玄関です。"}, token_from=url).status_code == 302
     pub = publication(admin_env, f"shift:{shift_id}:msg:{nonce}")
     assert pub.segment["user_ids"] == [users[0]] and pub.purpose == "registration"
-    assert pub.messages[0]["text"].startswith("ボランティア「海岸清掃ボランティア」（12月5日（土）09:00）に参加予定の方へ、みどり子ども会からのお知らせです。")
+    assert "集合は正面玄関です。" in pub.messages[0]["text"] and "海岸清掃ボランティア" in pub.messages[0]["text"]
     assert count(admin_env, select(Publication).where(Publication.ref.like(f"shift:{shift_id}:msg:%"))) == 1
     other = add_shift(admin_env, opp_id, date="2026-12-06")
     r = orga.post(f"/admin/volunteer/{opp_id}/shifts/{other}/message", {"text": "こんにちは"}, token_from=url)
@@ -416,3 +422,23 @@ def test_a_shift_or_sign_up_under_the_wrong_opportunity_is_not_found(admin_env):
     assert r.status_code == 404
     assert orga.get(f"/admin/volunteer/{first}/shifts/999999/roster").status_code == 404
     assert orga.get("/admin/volunteer/999999").status_code == 404
+
+
+def test_staff_choose_the_organisation_and_odd_input_is_a_message_not_a_500(admin_env):
+    staff = admin_env.signed_in("staff")
+    assert 'name="organisation_id"' in staff.get(NEW).get_data(as_text=True)
+    opp_id = created_id(staff.post(NEW, opp_form(organisation_id=str(admin_env.ids["org_b"])), token_from=NEW))
+    with admin_env.db() as db:
+        assert db.get(Opportunity, opp_id).organisation_id == admin_env.ids["org_b"]
+    r = staff.post(NEW, opp_form(organisation_id="9" * 20), token_from=NEW)
+    assert r.status_code == 422 and "主催の団体を一覧から選んでください。" in r.get_data(as_text=True)
+    url = f"/admin/volunteer/{opp_id}/shifts/new"
+    for odd in ({"capacity": "9" * 30}, {"date": "0000-00-00"}, {"start_time": "１０：００", "end_time": "９:00"},
+                {"deadline_time": "10:00", "deadline_date": ""}, {"end_date": "2026-12-07"}):
+        r = staff.post(url, shift_form(**odd), token_from=url)
+        assert r.status_code == 422, (odd, r.status_code)
+    assert staff.get(f"/admin/volunteer/{opp_id}/shifts/{2**31}/roster").status_code == 404
+    r = staff.post(f"/admin/volunteer/{opp_id}/shifts/new", shift_form(start_time="１０：００", end_time="１２：００"),
+                   token_from=url)  # full-width digits are read
+    assert r.status_code == 302
+    assert count(admin_env, Shift) == 1

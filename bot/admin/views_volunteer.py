@@ -410,7 +410,8 @@ def _recipients(shift: Shift) -> list[int]:
     slot = regs.find_slot(g.db, "shift", shift.id)
     if slot is None:
         return []
-    return [r.user_id for r in regs.roster(g.db, slot.id) if r.status in (CONFIRMED, ATTENDED)]
+    # Those holding a place who have not yet been checked in (as bot.volunteer_notices.message_volunteers).
+    return [r.user_id for r in regs.roster(g.db, slot.id) if r.status in (CONFIRMED, OFFERED)]
 
 
 @bp.route("/volunteer/<int:item_id>/shifts/<int:shift_id>/message", methods=["GET", "POST"])
@@ -431,13 +432,17 @@ def volunteer_message(item: Opportunity, shift_id: int):
         elif not ids:
             error = "送る相手（参加が確定している方）がいません。"
         else:
-            from bot.personal_push import notify
-
-            sender = flow.organisation_name(item.organisation_id)
-            message = f"ボランティア「{item.title}」（{short_when(shift)}）に参加予定の方へ、{sender}からのお知らせです。\n\n{text}"
             # The form's nonce is the ref: a double click or a resubmitted page sends once.
-            notify(g.db, user_ids=ids, messages=[{"type": "text", "text": message[:5000]}],
-                   ref=f"shift:{shift.id}:msg:{nonce}", now=g.now, title=f"ボランティア「{item.title[:60]}」参加者へのお知らせ")
+            ref = f"shift:{shift.id}:msg:{nonce}"
+            if (send := _notices("message_volunteers")) is not None:  # the LINE side's wording and buttons
+                send(g.db, shift, text, now=g.now, ref=ref)
+            else:
+                from bot.personal_push import notify
+
+                sender = flow.organisation_name(item.organisation_id)
+                message = f"ボランティア「{item.title}」（{short_when(shift)}）に参加予定の方へ、{sender}からのお知らせです。\n\n{text}"
+                notify(g.db, user_ids=ids, messages=[{"type": "text", "text": message[:5000]}], ref=ref, now=g.now,
+                       title=f"ボランティア「{item.title[:60]}」参加者へのお知らせ")
             audit.record(g.db, "volunteer.message", actor=g.account, obj=item,
                          summary=f"{item.title}（{short_when(shift)}）: {len(ids)}人へ（{len(text)}文字）")
             return _done(item.id, f"参加予定の方{len(ids)}人に送りました。夜間（通知をひかえる時間）は、朝になってから届きます。",

@@ -70,8 +70,11 @@ def load(sessions, *, city: str, now: datetime, loaders: list[Loader] | None = N
 
 
 def remove(sessions, *, loaders: list[Loader] | None = None) -> list[str]:
+    # Last loaded, first removed: a later loader's rows may use an earlier one's (the sample residents who
+    # hold places in shifts), so those go first and no one is promoted into a shift about to be removed.
     with sessions() as db, db.begin():
-        return [f"{ld.name}: {_function(ld.remove)(db)}" for ld in (loaders or LOADERS)]
+        lines = [f"{ld.name}: {_function(ld.remove)(db)}" for ld in reversed(loaders or LOADERS)]
+        return lines[::-1]
 
 
 # -- the listings file ----------------------------------------------------------------------------------------------

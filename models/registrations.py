@@ -83,11 +83,12 @@ class Registration(Base):
 
 @deletion_hook("registrations", order=50)
 def delete_registrations(db: Session, user) -> None:
-    """Cancel (and so free, promoting the next in line) every place the resident holds, then delete
-    their rows. Only anonymous counts remain on the slots."""
+    """Cancel (and so free, promoting the next in line) every place the resident still holds or waits for,
+    then delete their rows. Attended and no-show rows of past shifts are deleted without cancelling: the
+    slot's counts stay as they were (anonymous), and nobody is promoted into the past."""
     from bot.registrations import cancel  # the mechanism; imported late (bot imports models)
 
     for reg in db.scalars(select(Registration).where(Registration.user_id == user.id,
-                                                     Registration.status != CANCELLED)):
+                                                     Registration.status.in_((CONFIRMED, WAITLISTED, OFFERED)))):
         cancel(db, reg.id, now=None, reason="deleted")
     db.execute(Registration.__table__.delete().where(Registration.user_id == user.id))

@@ -27,8 +27,11 @@ NOW = datetime(2026, 12, 3, 9, 0, tzinfo=TOKYO)  # a Thursday morning
 TABLES = (Place, PlaceHours, Event, EventOccurrence, RegistrationSlot)
 
 
+LISTINGS = [S.LOADERS[0]]  # this file tests the listings' loader; volunteering has tests/test_volunteer_samples.py
+
+
 def load(bot, now=NOW) -> list[str]:
-    return S.load(bot.rt.sessions, city="odawara", now=now)
+    return S.load(bot.rt.sessions, city="odawara", now=now, loaders=LISTINGS)
 
 
 def snapshot(bot) -> dict:
@@ -209,7 +212,7 @@ def test_other_rows_are_never_touched_and_stale_samples_go(bot):
         load(bot, NOW + timedelta(days=2))
     assert snapshot(bot) == snap
     # `remove` takes out exactly the sample rows.
-    assert S.remove(bot.rt.sessions) == ["listings: removed 26 places, 28 events, 9 sample residents"]
+    assert S.remove(bot.rt.sessions, loaders=LISTINGS) == ["listings: removed 26 places, 28 events, 9 sample residents"]
     with bot.rt.sessions() as db:
         assert [p.name for p in db.scalars(select(Place))] == ["市が登録した食堂"]
         assert [e.title for e in db.scalars(select(Event))] == ["CSVのイベント"]

@@ -228,9 +228,6 @@ def test_nothing_is_published_to_residents(bot, emulator):
     assert emulator.sent(user=line_id) == []
 
 
-@pytest.mark.xfail(strict=True, reason="sample_data.remove runs the listings' remove first: it deletes the sample "
-                                       "residents (cancelling their shift places, promoting the waitlist) before "
-                                       "the volunteer remove deletes the shifts; remove() should run LOADERS reversed")
 def test_removing_the_samples_promises_no_place_to_a_waitlisted_resident(bot, monkeypatch):
     importlib.import_module(R.FEATURE_MODULES["shift"])  # first, or its import would replace the notifier below
     told = []

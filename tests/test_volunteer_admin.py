@@ -21,7 +21,7 @@ from models.registrations import Registration
 from models.users import User
 from models.volunteer import Opportunity, Shift, VolunteerProfile
 from tests.admin_support import T0
-from tests.listings_admin_support import count, created_id, publication
+from tests.listings_admin_support import approval_app, count, created_id, publication  # noqa: F401 (a fixture)
 
 NEW = "/admin/volunteer/new"
 SHIFT_DAY = datetime(2026, 12, 5, 0, 5, tzinfo=timezone.utc)  # 12/5 09:05 in Tokyo: at the door
@@ -442,3 +442,24 @@ def test_staff_choose_the_organisation_and_odd_input_is_a_message_not_a_500(admi
                    token_from=url)  # full-width digits are read
     assert r.status_code == 302
     assert count(admin_env, Shift) == 1
+
+
+def test_with_the_citys_approval_an_organisation_asks_and_staff_approve(approval_app):  # noqa: F811
+    from tests.admin_support import fresh_env
+
+    env = fresh_env(*approval_app)
+    opp_id = make_opp(env)
+    orga, staff = env.signed_in("orga"), env.signed_in("staff")
+    page = f"/admin/volunteer/{opp_id}"
+    assert "承認を依頼する" in orga.get(page).get_data(as_text=True)
+    assert orga.post(f"{page}/publish").status_code == 302
+    assert "市の職員の承認を待っています。" in orga.get(page).get_data(as_text=True)
+    assert orga.post(f"{page}/approve").status_code == 403
+    assert staff.post(f"{page}/send_back", {"reason": "場所を詳しく"}).status_code == 302
+    assert "市の職員から差し戻されました: 場所を詳しく" in orga.get(page).get_data(as_text=True)
+    assert orga.post(f"{page}/publish").status_code == 302
+    assert staff.post(f"{page}/approve").status_code == 302
+    with env.db() as db:
+        assert db.get(Opportunity, opp_id).status == "published"
+    assert [e.action for e in env.audit() if e.action.startswith("volunteer.")][1:] == \
+        ["volunteer.submit", "volunteer.send_back", "volunteer.submit", "volunteer.approve"]

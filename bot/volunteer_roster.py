@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import registrations as regs
 from bot.clock import to_tokyo, utc
-from models.registrations import ATTENDED, CONFIRMED, HOLDING, NO_SHOW, OFFERED, WAITLISTED, Registration
+from models.registrations import ATTENDED, CONFIRMED, HOLDING, NO_SHOW, Registration
 from models.volunteer import Shift, VolunteerProfile
 
 MARKABLE = (CONFIRMED, ATTENDED, NO_SHOW)
@@ -85,5 +85,3 @@ def hours_text(minutes: int) -> str:
         return f"{h}時間{m}分"
     return f"{h}時間" if h else f"{m}分"
 
-
-__all__ = ["mark_attendance", "names", "rows", "hours_text", "Row", "MARKABLE", "NO_NAME", "OFFERED", "WAITLISTED"]

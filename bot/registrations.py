@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import system_clock, utc
-from models.registrations import (CANCELLED, CONFIRMED, HOLDING, OFFERED, WAITLISTED, Registration,
+from models.registrations import (ATTENDED, CANCELLED, CONFIRMED, HOLDING, NO_SHOW, OFFERED, WAITLISTED, Registration,
                                   RegistrationSlot)
 
 ACTIVE = (CONFIRMED, WAITLISTED, OFFERED)  # what a resident still has (not cancelled, not yet happened)
@@ -288,6 +288,27 @@ def expire_offers(db: Session, *, now: datetime, limit: int = 200) -> list[Outco
         if reg.status == OFFERED:
             out.append(cancel(db, rid, now=now, reason="offer_expired"))
     return out
+
+
+MARKABLE = (CONFIRMED, ATTENDED, NO_SHOW)  # a place held at the door: attendance may be marked or corrected
+
+
+def mark_attendance(db: Session, registration_id: int, attended: bool, *, now: datetime) -> str:
+    """出席 (attended) or 欠席 (no_show) for one registration that holds a place; the slot's counts do not change
+    (both still hold it). Under the slot lock, so a tap and a cancellation are decided one after the other.
+    Returns "attended", "no_show", "unchanged", "not_holding" (cancelled, waitlisted, offered) or "not_found"."""
+    reg = db.get(Registration, registration_id)
+    if reg is None or _lock(db, reg.slot_id) is None:
+        return "not_found"
+    db.refresh(reg)  # as of the lock: a cancellation that came first wins
+    if reg.status not in MARKABLE:
+        return "not_holding"
+    wanted = ATTENDED if attended else NO_SHOW
+    if reg.status == wanted:
+        return "unchanged"
+    _set(reg, wanted, _now(now))
+    db.flush()
+    return wanted
 
 
 def set_capacity(db: Session, slot_id: int, capacity: int | None, *, now: datetime | None,

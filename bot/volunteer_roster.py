@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import registrations as regs
-from bot.clock import to_tokyo, utc
-from models.registrations import ATTENDED, CONFIRMED, HOLDING, NO_SHOW, Registration
+from bot.clock import to_tokyo
+from models.registrations import ATTENDED, HOLDING, Registration
 from models.volunteer import Shift, VolunteerProfile
 
-MARKABLE = (CONFIRMED, ATTENDED, NO_SHOW)
+MARKABLE = regs.MARKABLE
 NO_NAME = "（お名前の登録なし）"
 
 
@@ -34,22 +34,8 @@ class Row:
 
 
 def mark_attendance(db: Session, reg_id: int, attended: bool, *, now: datetime) -> str:
-    """出席 (attended) or 欠席 (no_show) for one sign-up that holds a place. Returns "attended", "no_show",
-    "unchanged" (already so), "not_holding" (cancelled, waitlisted or still offered) or "not_found"."""
-    reg = db.get(Registration, reg_id)
-    if reg is None:
-        return "not_found"
-    if regs._lock(db, reg.slot_id) is None:
-        return "not_found"
-    db.refresh(reg)  # as of the lock: a cancellation that came first wins
-    if reg.status not in MARKABLE:
-        return "not_holding"
-    wanted = ATTENDED if attended else NO_SHOW
-    if reg.status == wanted:
-        return "unchanged"
-    regs._set(reg, wanted, utc(now))  # status, changed_at and the history entry
-    db.flush()
-    return wanted
+    """出席 / 欠席 for one sign-up: the registration mechanism's own (bot/registrations.py)."""
+    return regs.mark_attendance(db, reg_id, attended, now=now)
 
 
 def names(db: Session, user_ids) -> dict[int, str]:

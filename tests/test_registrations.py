@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+import bot.event_notices  # noqa: F401  (each kind's notifiers registered before a test replaces them)
+import bot.volunteer_notices  # noqa: F401
 from bot import registrations as R
 from models.privacy import delete_personal_data
 from models.registrations import CANCELLED, CONFIRMED, WAITLISTED, Registration, RegistrationSlot

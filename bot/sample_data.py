@@ -177,31 +177,49 @@ def city_data(city: str) -> CityData:
                     actions={a.no: p.no for p in plan.projects for a in p.actions})
 
 
+def read_sample_file(path: Path, city: str) -> tuple[dict, CityData]:
+    """A sample file's rows (an empty file reads as none) and the city's 地区 and plan to check them against."""
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}, city_data(city)
+
+
+def check_row(row: dict, where: str, title_field: str, cd: CityData, seen: set[str]) -> list[str]:
+    """What every sample row shares, each problem prefixed with `where`: a key used once (added to seen), the
+    title marked as a sample, a known 地区 with a centre, and the plan's project and action."""
+    problems: list[str] = []
+    key = row.get("key")
+    if not key or key in seen:
+        problems.append(f"{where}: key missing or used twice")
+    seen.add(key)
+    if not str(row.get(title_field, "")).endswith(MARK):
+        problems.append(f"{where}: {title_field} must end with {MARK}")
+    if row.get("district") not in cd.districts:
+        problems.append(f"{where}: unknown district {row.get('district')!r}")
+    elif cd.districts[row["district"]].center is None:
+        problems.append(f"{where}: district {row['district']!r} has no centre in districts.yaml")
+    project, action = row.get("project"), row.get("action")
+    if project is not None and project not in set(cd.actions.values()):
+        problems.append(f"{where}: unknown project {project!r}")
+    if action is not None and cd.actions.get(action) != project:
+        problems.append(f"{where}: action {action!r} is not in project {project!r}")
+    return problems
+
+
+def check_when(when: dict) -> None:
+    """Raises ValueError unless a row's `when` names a day (in_days, or a weekday)."""
+    if not ("in_days" in when or str(when.get("weekday", ""))[:3].lower() in WEEKDAY_NAMES):
+        raise ValueError("when needs in_days, or weekday: mon..sun (not `on`: YAML reads it as true)")
+
+
 def read_listings(city: str) -> tuple[dict, CityData]:
     """The file, checked against the city's 地区 and plan; every problem at once (SampleDataError)."""
     path = listings_path(city)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    cd = city_data(city)
+    data, cd = read_sample_file(path, city)
     problems: list[str] = []
     seen: set[str] = set()
     for section, title_field in (("places", "name"), ("events", "title")):
         for i, row in enumerate(data.get(section) or []):
             where = f"{path.name}: {section}[{i}] ({row.get('key')})"
-            key = row.get("key")
-            if not key or key in seen:
-                problems.append(f"{where}: key missing or used twice")
-            seen.add(key)
-            if not str(row.get(title_field, "")).endswith(MARK):
-                problems.append(f"{where}: {title_field} must end with {MARK}")
-            if row.get("district") not in cd.districts:
-                problems.append(f"{where}: unknown district {row.get('district')!r}")
-            elif cd.districts[row["district"]].center is None:
-                problems.append(f"{where}: district {row['district']!r} has no centre in districts.yaml")
-            project, action = row.get("project"), row.get("action")
-            if project is not None and project not in set(cd.actions.values()):
-                problems.append(f"{where}: unknown project {project!r}")
-            if action is not None and cd.actions.get(action) != project:
-                problems.append(f"{where}: action {action!r} is not in project {project!r}")
+            problems += check_row(row, where, title_field, cd, seen)
             try:
                 _cost(row.get("cost"))
                 _ages(row.get("ages"))
@@ -216,8 +234,7 @@ def read_listings(city: str) -> tuple[dict, CityData]:
                         next_weekday(date.today(), wd)
                 else:
                     when = row.get("when") or {}
-                    if not ("in_days" in when or str(when.get("weekday", ""))[:3].lower() in WEEKDAY_NAMES):
-                        raise ValueError("when needs in_days, or weekday: mon..sun (not `on`: YAML reads it as true)")
+                    check_when(when)
                     _hhmm(when.get("start", ""))
                     if when.get("end"):
                         _hhmm(when["end"])

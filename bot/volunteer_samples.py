@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.clock import TOKYO, to_tokyo, utc
 from bot.config import ROOT
-from bot.sample_data import (KEY_PREFIX, MARK, SAMPLE, WEEKDAY_NAMES, CityData, SampleDataError, _existing, _hhmm,
-                             _near, _organisation_id, _set, _take_places, _taken_by_others, city_data, start_day)
+from bot.sample_data import (KEY_PREFIX, SAMPLE, CityData, SampleDataError, _existing, _hhmm, _near, _organisation_id,
+                             _set, _take_places, _taken_by_others, check_row, check_when, read_sample_file, start_day)
 from models.volunteer import CANCELLED, KIND, OPEN, OPPORTUNITY_STATUSES, PUBLISHED, Opportunity, Shift
 
 VOLUNTEER_FILE = "sample_volunteer.yaml"
@@ -31,8 +30,7 @@ def volunteer_path(city: str) -> Path:
 def _check_shift(shift: dict) -> None:
     """Raises ValueError saying what is wrong with one shift of the file."""
     when = shift.get("when") or {}
-    if not ("in_days" in when or str(when.get("weekday", ""))[:3].lower() in WEEKDAY_NAMES):
-        raise ValueError("when needs in_days, or weekday: mon..sun (not `on`: YAML reads it as true)")
+    check_when(when)
     start, end = _hhmm(when.get("start", "")), _hhmm(when.get("end", ""))
     if end <= start:
         raise ValueError("end must be after start")
@@ -52,27 +50,12 @@ def _check_shift(shift: dict) -> None:
 def read_volunteer(city: str) -> tuple[dict, CityData]:
     """The file, checked against the city's 地区 and plan; every problem at once (SampleDataError)."""
     path = volunteer_path(city)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    cd = city_data(city)
+    data, cd = read_sample_file(path, city)
     problems: list[str] = []
     seen: set[str] = set()
     for i, row in enumerate(data.get("opportunities") or []):
         where = f"{path.name}: opportunities[{i}] ({row.get('key')})"
-        key = row.get("key")
-        if not key or key in seen:
-            problems.append(f"{where}: key missing or used twice")
-        seen.add(key)
-        if not str(row.get("title", "")).endswith(MARK):
-            problems.append(f"{where}: title must end with {MARK}")
-        if row.get("district") not in cd.districts:
-            problems.append(f"{where}: unknown district {row.get('district')!r}")
-        elif cd.districts[row["district"]].center is None:
-            problems.append(f"{where}: district {row['district']!r} has no centre in districts.yaml")
-        project, action = row.get("project"), row.get("action")
-        if project is not None and project not in set(cd.actions.values()):
-            problems.append(f"{where}: unknown project {project!r}")
-        if action is not None and cd.actions.get(action) != project:
-            problems.append(f"{where}: action {action!r} is not in project {project!r}")
+        problems += check_row(row, where, "title", cd, seen)
         if row.get("status", PUBLISHED) not in OPPORTUNITY_STATUSES:
             problems.append(f"{where}: status {row.get('status')!r}")
         min_age = row.get("min_age")

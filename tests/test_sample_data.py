@@ -6,24 +6,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import yaml
 from sqlalchemy import func, inspect, select
 
 from bot import sample_data as S
-from bot.clock import TOKYO, to_tokyo, utc
+from bot.clock import to_tokyo, utc
 from bot.plan_loader import default_plan_path, districts_path_for, load as load_plan, read_districts, read_plan
 from models.events import Event, EventOccurrence
-from models.outbox import OutboxMessage
 from models.places import KINDS, Place, PlaceHours
-from models.publications import Publication
 from models.registrations import Registration, RegistrationSlot
 from models.users import User
 from tests.conftest import ROOT
+from tests.sample_support import (NOW, add_resident, assert_nothing_published, assert_refused_as_a_whole, plain,
+                                  rewritten)
+from tests.sample_support import snapshot as rows_of
 
-NOW = datetime(2026, 12, 3, 9, 0, tzinfo=TOKYO)  # a Thursday morning
 TABLES = (Place, PlaceHours, Event, EventOccurrence, RegistrationSlot)
 
 
@@ -36,35 +35,13 @@ def load(bot, now=NOW) -> list[str]:
 
 def snapshot(bot) -> dict:
     """Every column of every row the sample loader writes (occurrences without their ids, which are rebuilt)."""
-    out = {}
-    with bot.rt.sessions() as db:
-        for model in TABLES:
-            cols = [c.key for c in inspect(model).mapper.column_attrs
-                    if not (model is EventOccurrence and c.key == "id")]
-            rows = [tuple(_plain(getattr(r, c)) for c in cols) for r in db.scalars(select(model))]
-            out[model.__tablename__] = sorted(rows, key=repr)
-    return out
-
-
-def _plain(v):
-    return utc(v) if isinstance(v, datetime) else v
-
-
-def add_resident(bot) -> tuple[int, str]:
-    from emulator import new_user_id
-
-    now = bot.rt.now()
-    with bot.rt.sessions() as db:
-        user = User(line_user_id=new_user_id(), active=True, created_at=now, followed_at=now)
-        db.add(user)
-        db.commit()
-        return user.id, user.line_user_id
+    return rows_of(bot, TABLES, skip=lambda model, column: model is EventOccurrence and column == "id")
 
 
 def row_of(bot, model, ident) -> tuple:
     with bot.rt.sessions() as db:
         row = db.get(model, ident)
-        return tuple(_plain(getattr(row, c.key)) for c in inspect(model).mapper.column_attrs)
+        return tuple(plain(getattr(row, c.key)) for c in inspect(model).mapper.column_attrs)
 
 
 def districts() -> dict:
@@ -207,10 +184,7 @@ def test_other_rows_are_never_touched_and_stale_samples_go(bot):
         db.execute(Event.__table__.delete().where(Event.external_key == "sample:kozu-beach"))
         db.get(Event, ids[2]).external_key = "sample:kozu-beach"
         db.commit()
-    snap = snapshot(bot)
-    with pytest.raises(S.SampleDataError, match="kozu-beach belongs to a row that is not sample data"):
-        load(bot, NOW + timedelta(days=2))
-    assert snapshot(bot) == snap
+    assert_refused_as_a_whole(bot, lambda: load(bot, NOW + timedelta(days=2)), snapshot, "kozu-beach")
     # `remove` takes out exactly the sample rows.
     assert S.remove(bot.rt.sessions, loaders=LISTINGS) == ["listings: removed 26 places, 28 events, 9 sample residents"]
     with bot.rt.sessions() as db:
@@ -221,32 +195,23 @@ def test_other_rows_are_never_touched_and_stale_samples_go(bot):
 
 
 def test_nothing_is_published_to_residents(bot, emulator):
-    from models.subscriptions import SubscribedDistrict
+    def load_twice():  # 国府津, where the resident listens, has sample places and events
+        load(bot)
+        load(bot, NOW + timedelta(days=1))
 
-    uid, line_id = add_resident(bot)
-    with bot.rt.sessions() as db:  # a resident who follows 国府津, where samples are published
-        db.add(SubscribedDistrict(user_id=uid, district="kozu"))
-        db.commit()
-    load(bot)
-    load(bot, NOW + timedelta(days=1))
-    bot.settle()
-    with bot.rt.sessions() as db:
-        assert db.scalar(select(func.count()).select_from(Publication)) == 0
-        assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    assert emulator.sent(user=line_id) == []
+    assert_nothing_published(bot, emulator, load_twice)
 
 
 def test_a_broken_file_loads_nothing_and_says_every_problem(bot, tmp_path, monkeypatch):
-    path = S.listings_path("odawara")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["places"][0]["district"] = "atlantis"
-    data["places"][1]["name"] = "印のない名前"
-    data["places"][2]["hours"] = ["水曜の夕方"]
-    data["events"][0]["when"] = {"on": "sat", "start": "09:00"}  # YAML 1.1 reads `on` as true
-    data["events"][1]["action"] = 701  # not in the event's project 3
-    data["events"][2]["rrule"] = "FREQ=SOMETIMES"
-    broken = tmp_path / "sample_listings.yaml"
-    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    def breaking(data):
+        data["places"][0]["district"] = "atlantis"
+        data["places"][1]["name"] = "印のない名前"
+        data["places"][2]["hours"] = ["水曜の夕方"]
+        data["events"][0]["when"] = {"on": "sat", "start": "09:00"}  # YAML 1.1 reads `on` as true
+        data["events"][1]["action"] = 701  # not in the event's project 3
+        data["events"][2]["rrule"] = "FREQ=SOMETIMES"
+
+    broken = rewritten(tmp_path, S.listings_path("odawara"), breaking)
     monkeypatch.setattr(S, "listings_path", lambda city: broken)
     with pytest.raises(S.SampleDataError) as e:
         load(bot)

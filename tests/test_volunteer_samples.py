@@ -8,7 +8,6 @@ import importlib
 from datetime import datetime, timedelta
 
 import pytest
-import yaml
 from sqlalchemy import func, inspect, select
 
 from bot import registrations as R
@@ -16,13 +15,13 @@ from bot import sample_data as S
 from bot import volunteer_samples as V
 from bot.clock import TOKYO, to_tokyo, utc
 from bot.plan_loader import default_plan_path, districts_path_for, read_districts, read_plan
-from models.outbox import OutboxMessage
-from models.publications import Publication
 from models.registrations import Registration, RegistrationSlot
 from models.users import User
 from models.volunteer import Opportunity, Shift
+from tests.sample_support import (NOW, add_resident, assert_nothing_published, assert_refused_as_a_whole, plain,
+                                  rewritten)
+from tests.sample_support import snapshot as rows_of
 
-NOW = datetime(2026, 12, 3, 9, 0, tzinfo=TOKYO)  # a Thursday morning
 VOLUNTEER = [ld for ld in S.LOADERS if ld.name == "volunteer"]
 LINE = "volunteer: 6 opportunities, 9 shifts (1 nearly full, 2 with a 2-hour reminder) in 6 districts, 5 projects"
 
@@ -31,30 +30,9 @@ def load(bot, now=NOW, loaders=VOLUNTEER) -> list[str]:
     return S.load(bot.rt.sessions, city="odawara", now=now, loaders=loaders)
 
 
-def _plain(v):
-    return utc(v) if isinstance(v, datetime) else v
-
-
 def snapshot(bot) -> dict:
     """Every column of every row the volunteer loader writes."""
-    out = {}
-    with bot.rt.sessions() as db:
-        for model in (Opportunity, Shift, RegistrationSlot, Registration, User):
-            cols = [c.key for c in inspect(model).mapper.column_attrs]
-            rows = [tuple(_plain(getattr(r, c)) for c in cols) for r in db.scalars(select(model))]
-            out[model.__tablename__] = sorted(rows, key=repr)
-    return out
-
-
-def add_resident(bot) -> tuple[int, str]:
-    from emulator import new_user_id
-
-    now = bot.rt.now()
-    with bot.rt.sessions() as db:
-        user = User(line_user_id=new_user_id(), active=True, created_at=now, followed_at=now)
-        db.add(user)
-        db.commit()
-        return user.id, user.line_user_id
+    return rows_of(bot, (Opportunity, Shift, RegistrationSlot, Registration, User))
 
 
 def shifts_by_key(db) -> dict[str, list[Shift]]:
@@ -166,7 +144,7 @@ def test_other_rows_are_never_touched_and_stale_samples_go(bot):
             slot = R.find_slot(db, "shift", ids[1])
             rows = [db.get(Opportunity, ids[0]), db.get(Shift, ids[1]), slot,
                     db.scalar(select(Registration).where(Registration.slot_id == slot.id))]
-            return {type(r).__name__: tuple(_plain(getattr(r, c.key)) for c in inspect(type(r)).mapper.column_attrs)
+            return {type(r).__name__: tuple(plain(getattr(r, c.key)) for c in inspect(type(r)).mapper.column_attrs)
                     for r in rows}
 
     before = others()
@@ -183,10 +161,7 @@ def test_other_rows_are_never_touched_and_stale_samples_go(bot):
         V._delete_opportunities(db, [victim])
         db.get(Opportunity, ids[0]).external_key = "sample:soga-ume-harvest"
         db.commit()
-    snap = snapshot(bot)
-    with pytest.raises(S.SampleDataError, match="soga-ume-harvest belongs to a row that is not sample data"):
-        load(bot, NOW + timedelta(days=2))
-    assert snapshot(bot) == snap
+    assert_refused_as_a_whole(bot, lambda: load(bot, NOW + timedelta(days=2)), snapshot, "soga-ume-harvest")
     # `remove` takes out exactly the sample rows.
     assert S.remove(bot.rt.sessions, loaders=VOLUNTEER) == ["volunteer: removed 5 opportunities, 8 shifts"]
     with bot.rt.sessions() as db:
@@ -200,10 +175,7 @@ def test_a_shift_taken_off_the_file_goes_and_the_others_keep_their_ids(bot, tmp_
     load(bot)
     with bot.rt.sessions() as db:
         beach = [s.id for s in shifts_by_key(db)["kozu-beach-cleanup"]]
-    data = yaml.safe_load(V.volunteer_path("odawara").read_text(encoding="utf-8"))
-    data["opportunities"][1]["shifts"].pop()
-    shorter = tmp_path / "sample_volunteer.yaml"
-    shorter.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    shorter = rewritten(tmp_path, V.volunteer_path("odawara"), lambda data: data["opportunities"][1]["shifts"].pop())
     monkeypatch.setattr(V, "volunteer_path", lambda city: shorter)
     (line,) = load(bot)
     assert line.endswith("; removed 0 opportunities, 1 shifts no longer listed")
@@ -213,19 +185,11 @@ def test_a_shift_taken_off_the_file_goes_and_the_others_keep_their_ids(bot, tmp_
 
 
 def test_nothing_is_published_to_residents(bot, emulator):
-    from models.subscriptions import SubscribedDistrict
+    def load_twice():  # 国府津, where the resident listens, has a sample opportunity
+        load(bot, loaders=S.LOADERS)
+        load(bot, NOW + timedelta(days=1), loaders=S.LOADERS)
 
-    uid, line_id = add_resident(bot)
-    with bot.rt.sessions() as db:  # a resident who follows 国府津, where a sample opportunity is
-        db.add(SubscribedDistrict(user_id=uid, district="kozu"))
-        db.commit()
-    load(bot, loaders=S.LOADERS)
-    load(bot, NOW + timedelta(days=1), loaders=S.LOADERS)
-    bot.settle()
-    with bot.rt.sessions() as db:
-        assert db.scalar(select(func.count()).select_from(Publication)) == 0
-        assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    assert emulator.sent(user=line_id) == []
+    assert_nothing_published(bot, emulator, load_twice)
 
 
 def test_removing_the_samples_promises_no_place_to_a_waitlisted_resident(bot, monkeypatch):
@@ -245,17 +209,17 @@ def test_removing_the_samples_promises_no_place_to_a_waitlisted_resident(bot, mo
 
 
 def test_a_broken_file_loads_nothing_and_says_every_problem(bot, tmp_path, monkeypatch):
-    data = yaml.safe_load(V.volunteer_path("odawara").read_text(encoding="utf-8"))
-    opp = data["opportunities"]
-    opp[0]["district"] = "atlantis"
-    opp[1]["title"] = "印のない活動"
-    opp[2]["action"] = 701  # not in project 1
-    opp[3]["shifts"][0]["when"] = {"on": "sat", "start": "09:00", "end": "10:00"}  # YAML 1.1 reads `on` as true
-    opp[4]["shifts"][0]["when"]["end"] = "08:00"
-    opp[4]["shifts"][1]["capacity"] = 0
-    opp[5]["shifts"][0]["taken"] = 3
-    broken = tmp_path / "sample_volunteer.yaml"
-    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    def breaking(data):
+        opp = data["opportunities"]
+        opp[0]["district"] = "atlantis"
+        opp[1]["title"] = "印のない活動"
+        opp[2]["action"] = 701  # not in project 1
+        opp[3]["shifts"][0]["when"] = {"on": "sat", "start": "09:00", "end": "10:00"}  # YAML 1.1 reads `on` as true
+        opp[4]["shifts"][0]["when"]["end"] = "08:00"
+        opp[4]["shifts"][1]["capacity"] = 0
+        opp[5]["shifts"][0]["taken"] = 3
+
+    broken = rewritten(tmp_path, V.volunteer_path("odawara"), breaking)
     monkeypatch.setattr(V, "volunteer_path", lambda city: broken)
     with pytest.raises(S.SampleDataError) as e:
         load(bot)

@@ -86,7 +86,7 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None, 
 
 def _feature_blueprints():
     """Later steps (admin, public plan pages) add their `register(app)` here."""
-    from bot import event_pages, home, media, place_pages, plan_pages
+    from bot import event_pages, home, media, place_pages, plan_pages, volunteer_pages
     from bot import admin
-    return [home.register, plan_pages.register, event_pages.register, place_pages.register, media.install,
-            admin.register]
+    return [home.register, plan_pages.register, event_pages.register, place_pages.register,
+            volunteer_pages.register, media.install, admin.register]

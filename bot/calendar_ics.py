@@ -18,12 +18,24 @@ DEFAULT_LENGTH = timedelta(hours=2)  # a start-only event: as long as its occurr
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
+def response(body: bytes, filename: str):
+    """The .ics as a Flask response: opened inline (a phone hands it to its calendar app: カレンダーに追加)."""
+    from flask import Response
+
+    resp = Response(body, mimetype="text/calendar")
+    resp.headers["Content-Type"] = CONTENT_TYPE
+    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
+
+
 def host_of(base_url: str) -> str:
     """The UID's domain part: the public site's host name (no port)."""
     return urlsplit(base_url).hostname or "localhost"
 
 
-def calendar(events: list[Event], *, name: str, base_url: str, now) -> bytes:
+def calendar(events: list[Event], *, name: str, base_url: str, now, components=None) -> bytes:
+    """A calendar of `events` (or of ready VEVENT `components`, e.g. a volunteer shift's)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -33,6 +45,8 @@ def calendar(events: list[Event], *, name: str, base_url: str, now) -> bytes:
     cal.add("x-wr-timezone", "Asia/Tokyo")
     for event in events:
         cal.add_component(vevent(event, base_url=base_url, now=now))
+    for component in components or ():
+        cal.add_component(component)
     cal.add_missing_timezones()  # VTIMEZONE for Asia/Tokyo, which every TZID above names
     return cal.to_ical()
 
@@ -99,4 +113,26 @@ def description(event: Event) -> str:
     if event.phone:
         lines.append(f"連絡先：{event.phone}")
     return "\n".join(lines)
+
+
+def shift_vevent(opportunity, shift, *, base_url: str, now) -> VEvent:
+    """A volunteer shift (models/volunteer.py) as one VEVENT: the カレンダーに追加 of a sign-up on LINE."""
+    v = VEvent()
+    v.add("uid", f"shift-{shift.id}@{host_of(base_url)}")
+    v.add("dtstamp", utc(now))
+    v.add("dtstart", to_tokyo(shift.starts_at))
+    v.add("dtend", to_tokyo(shift.ends_at))
+    cancelled = shift.status == "cancelled"
+    v.add("summary", ("【中止】" if cancelled else "") + f"ボランティア: {opportunity.title}")
+    location = "　".join(x for x in (opportunity.place_name, opportunity.address) if x)
+    if location:
+        v.add("location", location)
+    if opportunity.lat is not None and opportunity.lon is not None:
+        v.add("geo", (opportunity.lat, opportunity.lon))
+    details = [opportunity.description or "", f"持ち物: {opportunity.bring}" if opportunity.bring else ""]
+    v.add("description", "\n".join(d for d in details if d))
+    v.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if shift.updated_at is not None:
+        v.add("last-modified", utc(shift.updated_at))
+    return v
 

@@ -148,15 +148,6 @@ def _signup(db, event: Event, now) -> dict | None:
             "capacity": capacity, "left": left, "full": left == 0}
 
 
-def _ics_response(body: bytes, filename: str) -> Response:
-    resp = Response(body, mimetype="text/calendar")
-    resp.headers["Content-Type"] = calendar_ics.CONTENT_TYPE
-    # inline: a phone opens it in its calendar app (カレンダーに追加) instead of only saving a file.
-    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    resp.headers["Cache-Control"] = "public, max-age=300"
-    return resp
-
-
 @bp.get("/events/<int:event_id>.ics")
 def event_ics(event_id: int):
     rt = runtime()
@@ -164,7 +155,7 @@ def event_ics(event_id: int):
         event = _visible_event(db, event_id)
         name = f"{P.city_name(db, default='')} {event.title}".strip()
         body = calendar_ics.calendar([event], name=name, base_url=rt.config.public_base_url, now=rt.now())
-    return _ics_response(body, f"event-{event_id}.ics")
+    return calendar_ics.response(body, f"event-{event_id}.ics")
 
 
 @bp.get("/events.ics")
@@ -184,4 +175,4 @@ def feed():
         name = " ".join(x for x in (P.city_name(db, default=""), "協働プロジェクトのイベント", f.district_name,
                                     f.project_row.display_short if f.project_row else None) if x)
         body = calendar_ics.calendar(events, name=name, base_url=rt.config.public_base_url, now=now)
-    return _ics_response(body, "events.ics")
+    return calendar_ics.response(body, "events.ics")

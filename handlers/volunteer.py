@@ -208,7 +208,7 @@ def _outcome_text(ctx: Ctx, status: str, reg, shift: Shift, *, position=None) ->
         n = position or (R.waitlist_position(ctx.db, reg) if reg is not None else None) or 1
         return T[status].format(n=n, **w)
     if status == "confirmed":
-        return T["joined"].format(**w)  # no カレンダーに追加: there is no .ics of a shift yet
+        return T["joined"].format(**w) + "\n" + T["joined_calendar"]
     return T.get(status, T["closed"]).format(**w)
 
 
@@ -240,8 +240,11 @@ def join(ctx: Ctx) -> list[dict]:
 
 def _register(ctx: Ctx, shift: Shift) -> list[dict]:
     out = R.register(ctx.db, _slot(ctx, shift).id, ctx.user.id, now=ctx.now, requested_at=asked_at(ctx))
-    return [ui.text(_outcome_text(ctx, out.status, out.registration, shift, position=out.position),
-                    _after_quick(shift))]
+    quick = _after_quick(shift)
+    if out.status == "confirmed":  # カレンダーに追加: the shift's .ics (bot/volunteer_pages.py)
+        quick = [ui.uri_action(T["btn_calendar"], f"{ctx.config.public_base_url}/volunteer/shifts/{shift.id}.ics"),
+                 *quick]
+    return [ui.text(_outcome_text(ctx, out.status, out.registration, shift, position=out.position), quick)]
 
 
 def no_join(ctx: Ctx) -> list[dict]:

@@ -98,7 +98,8 @@ def test_sign_up_asks_once_and_the_name_once(shifts, city, emulator, user_id):
     said = " ".join(m["text"] for m in done)
     assert "お名前を「山田 花子」にしました" in said and "「海岸清掃」に申し込みました" in said
     assert "6月6日（土）9:00〜12:00" in said and "国府津海岸" in said
-    assert "カレンダーに追加" not in [a.get("label") for a in actions_in(done)]  # no .ics of a shift
+    cal = [a for a in actions_in(done) if a.get("label") == "カレンダーに追加"]
+    assert [a["uri"] for a in cal] == [f"{city.rt.config.public_base_url}/volunteer/shifts/{shifts['beach']}.ics"]
     with city.rt.sessions() as db:
         uid = db.scalar(select(User.id).where(User.line_user_id == user_id))
         assert db.get(VolunteerProfile, uid).display_name == "山田 花子"

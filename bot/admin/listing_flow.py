@@ -13,6 +13,8 @@ and the drawing of the bot's Flex bubble for the preview.
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,6 +34,8 @@ log = logging.getLogger("kyodo.admin")
 
 PAGE_SIZE = 50
 REASON_LIMIT = 300  # characters of a send-back reason (shown to the organisation)
+MESSAGE_LIMIT = 1000  # characters of an organiser's message to registrants (one short LINE text)
+NONCE_RE = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -308,3 +312,25 @@ def safe_bubble(build, *args, **kw) -> dict | None:
     except Exception:  # noqa: BLE001 - a preview is a courtesy; the form stays usable
         log.exception("admin: listing preview failed")
         return None
+
+
+# --- a message to those who signed up (an event's registrants, a shift's volunteers) ---------------------------
+
+def message_form() -> tuple[str, str]:
+    """The form's one-time token (kept from the form, else a new one) and its text, CRLF made LF, trimmed.
+    The caller makes the token the push's ref, so a double click or a resubmitted page sends once."""
+    nonce = request.form.get("nonce", "")
+    if not NONCE_RE.fullmatch(nonce):
+        nonce = secrets.token_hex(16)
+    return nonce, (request.form.get("text") or "").replace("\r\n", "\n").strip()
+
+
+def message_problem(text: str, recipients: list[int]) -> str | None:
+    """Why the message cannot be sent (the form says it), or None."""
+    if not text:
+        return "送る文を入力してください。"
+    if len(text) > MESSAGE_LIMIT:
+        return f"送る文は{MESSAGE_LIMIT:,}文字以内にしてください（いま{len(text):,}文字）。"
+    if not recipients:
+        return "送る相手（参加が確定している方）がいません。"
+    return None

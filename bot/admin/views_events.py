@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -34,8 +33,6 @@ from models.registrations import CONFIRMED, HOLDING, WAITLISTED, RegistrationSlo
 STATUS_LABELS = {DRAFT: "下書き", PENDING: "承認待ち", PUBLISHED: "公開中", CANCELLED: "中止"}
 REG_LABELS = {CONFIRMED: "参加確定", WAITLISTED: "キャンセル待ち", "offered": "繰り上げ確認中", "attended": "参加済み",
               "no_show": "欠席"}
-MESSAGE_LIMIT = 1000  # characters of an organiser's message to registrants (one short LINE text)
-NONCE_RE = re.compile(r"[0-9a-f]{32}")
 # What residents hear about when it changes (event.revision is bumped, registrants are told).
 TIME_FIELDS = ("starts_at", "ends_at", "all_day", "rrule")
 PLACE_FIELDS = ("place_name", "address", "lat", "lon", "district")
@@ -361,23 +358,14 @@ def _recipients(slot: RegistrationSlot | None, with_waitlist: bool) -> list[int]
 def event_message(item: Event):
     slot = regs.find_slot(g.db, "event", item.id)
     confirmed, waiting = len(_recipients(slot, False)), len(_recipients(slot, True))
-    nonce = request.form.get("nonce", "")
-    if not NONCE_RE.fullmatch(nonce):
-        nonce = secrets.token_hex(16)
-    text = (request.form.get("text") or "").replace("\r\n", "\n").strip()
+    nonce, text = flow.message_form()
     with_waitlist = bool(request.form.get("with_waitlist"))
     error = None
     if request.method == "POST":
         ids = _recipients(slot, with_waitlist)
         if item.status not in (PUBLISHED, CANCELLED):
             error = "公開していないイベントには、申し込んだ方がいません。"
-        elif not text:
-            error = "送る文を入力してください。"
-        elif len(text) > MESSAGE_LIMIT:
-            error = f"送る文は{MESSAGE_LIMIT:,}文字以内にしてください（いま{len(text):,}文字）。"
-        elif not ids:
-            error = "送る相手（参加が確定している方）がいません。"
-        else:
+        elif not (error := flow.message_problem(text, ids)):
             from bot.personal_push import notify
 
             sender = item.organiser_name or flow.organisation_name(item.organisation_id)
@@ -393,4 +381,4 @@ def event_message(item: Event):
             return redirect(url_for("admin.event_registrations", item_id=item.id))
     return render_template("admin/events_message.html", item=item, slot=slot, confirmed=confirmed,
                            waiting=waiting - confirmed, nonce=nonce, text=text, with_waitlist=with_waitlist,
-                           error=error, limit=MESSAGE_LIMIT, when=when_text(item)), 422 if error else 200
+                           error=error, limit=flow.MESSAGE_LIMIT, when=when_text(item)), 422 if error else 200

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
-import secrets
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -37,8 +35,6 @@ log = logging.getLogger("kyodo.admin")
 STATUS_LABELS = {DRAFT: "下書き", PENDING: "承認待ち", PUBLISHED: "公開中", WITHDRAWN: "掲載終了"}
 REG_LABELS = {CONFIRMED: "参加確定", OFFERED: "繰り上げ確認中", ATTENDED: "出席", NO_SHOW: "欠席"}
 ATTENDANCE_LABELS = {ATTENDED: "出席", NO_SHOW: "欠席"}
-MESSAGE_LIMIT = 1000
-NONCE_RE = re.compile(r"[0-9a-f]{32}")
 PAGE_SIZE = 50
 
 
@@ -419,19 +415,11 @@ def _recipients(shift: Shift) -> list[int]:
 def volunteer_message(item: Opportunity, shift_id: int):
     shift = _shift_of(item, shift_id)
     ids = _recipients(shift)
-    nonce = request.form.get("nonce", "")
-    if not NONCE_RE.fullmatch(nonce):
-        nonce = secrets.token_hex(16)
-    text = (request.form.get("text") or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    nonce, text = flow.message_form()
+    text = text.replace("\x00", "").strip()  # a NUL would stop the push on PostgreSQL
     error = None
     if request.method == "POST":
-        if not text:
-            error = "送る文を入力してください。"
-        elif len(text) > MESSAGE_LIMIT:
-            error = f"送る文は{MESSAGE_LIMIT:,}文字以内にしてください（いま{len(text):,}文字）。"
-        elif not ids:
-            error = "送る相手（参加が確定している方）がいません。"
-        else:
+        if not (error := flow.message_problem(text, ids)):
             # The form's nonce is the ref: a double click or a resubmitted page sends once.
             ref = f"shift:{shift.id}:msg:{nonce}"
             if (send := _notices("message_volunteers")) is not None:  # the LINE side's wording and buttons
@@ -449,4 +437,4 @@ def volunteer_message(item: Opportunity, shift_id: int):
                          "admin.volunteer_roster", shift_id=shift.id)
     return render_template("admin/volunteer_message.html", item=item, shift=shift, when=shift_when(shift),
                            count=len(ids), nonce=nonce, text=text, error=error,
-                           limit=MESSAGE_LIMIT), 422 if error else 200
+                           limit=flow.MESSAGE_LIMIT), 422 if error else 200

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import TOKYO, utc
-from bot.plan_loader import default_plan_path, load
 from models.registrations import Registration
 from models.subscriptions import SubscribedDistrict
 from models.users import User
@@ -18,25 +17,14 @@ from models.volunteer import VolunteerProfile
 from scheduler import volunteer_jobs
 from tests.events_support import deliver
 from tests.helpers import quick_labels
-from tests.test_events_bot import Chat, action, actions_in, bubbles, texts
+# city: the events' fixture (the plan loaded, the clock at NOON), used here by name
+from tests.test_events_bot import NOON, Chat, action, actions_in, bubbles, city, texts, titles  # noqa: F401
 from tests.volunteer_support import add_opportunity, add_shift, pushes, reg_of, residents, sign_up
 
-NOON = datetime(2026, 6, 3, 12, 0, tzinfo=TOKYO)  # a Wednesday
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=TOKYO)
-
-
-def titles(messages) -> list[str]:
-    return [b["body"]["contents"][0]["text"] for b in bubbles(messages) if "header" in b]
-
-
-@pytest.fixture
-def city(bot):
-    load(bot.rt.sessions, default_plan_path(bot.rt.config.city), bot.rt.now())
-    bot.clock.set(NOON)
-    return bot
 
 
 @pytest.fixture

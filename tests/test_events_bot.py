@@ -13,11 +13,11 @@ from bot.fanout import Fanout
 from bot.plan_loader import default_plan_path, load
 from bot.postback import decode
 from emulator import new_user_id
-from emulator.limits import check_messages
 from models.events import Event
 from models.publications import Publication
 from models.registrations import Registration
 from tests.events_support import add_event
+from tests.chat_support import Chat, action, actions_in, walk  # noqa: F401  (re-exported for other tests)
 from tests.helpers import quick_labels
 
 NOON = datetime(2026, 6, 3, 12, 0, tzinfo=TOKYO)  # a Wednesday
@@ -25,56 +25,6 @@ NOON = datetime(2026, 6, 3, 12, 0, tzinfo=TOKYO)  # a Wednesday
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 6, day, hour, minute, tzinfo=TOKYO)
-
-
-class Chat:
-    """One resident tapping buttons: each call returns the messages the bot sent for that event."""
-
-    def __init__(self, bot, emulator, user_id):
-        self.bot, self.emulator, self.user = bot, emulator, user_id
-
-    def _collect(self, send) -> list[dict]:
-        n = len(self.emulator.sent(user=self.user))
-        status, _ = send()
-        assert status == 200
-        self.bot.settle()
-        records = self.emulator.sent(user=self.user)[n:]
-        assert records, "the bot stayed silent"
-        for r in records:
-            assert check_messages(r["messages"]) == [], r["messages"]
-        return [m for r in records for m in r["messages"]]
-
-    def tap(self, data: str) -> list[dict]:
-        return self._collect(lambda: self.emulator.send_postback(self.user, data))
-
-    def say(self, text: str) -> list[dict]:
-        return self._collect(lambda: self.emulator.send_text(self.user, text))
-
-    def tap_label(self, messages: list[dict], label: str) -> list[dict]:
-        return self.tap(action(messages, label)["data"])
-
-
-def walk(node, found: list[dict]) -> None:
-    if isinstance(node, dict):
-        if node.get("type") in ("postback", "uri") and ("data" in node or "uri" in node):
-            found.append(node)
-        for v in node.values():
-            walk(v, found)
-    elif isinstance(node, list):
-        for v in node:
-            walk(v, found)
-
-
-def actions_in(messages) -> list[dict]:
-    found: list[dict] = []
-    walk(messages, found)
-    return found
-
-
-def action(messages, label: str) -> dict:
-    hits = [a for a in actions_in(messages) if a.get("label") == label]
-    assert hits, (label, [a.get("label") for a in actions_in(messages)])
-    return hits[0]
 
 
 def bubbles(messages) -> list[dict]:

@@ -12,6 +12,7 @@ from bot.postback import decode, encode
 from emulator.limits import check_messages
 from handlers import plan_flex as F
 from handlers.plan_text import sentences
+from tests.chat_support import Chat, actions_in, walk  # noqa: F401
 from tests.helpers import quick_labels
 
 PLAN = yaml.safe_load(default_plan_path("odawara").read_text("utf-8"))
@@ -26,48 +27,6 @@ SEED_ACTIONS = {101, 102, 103, 104, 201, 202, 203, 301, 302, 303, 304, 401, 402,
 def plan_bot(bot):
     load(bot.rt.sessions, default_plan_path(bot.rt.config.city), bot.rt.now())
     return bot
-
-
-class Chat:
-    """One resident tapping buttons: each call returns the messages the bot sent for that event."""
-
-    def __init__(self, bot, emulator, user_id):
-        self.bot, self.emulator, self.user = bot, emulator, user_id
-
-    def _collect(self, send) -> list[dict]:
-        n = len(self.emulator.sent(user=self.user))
-        status, _ = send()
-        assert status == 200
-        self.bot.settle()
-        records = self.emulator.sent(user=self.user)[n:]
-        assert records, "the bot stayed silent"
-        for r in records:
-            assert check_messages(r["messages"]) == [], r["messages"]
-        return [m for r in records for m in r["messages"]]
-
-    def tap(self, data: str) -> list[dict]:
-        return self._collect(lambda: self.emulator.send_postback(self.user, data))
-
-    def say(self, text: str) -> list[dict]:
-        return self._collect(lambda: self.emulator.send_text(self.user, text))
-
-
-def walk(node, found: list[dict]) -> None:
-    """Every action object inside a message (buttons, tappable boxes, quick replies)."""
-    if isinstance(node, dict):
-        if (node.get("type") == "postback" and "data" in node) or (node.get("type") == "uri" and "uri" in node):
-            found.append(node)
-        for v in node.values():
-            walk(v, found)
-    elif isinstance(node, list):
-        for v in node:
-            walk(v, found)
-
-
-def actions_in(messages: list[dict]) -> list[dict]:
-    found: list[dict] = []
-    walk(messages, found)
-    return found
 
 
 def texts(node) -> list[str]:

@@ -246,6 +246,16 @@ def parse_time(text: str) -> time | None:
     return time(int(m[1]), int(m[2]))
 
 
+def deadline_of(r, p) -> datetime | None:
+    """申込締切 from its date and time fields (a date alone: 23:59 that day, Tokyo); a time alone is an error.
+    Shared by events and volunteer shifts."""
+    dd = r.day("deadline_date", "申込締切日")
+    dt = r.clock_time("deadline_time", "申込締切時刻")
+    if dd is None and dt is not None and "deadline_date" not in p.errors:
+        r.fail("deadline_date", "申込締切の日付も入力してください。")
+    return tokyo(dd, dt or time(23, 59)) if dd is not None else None
+
+
 def tokyo(d: date, t: time) -> datetime:
     return utc(datetime.combine(d, t, tzinfo=TOKYO))
 
@@ -365,13 +375,8 @@ def parse_event(form: Mapping, ctx: Context, *, existing=None) -> Parsed:
 
     required = r.check("registration_required")
     v["registration_required"] = required
-    dd = r.day("deadline_date", "申込締切日")
-    dt = r.clock_time("deadline_time", "申込締切時刻")
-    deadline = None
-    if dd is None and dt is not None and "deadline_date" not in p.errors:
-        r.fail("deadline_date", "申込締切の日付も入力してください。")
-    if dd is not None:
-        deadline = tokyo(dd, dt or time(23, 59))
+    deadline = deadline_of(r, p)
+    if deadline is not None:
         if not required:
             r.fail("deadline_date", "申込締切は「参加申込が必要」に印を付けたときだけ入力します。")
         elif starts_at is not None and deadline > starts_at:

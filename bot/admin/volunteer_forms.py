@@ -6,7 +6,7 @@ volunteer pages say the same things the event pages say. Times are typed in Toky
 """
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Mapping
 
 from bot.admin import listing_forms as lf
@@ -85,13 +85,8 @@ def parse_shift(form: Mapping, *, now: datetime, existing=None) -> lf.Parsed:
         capacity = None
     v["capacity"] = capacity
 
-    dd = r.day("deadline_date", "申込締切日")
-    dt = r.clock_time("deadline_time", "申込締切時刻")
-    deadline = None
-    if dd is None and dt is not None and "deadline_date" not in p.errors:
-        r.fail("deadline_date", "申込締切の日付も入力してください。")
-    if dd is not None:
-        deadline = lf.tokyo(dd, dt or time(23, 59))
+    deadline = lf.deadline_of(r, p)
+    if deadline is not None:
         if starts_at is not None and deadline > starts_at:
             r.fail("deadline_date", f"申込締切（{to_tokyo(deadline):%m/%d %H:%M}）は開始日時"
                                     f"（{to_tokyo(starts_at):%m/%d %H:%M}）より前にしてください。")

@@ -433,7 +433,7 @@ class Fanout:
         # look the row up once more for every resident).
         wants = segments.wants(topic=pub.topic, frequencies=tuple(pub.frequencies), urgent=pub.urgent,
                                user_id=PR.user_id, frequency=qp.frequency, topics_chosen=qp.topics_chosen)
-        if getattr(pub, "guard", None) is not None:
+        if pub.guard is not None:
             # A reminder: only while its registration still holds a place and before the start (a cancelled
             # sign-up hears nothing more; a reminder held by quiet hours past the start is not sent).
             wants = and_(wants, exists().where(Registration.id == pub.guard, Registration.status.in_(GUARDED),

@@ -123,11 +123,10 @@ def _set(reg: Registration, status: str, now: datetime) -> None:
     reg.history = [*(reg.history or []), [status, now.isoformat()]]  # a new list: JSON columns track assignment
 
 
-def _first_waiting(db: Session, slot_id: int, *, last: bool = False):
-    order = (Registration.requested_at.desc(), Registration.id.desc()) if last else \
-        (Registration.requested_at, Registration.id)
+def _first_waiting(slot_id: int):
+    """The slot's waitlist in arrival order."""
     return select(Registration).where(Registration.slot_id == slot_id, Registration.status == WAITLISTED) \
-        .order_by(*order)
+        .order_by(Registration.requested_at, Registration.id)
 
 
 def slot_for(db: Session, kind: str, ref_id: int, *, capacity: int | None, starts_at: datetime,
@@ -138,7 +137,7 @@ def slot_for(db: Session, kind: str, ref_id: int, *, capacity: int | None, start
     # Stored as UTC: SQLite keeps a Tokyo-aware value as its naive wall time, which would read back 9 h off.
     starts_at, ends_at, closes_at, opens_at = (utc(d) if d is not None else None
                                                for d in (starts_at, ends_at, closes_at, opens_at))
-    slot = db.scalar(select(RegistrationSlot).where(RegistrationSlot.kind == kind, RegistrationSlot.ref_id == ref_id))
+    slot = find_slot(db, kind, ref_id)
     if slot is None:
         slot = RegistrationSlot(kind=kind, ref_id=ref_id, capacity=capacity, confirmed=0, waiting=0, lock_seq=0,
                                 open=True, starts_at=starts_at, ends_at=ends_at, closes_at=closes_at,
@@ -234,7 +233,7 @@ def _promote(db: Session, slot_id: int, kind: str, now: datetime) -> list[Regist
         slot = db.get(RegistrationSlot, slot_id)
         if slot.capacity is not None and slot.confirmed >= slot.capacity:
             break
-        nxt = db.scalars(_first_waiting(db, slot_id).limit(1)).first()
+        nxt = db.scalars(_first_waiting(slot_id).limit(1)).first()
         if nxt is None:
             break
         rule = _OFFER_RULES.get(kind)

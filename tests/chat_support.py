@@ -54,3 +54,20 @@ def action(messages, label: str) -> dict:
     hits = [a for a in actions_in(messages) if a.get("label") == label]
     assert hits, (label, [a.get("label") for a in actions_in(messages)])
     return hits[0]
+
+
+def texts(node) -> list[str]:
+    """Every text node's text inside a message (or any part of one), in order."""
+    out: list[str] = []
+
+    def go(n):
+        if isinstance(n, dict):
+            if n.get("type") == "text" and isinstance(n.get("text"), str):
+                out.append(n["text"])
+            for v in n.values():
+                go(v)
+        elif isinstance(n, list):
+            for v in n:
+                go(v)
+    go(node)
+    return out

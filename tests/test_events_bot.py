@@ -17,7 +17,7 @@ from models.events import Event
 from models.publications import Publication
 from models.registrations import Registration
 from tests.events_support import add_event
-from tests.chat_support import Chat, action, actions_in, walk  # noqa: F401  (re-exported for other tests)
+from tests.chat_support import Chat, action, actions_in, texts, walk  # noqa: F401  (re-exported for other tests)
 from tests.helpers import quick_labels
 
 NOON = datetime(2026, 6, 3, 12, 0, tzinfo=TOKYO)  # a Wednesday
@@ -33,22 +33,6 @@ def bubbles(messages) -> list[dict]:
         if m["type"] == "flex":
             c = m["contents"]
             out += c["contents"] if c["type"] == "carousel" else [c]
-    return out
-
-
-def texts(node) -> list[str]:
-    out: list[str] = []
-
-    def go(n):
-        if isinstance(n, dict):
-            if n.get("type") == "text" and isinstance(n.get("text"), str):
-                out.append(n["text"])
-            for v in n.values():
-                go(v)
-        elif isinstance(n, list):
-            for v in n:
-                go(v)
-    go(node)
     return out
 
 

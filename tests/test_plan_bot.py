@@ -12,7 +12,7 @@ from bot.postback import decode, encode
 from emulator.limits import check_messages
 from handlers import plan_flex as F
 from handlers.plan_text import sentences
-from tests.chat_support import Chat, actions_in, walk  # noqa: F401
+from tests.chat_support import Chat, actions_in, texts, walk  # noqa: F401  (re-exported for other tests)
 from tests.helpers import quick_labels
 
 PLAN = yaml.safe_load(default_plan_path("odawara").read_text("utf-8"))
@@ -27,22 +27,6 @@ SEED_ACTIONS = {101, 102, 103, 104, 201, 202, 203, 301, 302, 303, 304, 401, 402,
 def plan_bot(bot):
     load(bot.rt.sessions, default_plan_path(bot.rt.config.city), bot.rt.now())
     return bot
-
-
-def texts(node) -> list[str]:
-    out: list[str] = []
-
-    def go(n):
-        if isinstance(n, dict):
-            if n.get("type") == "text" and isinstance(n.get("text"), str):
-                out.append(n["text"])
-            for v in n.values():
-                go(v)
-        elif isinstance(n, list):
-            for v in n:
-                go(v)
-    go(node)
-    return out
 
 
 def bubbles(message: dict) -> list[dict]:

@@ -194,7 +194,7 @@ def facts_cost(rt, pid: int, now, *, fan: Fanout | None = None) -> tuple[int, in
     """One chunk query of `pid` (Fanout._facts) under EXPLAIN (ANALYZE, BUFFERS): (shared buffers of the
     whole query, of the daily cap's count (its subplan), execution ms)."""
     fan = fan or Fanout(rt, threads=1, rate=0)
-    stmt = fan._facts(pid, SimpleNamespace(urgent=False, personal=False, topic=None, frequencies=["now"]))
+    stmt = fan._facts(pid, SimpleNamespace(urgent=False, personal=False, guard=None, topic=None, frequencies=["now"]))
     stmt = stmt.params(after=0, now=now, jday=jst_day(now), day=day_start(now), minute=quiet_minute(now))
     sql = str(stmt.compile(dialect=rt.engine.dialect, compile_kwargs={"literal_binds": True}))
     with rt.engine.connect() as c:

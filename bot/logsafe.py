@@ -50,6 +50,12 @@ def user_key(user_id: str) -> str:
     return hmac.new(_KEY, b"uk:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def keyed_hash(label: str, ident: str) -> str:
+    """Keyed hash of `ident` for a purpose (`label`) as a database key: e.g. a survey respondent, so double
+    answers are stopped without storing who answered."""
+    return hmac.new(_KEY, label.encode() + b":" + ident.encode(), hashlib.sha256).hexdigest()
+
+
 def _pseudonym(m: re.Match) -> str:
     ident = m.group()
     return ident[0].lower() + ":" + _hash12(ident)

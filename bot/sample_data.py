@@ -48,7 +48,7 @@ class Loader:
 LOADERS: list[Loader] = [
     Loader("listings", "bot.sample_data:load_listings", "bot.sample_data:remove_listings"),
     Loader("volunteer", "bot.volunteer_samples:load_volunteer", "bot.volunteer_samples:remove_volunteer"),
-    # step 9: surveys
+    Loader("surveys", "bot.survey_samples:load_surveys", "bot.survey_samples:remove_surveys"),
 ]
 
 

@@ -112,6 +112,16 @@ def recipients(seg: Segment, *, topic: str | None, frequencies: tuple[str, ...] 
     return stmt.order_by(User.id)
 
 
+def includes(db: Session, seg: Segment, user_id: int) -> bool:
+    """Is this resident in the segment by what they chose (地区, projects, topics), whatever their notification
+    settings? Who may answer a survey aimed at a segment (a resident who stopped pushes may still answer)."""
+    if seg.is_everyone():
+        return True
+    if seg.user_ids and user_id not in seg.user_ids:
+        return False
+    return db.scalar(select(User.id).where(User.id == user_id, _segment_clause(seg))) is not None
+
+
 def count(db: Session, seg: Segment, **kw) -> int:
     return db.scalar(select(func.count()).select_from(recipients(seg, **kw).order_by(None).subquery())) or 0
 
@@ -127,4 +137,4 @@ def stream(db: Session, seg: Segment, *, chunk: int = 500, after_id: int = 0, **
         after_id = rows[-1][0]
 
 
-__all__ = ["ALL", "ANY", "Segment", "count", "eligible", "recipients", "stream", "wants"]
+__all__ = ["ALL", "ANY", "Segment", "count", "eligible", "includes", "recipients", "stream", "wants"]

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.postback import VERSION, PostbackError, decode
-from handlers import account, common, events, location, nlu, places, plan, settings, staff_link, volunteer
+from handlers import (account, common, events, location, nlu, places, plan, settings, staff_link, surveys,
+                      volunteer)
 from handlers.common import Outcome
 from handlers.context import Ctx
 from models.conversation import ConversationState, live_state
@@ -29,7 +30,7 @@ Handler = Callable[[Ctx], "list[dict] | None"]
 
 # `common` supplies defaults (help, placeholders for features still to come); every other module
 # may override those but may not claim a key another feature module already owns.
-FEATURES = [account, plan, location, settings, staff_link, places, events, volunteer]
+FEATURES = [account, plan, location, settings, staff_link, places, events, volunteer, surveys]
 MAX_TEXT = 1000  # longer messages are not parsed (LINE allows 5,000; nothing we answer needs that)
 
 
@@ -49,6 +50,9 @@ def tables() -> dict[str, dict[str, Handler]]:
 
 
 TABLES = tables()
+# Flows that a button of another feature (the rich menu, an old card) pauses: the state is cleared, so the
+# resident's next typed text is not taken as an answer (a survey keeps its place in its own table).
+PAUSED_BY_OTHER_BUTTONS = frozenset(f for mod in FEATURES for f in getattr(mod, "PAUSED_BY_OTHER_BUTTONS", ()))
 
 
 @dataclass
@@ -127,6 +131,9 @@ def _route_postback(ctx: Ctx, data: str) -> list[dict]:
         return common.stale_button(ctx)
     if ctx.postback.version != VERSION:
         return common.stale_button(ctx)
+    flow = ctx.state.flow if ctx.state is not None else None
+    if flow in PAUSED_BY_OTHER_BUTTONS and not (ctx.postback.action == flow or ctx.postback.action.startswith(flow + ".")):
+        ctx.clear_state()
     handler = TABLES["POSTBACKS"].get(ctx.postback.action, common.stale_button)
     return handler(ctx) or []
 

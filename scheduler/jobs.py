@@ -46,6 +46,12 @@ def volunteer(rt) -> None:
     volunteer_jobs.run(rt)
 
 
+def surveys(rt) -> None:
+    from scheduler import survey_jobs  # publishes: imported by the scheduler only
+
+    survey_jobs.run(rt)
+
+
 # (id, function, seconds between runs)
 JOBS = [
     ("sweep_webhooks", sweep_webhooks, 30),
@@ -54,6 +60,7 @@ JOBS = [
     ("event_reminders", event_reminders, 300),  # scheduler/event_reminders.py
     ("extend_event_series", extend_event_series, 24 * 3600),  # bot/event_occurrences.py
     ("volunteer", volunteer, 120),  # scheduler/volunteer_jobs.py: offers that timed out, reminders, thanks
+    ("surveys", surveys, 300),  # scheduler/survey_jobs.py: closing, the one reminder
 ]
 
 

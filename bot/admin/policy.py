@@ -36,7 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ADMIN: frozenset({ACCOUNTS_MANAGE, AUDIT_READ, CONTENT_ALL, ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND}),
     STAFF: frozenset({CONTENT_ALL, ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND}),
     ORGANISATION: frozenset({ANNOUNCEMENTS_DRAFT}),
-    SURVEY: frozenset(),  # its surveys and results arrive with the survey step
+    SURVEY: frozenset(),  # step 9 below: its own surveys and their results
 }
 # Step 6's staff tools (helper D2): link one's own LINE account for test sends, upload images for
 # announcements, read the follows/blocks dashboard.
@@ -60,6 +60,11 @@ for _role, _extra in ((ADMIN, {LISTINGS_EDIT, LISTINGS_APPROVE}), (STAFF, {LISTI
 VOLUNTEER_MANAGE = "volunteer:manage"
 for _role in (ADMIN, STAFF, ORGANISATION):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {VOLUNTEER_MANAGE}
+# Step 9: surveys. A survey team builds its own surveys and reads their results (content:all: every one),
+# checked per row by `survey_team_id` (questions and exports through their survey: views load the survey).
+SURVEYS_MANAGE = "surveys:manage"
+for _role in (ADMIN, STAFF, SURVEY):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {SURVEYS_MANAGE}
 OWNER_COLUMNS = ("organisation_id", "survey_team_id")
 
 

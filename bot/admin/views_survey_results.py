@@ -1,0 +1,1 @@
+"""アンケートの集計 in the admin (step 9): being written."""

@@ -1,0 +1,1 @@
+"""アンケート in the admin (step 9): being written."""

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from bot.admin.policy import ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND, CONTENT_ALL, has, scope
+from bot.admin.policy import ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND, CONTENT_ALL, SURVEYS_MANAGE, has, scope
 from bot.clock import to_tokyo
 from models.accounts import ADMIN, ORGANISATION, STAFF, SURVEY, Account
 from models.announcements import DRAFT, PENDING, SCHEDULED, Announcement
@@ -37,15 +37,29 @@ class Bar:
 
 # Attention items of features that arrive in later steps: shown as "—" so the layout is stable.
 _PLANNED = {
-    "surveys_open": Item("回答受付中のアンケート", None, note=PENDING_NOTE),
     "events": Item("掲載中のイベント・募集", None, note=PENDING_NOTE),
 }
 _PLANNED_FOR = {
-    ADMIN: ("surveys_open",),
-    STAFF: ("surveys_open",),
     ORGANISATION: ("events",),
-    SURVEY: ("surveys_open",),
 }
+
+
+def open_surveys(db: Session, account: Account, now: datetime) -> int:
+    """Surveys residents can answer now, of this account's team (content:all: every one)."""
+    from models.surveys import OPEN, Survey
+
+    stmt = select(func.count()).select_from(Survey).where(Survey.status == OPEN, Survey.opens_at <= now,
+                                                          Survey.closes_at > now)
+    return db.scalar(scope(stmt, Survey, account)) or 0
+
+
+def survey_responses(db: Session, account: Account) -> int:
+    """Submitted responses to this account's team's surveys (content:all: every one)."""
+    from models.surveys import SUBMITTED, Survey, SurveyResponse
+
+    stmt = (select(func.count()).select_from(SurveyResponse).join(Survey, Survey.id == SurveyResponse.survey_id)
+            .where(SurveyResponse.status == SUBMITTED))
+    return db.scalar(scope(stmt, Survey, account)) or 0
 
 
 def attention(db: Session, account: Account, now: datetime) -> list[Item]:
@@ -63,21 +77,31 @@ def attention(db: Session, account: Account, now: datetime) -> list[Item]:
     if account.role == ADMIN:
         locked = db.scalar(select(func.count()).select_from(Account).where(Account.locked_until > now)) or 0
         items.append(Item("ロック中のアカウント", locked, "admin.accounts"))
+    if has(account, SURVEYS_MANAGE):
+        items.append(Item("回答受付中のアンケート", open_surveys(db, account, now), "admin.surveys"))
     items.extend(_PLANNED[key] for key in _PLANNED_FOR.get(account.role, ()))
     return items
 
 
-def figures(db: Session, now: datetime) -> list[Item]:
-    """Counts only: no resident is identifiable from the dashboard."""
+def figures(db: Session, now: datetime, account: Account | None = None) -> list[Item]:
+    """Counts only: no resident is identifiable from the dashboard. アンケート回答数 is the account's own
+    team's (content:all: every team's); shown only to accounts that manage surveys. `account` defaults to
+    the request's signed-in account."""
+    if account is None:
+        from flask import g, has_request_context
+
+        account = g.get("account") if has_request_context() else None
     followers = db.scalar(select(func.count()).select_from(User).where(User.active.is_(True))) or 0
     active = db.scalar(select(func.count()).select_from(User)
                        .where(User.active.is_(True), User.last_seen_at >= now - timedelta(days=7))) or 0
-    return [
+    items = [
         Item("友だち（ブロック中を除く）", followers),
         Item("今週の利用者（7日以内に利用）", active),
         Item("申込数", None, note=PENDING_NOTE),
-        Item("アンケート回答数", None, note=PENDING_NOTE),
     ]
+    if has(account, SURVEYS_MANAGE):
+        items.append(Item("アンケート回答数", survey_responses(db, account)))
+    return items
 
 
 def weekly_follows(db: Session, now: datetime, weeks: int = 8) -> list[tuple[str, int]]:

@@ -123,14 +123,14 @@ def question_messages(survey, q, *, district_names: list[tuple[str, str]], selec
     body = question_text(survey, q, previous=previous, district_names=district_names)
     editing_keep = previous is not None
     if q.kind == SINGLE and len(q.options or []) <= QUICK_CHOICES:
-        quick = [_act(survey, "survey.a", ((PICKED + " ") if previous == i else "") + opt, opt, q=q.key, v=i)
+        quick = [_act(survey, "survey.a", ((PICKED + " ") if previous == i else "") + opt, opt, q=q.key, x=i)
                  for i, opt in enumerate(q.options or [])]
         return [ui.text(body, quick + tail(survey, q))]
     if q.kind == SINGLE:
         return [_single_list(survey, q, body, previous=previous, page=page)]
     if q.kind == SCALE:
         quick = [_act(survey, "survey.a", ((PICKED + " ") if previous == v else "") + str(v), _scale_display(q, v),
-                      q=q.key, v=v) for v in range(1, 6)]
+                      q=q.key, x=v) for v in range(1, 6)]
         return [ui.text(body, quick + tail(survey, q))]
     if q.kind == MULTI:
         return [_multi(survey, q, selected)]
@@ -163,7 +163,7 @@ def _single_list(survey, q, body: str, *, previous, page: int) -> dict:
     rows = [text(body, size="sm"), separator(),
             text(T["page"].format(first=lo + 1, last=hi, total=len(opts)), size="xs", color=MUTED)]
     rows += [_choice_row(((PICKED + " ") if previous == i else "") + f"{i + 1}. {opts[i]}",
-                         _act(survey, "survey.a", f"{i + 1}. {opts[i]}", opts[i], q=q.key, v=i), previous == i)
+                         _act(survey, "survey.a", f"{i + 1}. {opts[i]}", opts[i], q=q.key, x=i), previous == i)
              for i in range(lo, hi)]
     footer = []
     if page > 0:
@@ -212,7 +212,7 @@ def _districts(survey, q, district_names, groups, previous, keep: bool) -> dict:
     for label, ds in _district_groups(district_names, groups):
         rows = [_choice_row(((PICKED + " ") if previous == key else "") + name,
                             _act(survey, "survey.a", name, f"{name}地区" if not name.endswith("地区") else name,
-                                 q=q.key, v=key), previous == key)
+                                 q=q.key, x=key), previous == key)
                 for key, name in ds]
         header = [text(position_label(survey.questions, q.key), size="sm", color=ACCENT, weight="bold"),
                   text(T["district_page"].format(label=label), size="lg", weight="bold")]

@@ -31,7 +31,7 @@ def rt(bot):
 
 def _survey(rt, **kw) -> int:
     with rt.sessions() as db:
-        s = build_survey(db, NOW, **kw)
+        s = build_survey(db, utc(NOW), **kw)  # stored as UTC (SQLite keeps the wall time it is given)
         db.commit()
         return s.id
 

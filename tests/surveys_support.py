@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.clock import utc
 from bot.survey_logic import respondent_key, stamp
 from models.accounts import SurveyTeam
 from models.surveys import (DATE, DISTRICT, MULTI, NUMBER, OPEN, SCALE, SINGLE, SUBMITTED, TEXT, Survey,
@@ -35,9 +36,11 @@ def build_survey(db: Session, now: datetime, *, team_id: int | None = None, anon
                  status: str = OPEN, allow_edit: bool = False, segment: dict | None = None,
                  title: str = "協働についてのアンケート", questions: list[dict] | None = None,
                  opens_at: datetime | None = None, closes_at: datetime | None = None) -> Survey:
-    """Open from an hour ago for a week by default (`now` aware)."""
+    """Open from an hour ago for a week by default (`now` aware; stored as UTC, which SQLite needs)."""
+    now = utc(now)
     s = Survey(survey_team_id=team_id, title=title, intro="5分ほどで終わります。", status=status,
-               opens_at=opens_at or now - timedelta(hours=1), closes_at=closes_at or now + timedelta(days=7),
+               opens_at=utc(opens_at) if opens_at else now - timedelta(hours=1),
+               closes_at=utc(closes_at) if closes_at else now + timedelta(days=7),
                anonymous=anonymous, allow_edit=allow_edit, segment=segment or {}, created_at=now, updated_at=now,
                opened_at=now if status == OPEN else None)
     for i, q in enumerate(questions or QUESTIONS, start=1):
@@ -51,6 +54,7 @@ def build_survey(db: Session, now: datetime, *, team_id: int | None = None, anon
 def add_response(db: Session, survey: Survey, answers: dict, now: datetime, *, line_user_id: str,
                  user_id: int | None = None, district: str | None = None) -> SurveyResponse:
     """A submitted response as if a resident had answered on LINE."""
+    now = utc(now)
     r = SurveyResponse(survey_id=survey.id, respondent=respondent_key(survey.id, line_user_id),
                        user_id=None if survey.anonymous else user_id, status=SUBMITTED, current=None,
                        path=list(answers), pending={}, answers=dict(answers), district=district,

@@ -1,11 +1,11 @@
-"""Help, the not-understood answer, placeholders for features still to come, and the apology."""
+"""Help, the not-understood answer, the stale-button and too-long answers, and the apology."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from handlers import texts, ui
 from handlers.context import Ctx
-from handlers.menu import MAIN_MENU, main_menu_quick
+from handlers.menu import main_menu_quick
 
 
 @dataclass
@@ -40,14 +40,6 @@ def too_long(ctx: Ctx) -> list[dict]:
     return [ui.text(texts.TOO_LONG, main_menu_quick())]
 
 
-def coming_soon(name: str):
-    def handler(ctx: Ctx) -> list[dict]:
-        return [ui.text(texts.COMING_SOON.format(name=name), main_menu_quick())]
-
-    handler.__name__ = f"coming_soon_{name}"
-    return handler
-
-
 def sorry(body: dict) -> Outcome:
     """What a resident gets when a handler crashed: an apology and the menu, never nothing."""
     user_id = (body.get("source") or {}).get("userId")
@@ -56,9 +48,6 @@ def sorry(body: dict) -> Outcome:
     return Outcome([ui.text(texts.SORRY, main_menu_quick())], user_id)
 
 
-# 設定 answers from handlers/settings.py; the other entries still to come answer here.
-READY = {"settings"}
-_PLACEHOLDERS = {action: coming_soon(lbl) for lbl, action in MAIN_MENU if action not in READY}
-
-POSTBACKS = {"help": show_help, **_PLACEHOLDERS}
-INTENTS = {"help": show_help, **_PLACEHOLDERS}
+# Every main menu entry is answered by its feature module (tests/test_menu.py checks that none is missing).
+POSTBACKS = {"help": show_help}
+INTENTS = {"help": show_help}

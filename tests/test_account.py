@@ -156,14 +156,13 @@ def test_cancel_without_a_pending_question_says_the_check_is_over(bot, emulator,
     assert _user(bot, user_id) is not None  # their data stays
 
 
-def test_greeting_is_honest_about_what_is_still_coming(bot, emulator, user_id):
+def test_greeting_names_what_the_account_does_and_nothing_as_still_coming(bot, emulator, user_id):
     emulator.send_follow(user_id)
     bot.settle()
     greeting = emulator.messages_for(user_id)[0]["text"]
     assert "今年度の予定" in greeting and "今年の" not in greeting
-    ready, coming = greeting.split("準備中")
-    assert "プロジェクト" in ready
-    assert all(w in coming for w in ("こどもの居場所", "イベント", "ボランティア", "アンケート"))
+    assert "準備中" not in greeting
+    assert all(w in greeting for w in ("プロジェクト", "こどもの居場所", "イベント", "ボランティア", "アンケート"))
 
 
 def test_help_offers_leaving_as_a_button_and_no_feature_still_to_come(bot, emulator, user_id):

@@ -274,13 +274,25 @@ def test_open_close_back_to_draft_and_delete(admin_env):
     assert pub.topic == "surveys" and pub.status == "scheduled"
     assert pub.not_before.replace(tzinfo=timezone.utc) == datetime(2026, 11, 26, 0, 0, tzinfo=timezone.utc)
     assert client.post(f"/admin/surveys/{sid}/open").status_code == 409  # already open
-    assert client.post(f"/admin/surveys/{sid}/open").status_code == 409
     assert count(admin_env, select(Publication).where(Publication.ref.like(f"survey:{sid}:invite%"))) == 1
+    # A new title (or time, or target) before the invitation goes: the queued one is replaced.
+    url = f"/admin/surveys/{sid}/edit"
+    r = client.post(url, survey_form(title="居場所アンケート（改）"), token_from=url)
+    assert r.status_code == 302
+    assert "まだ送っていない回答のお願いも、新しい内容にしました。" in html(client.get(r.headers["Location"]))
+    assert publication(admin_env, f"survey:{sid}:invite").status == "cancelled"
+    pub = publication(admin_env, f"survey:{sid}:invite:2")
+    assert pub.status == "scheduled" and "居場所アンケート（改）" in str(pub.messages)
+    with admin_env.db() as db:
+        assert db.get(Survey, sid).invite_publication_id == pub.id
+    r = client.post(url, survey_form(title="居場所アンケート（改）", allow_edit="y"), token_from=url)
+    assert r.status_code == 302  # nothing the invitation shows: left as it is
+    assert count(admin_env, select(Publication).where(Publication.ref.like(f"survey:{sid}:invite%"))) == 2
     # 締め切る cancels the invitation not yet sent.
     assert client.post(f"/admin/surveys/{sid}/close").status_code == 302
     with admin_env.db() as db:
         assert db.get(Survey, sid).status == CLOSED
-    assert publication(admin_env, f"survey:{sid}:invite").status == "cancelled"
+    assert publication(admin_env, f"survey:{sid}:invite:2").status == "cancelled"
     assert client.post(f"/admin/surveys/{sid}/close").status_code == 409
     assert client.post(f"/admin/surveys/{sid}/draft").status_code == 302
     with admin_env.db() as db:
@@ -294,7 +306,8 @@ def test_open_close_back_to_draft_and_delete(admin_env):
     assert client.post(f"/admin/surveys/{sid}/delete").status_code == 302
     assert count(admin_env, Survey) == 0 and count(admin_env, SurveyQuestion) == 0
     assert [e.action for e in admin_env.audit() if e.action.startswith("survey.") and "question" not in e.action] == \
-        ["survey.create", "survey.open", "survey.close", "survey.draft", "survey.delete"]
+        ["survey.create", "survey.open", "survey.update", "survey.update", "survey.close", "survey.draft",
+         "survey.delete"]
 
 
 def test_with_a_response_breaking_edits_are_refused_with_the_reason(admin_env):

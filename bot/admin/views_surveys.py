@@ -22,6 +22,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import exists, func, select
 
+from bot import publish as publishing
 from bot import segments
 from bot import survey_logic as logic
 from bot.admin import announce_flow, audit
@@ -32,6 +33,7 @@ from bot.admin.forms import choices
 from bot.admin.policy import CONTENT_ALL, SURVEYS_MANAGE, has, requires, scope
 from bot.clock import to_tokyo, utc
 from models.accounts import AuditEntry, SurveyTeam
+from models.publications import EXPANDING, SCHEDULED, Publication
 from models.surveys import (CLOSED, DRAFT, END, IN_PROGRESS, MULTI, NUMBER, OPEN, SCALE, SINGLE, SUBMITTED, TEXT,
                             DATE, DISTRICT, Survey, SurveyQuestion, SurveyResponse)
 
@@ -234,15 +236,38 @@ def _compose(item: Survey | None):
     if new:
         item = Survey(status=DRAFT, source="admin", created_at=g.now, updated_at=g.now, segment={})
         g.db.add(item)
+    was = None if new else _invite_facts(item)
     item.survey_team_id = (form.survey_team_id.data or None) if "survey_team_id" in form else g.account.survey_team_id
     item.title, item.intro = form.title.data.strip(), (form.intro.data or None)
     item.opens_at, item.closes_at, item.remind_at = form.opens_at.when, form.closes_at.when, form.remind_at.when
     item.anonymous, item.allow_edit = form.privacy.data == sf.ANONYMOUS, bool(form.allow_edit.data)
     item.segment, item.updated_at = form.segment(), g.now
+    told = "" if new else _refresh_invitation(item, was)
     audit.record(g.db, "survey.create" if new else "survey.update", actor=g.account, obj=item, summary=item.title)
     g.db.commit()
-    flash("アンケートを保存しました。" + ("「質問を追加」から質問を作ってください。" if new else ""), "success")
+    flash("アンケートを保存しました。" + ("「質問を追加」から質問を作ってください。" if new else told), "success")
     return redirect(url_for("admin.survey", item_id=item.id))
+
+
+def _invite_facts(item: Survey) -> tuple:
+    """What the invitation card and its audience are made of."""
+    seg = segments.Segment.from_json(item.segment or {})
+    return (item.title, item.intro, utc(item.opens_at), utc(item.closes_at), seg.to_json())
+
+
+def _refresh_invitation(item: Survey, was: tuple) -> str:
+    """An open survey's invitation that has not started sending follows a change of its title, introduction,
+    times or target: the queued one is cancelled and bot.survey_notices.on_opened queues it again (its next
+    round). One already sending is left as it is."""
+    if item.status != OPEN or item.invite_publication_id is None or was == _invite_facts(item):
+        return ""
+    status = g.db.scalar(select(Publication.status).where(Publication.id == item.invite_publication_id))
+    opened = _notices("on_opened")
+    if status not in (SCHEDULED, EXPANDING) or opened is None:
+        return ""
+    publishing.cancel(g.db, item.invite_publication_id)
+    opened(g.db, item, now=g.now)
+    return "まだ送っていない回答のお願いも、新しい内容にしました。"
 
 
 @bp.route("/surveys/new", methods=["GET", "POST"])

@@ -387,9 +387,9 @@ def test_preview_shows_each_question_as_line_does(admin_env):
                       ("q3", "取り組みに満足していますか。"), ("q4", "年齢を教えてください。"),
                       ("q5", "ご意見があればどうぞ。"), ("q6", "参加しやすい日はいつですか。"),
                       ("q7", "お住まいの地区を選んでください。")):
-        section = re.search(rf'<section class="preview-question" id="preview-{key}".*?</section>', page, re.S)
-        assert section and text in section[0], key
-        assert f"/{7}" in section[0], key  # the progress, e.g. 1/7
+        section = re.search(rf'<section class="preview-question compose" id="preview-{key}".*?</section>', page, re.S)
+        phone = re.search(r'<div class="phone-chat">(.*?)</figure>', section[0], re.S)[1]
+        assert text in phone and "/7" in phone, key  # the question and its progress, e.g. 1/7, as LINE shows them
     q1 = re.search(r'id="preview-q1".*?</section>', page, re.S)[0]
     assert re.search(r'class="link-button quick-reply">はい<', q1) and re.search(r'class="link-button quick-reply">いいえ<', q1)
     assert "「いいえ」→ Q4" in q1

@@ -77,7 +77,7 @@ def test_a_team_builds_a_two_question_survey_with_a_skip_and_opens_it(bot, brows
 
     page.get_by_role("button", name="LINEでの見え方").click()
     q1 = page.locator("#preview-q1")
-    assert "こどもの居場所を利用したことがありますか。" in q1.inner_text()
+    assert "こどもの居場所を利用したことがありますか。" in q1.locator(".phone-chat").inner_text()
     assert q1.locator(".quick-reply").all_inner_texts()[:2] == ["はい", "いいえ"]
     assert page.locator("#preview-q2").count() == 1
     page.get_by_role("link", name="子どもの居場所アンケート").click()

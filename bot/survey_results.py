@@ -464,12 +464,9 @@ def invited_count(db: Session, survey: Survey) -> tuple[int, str]:
     return segments.count(db, segments.Segment.from_json(survey.segment or {}), topic=None), "segment"
 
 
-def by_day(db: Session, survey: Survey, now: datetime) -> list[Day]:
-    """Submitted per day (Tokyo) from the day it opened to today or its close, with the running total."""
-    counts = Counter()
-    for _id, at in stream(db, survey.id, SurveyResponse.submitted_at):
-        if at is not None:
-            counts[to_tokyo(at).date()] += 1
+def by_day(survey: Survey, now: datetime, counts: Counter) -> list[Day]:
+    """Submitted per day (Tokyo; `counts`: date -> responses) from the day it opened to today or its close,
+    with the running total."""
     first = to_tokyo(survey.opens_at).date()
     last = to_tokyo(min(utc(now), utc(survey.closes_at))).date()
     if counts:
@@ -501,10 +498,11 @@ def district_residents(db: Session, survey: Survey) -> dict[str | None, int]:
     return out
 
 
-def district_rate(db: Session, survey: Survey, *, district_names: dict[str, str], threshold: int) -> Table | None:
-    """Responses and residents not (yet) answered per 地区, protected: the rate is 回答 / 対象者."""
+def district_rate(db: Session, survey: Survey, responses: Counter, *, district_names: dict[str, str],
+                  threshold: int) -> Table | None:
+    """Responses (`responses`: 地区 key or None -> count) and residents not (yet) answered per 地区, protected:
+    the rate is 回答 / 対象者."""
     residents = district_residents(db, survey)
-    responses: Counter = Counter(d for _id, d in stream(db, survey.id, SurveyResponse.district))
     keys = [k for k in district_names if residents.get(k) or responses.get(k)]
     keys += sorted(k for k in set(residents) | set(responses) if k is not None and k not in district_names
                    and (residents.get(k) or responses.get(k)))
@@ -524,12 +522,20 @@ def district_rate(db: Session, survey: Survey, *, district_names: dict[str, str]
 
 
 def rate(db: Session, survey: Survey, now: datetime, *, district_names: dict[str, str], threshold: int) -> Rate:
-    days = by_day(db, survey, now)
-    submitted = days[-1].cumulative if days else 0
+    """Response rate over time and by 地区, from one pass over the submitted responses."""
+    per_day: Counter = Counter()
+    per_district: Counter = Counter()
+    for _id, at, district in stream(db, survey.id, SurveyResponse.submitted_at, SurveyResponse.district):
+        if at is not None:
+            per_day[to_tokyo(at).date()] += 1
+        per_district[district] += 1
+    days = by_day(survey, now, per_day)
+    submitted = sum(per_district.values())
     invited, source = invited_count(db, survey)
     chart = hbars([(f"{d.day.month}/{d.day.day}", d.count, None) for d in days[-31:]]) if days else None
     return Rate(submitted=submitted, invited=invited, invited_source=source, days=days,
-                by_district=district_rate(db, survey, district_names=district_names, threshold=threshold),
+                by_district=district_rate(db, survey, per_district, district_names=district_names,
+                                          threshold=threshold),
                 chart=chart)
 
 

@@ -270,3 +270,34 @@ def test_another_team_is_refused_on_every_results_route(admin_env):
     assert admin_env.signed_in("orga").get(f"/admin/surveys/{theirs}/results").status_code == 403
     with admin_env.db() as db:
         assert db.scalar(select(Survey.title).where(Survey.id == theirs)) == "協働についてのアンケート"
+
+
+def test_invited_number_is_the_invitations_reach_once_sent(admin_env):
+    from models.publications import Publication
+
+    residents(admin_env, [["midori"]] * 3)
+    sid = make(admin_env, ANSWERS[:2])
+    with admin_env.db() as db:
+        s = db.get(Survey, sid)
+        assert results.invited_count(db, s) == (3, "segment")  # not sent yet: those in the target now
+        pub = Publication(purpose="survey", ref=f"survey:{sid}:invite", messages=[], segment={}, frequencies=["now"],
+                          not_before=T0, status="done", created_at=T0, summary={"reached": 40})
+        db.add(pub)
+        db.flush()
+        s.invite_publication_id = pub.id
+        db.commit()
+        assert results.invited_count(db, s) == (40, "invitation")
+    html = admin_env.signed_in("survey").get(f"/admin/surveys/{sid}/results").get_data(as_text=True)
+    assert "案内が届いた人" in html and 'id="invited-count">40<' in html and 'id="response-rate">5.0%<' in html
+
+
+def test_a_survey_without_responses_and_the_way_back(admin_env):
+    with admin_env.db() as db:
+        s = build_survey(db, T0, team_id=admin_env.ids["team"], status="draft")
+        db.commit()
+        sid = s.id
+    r = admin_env.signed_in("survey").get(f"/admin/surveys/{sid}/results?row=district&col=q1")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="submitted-count">0<' in html and "まだ送信された回答はありません" in html
+    assert "この組み合わせで集計できる回答はまだありません" in html
+    assert f'href="/admin/surveys/{sid}"' in html  # back to the survey's own page

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.admin.policy import ANNOUNCEMENTS_DRAFT, ANNOUNCEMENTS_SEND, CONTENT_ALL, SURVEYS_MANAGE, has, scope
 from bot.clock import to_tokyo
-from models.accounts import ADMIN, ORGANISATION, STAFF, SURVEY, Account
+from models.accounts import ADMIN, ORGANISATION, Account
 from models.announcements import DRAFT, PENDING, SCHEDULED, Announcement
 from models.users import User
 

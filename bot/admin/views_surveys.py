@@ -123,8 +123,8 @@ def _labels(questions) -> dict[str, str]:
 def _rules_text(q: SurveyQuestion, labels: dict[str, str]) -> list[str]:
     """「いいえ」→ Q5: the question's skip rules in the team's words."""
     answers = dict(sf.branch_answers(q.kind, list(q.options or []), list(q.scale_labels or [])))
-    return [f"「{answers.get(a, a)}」→ {labels.get(t, t)}" for a, t in sorted((q.branches or {}).items(),
-                                                                             key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)]
+    rules = sorted((q.branches or {}).items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+    return [f"「{answers.get(a, a)}」→ {labels.get(t, t)}" for a, t in rules]
 
 
 def _detail_text(q: SurveyQuestion) -> str:
@@ -292,7 +292,8 @@ def _detail(item: Survey, error: str | None = None, reasons: list[str] | None = 
     counts = _response_counts([item.id])[item.id]
     return render_template(
         "admin/surveys_detail.html", item=item, labels=STATUS_LABELS, rows=rows, problems=logic.structure_problems(qs),
-        error=error, reasons=reasons or [], counts=counts, answered=_has_responses(item), team=team_name(item.survey_team_id),
+        error=error, reasons=reasons or [], counts=counts, answered=_has_responses(item),
+        team=team_name(item.survey_team_id),
         period=period(item), target=target_text(item), live=logic.is_live(item, g.now),
         privacy_note=sf.ANONYMOUS_NOTE if item.anonymous else sf.NAMED_NOTE, max_questions=logic.MAX_QUESTIONS,
     ), status
@@ -554,7 +555,8 @@ def _draw(message: dict) -> Markup:
     if items:
         chips = Markup("").join(Markup('<span class="link-button quick-reply">{}</span>').format(
             (i.get("action") or {}).get("label", "")) for i in items)
-        body += Markup('<div class="bubble bubble-buttons quick-replies" data-message="quick-replies">{}</div>').format(chips)
+        body += Markup('<div class="bubble bubble-buttons quick-replies" data-message="quick-replies">{}</div>'
+                       ).format(chips)
     return body
 
 
@@ -587,7 +589,9 @@ def _example_answer(q: SurveyQuestion, district_keys: list[str]):
     if q.kind == SCALE:
         return 3
     if q.kind == NUMBER:
-        return q.min_value if q.min_value is not None else (q.max_value if q.max_value is not None and q.max_value < 1 else 1)
+        if q.min_value is not None:
+            return q.min_value
+        return q.max_value if q.max_value is not None and q.max_value < 1 else 1
     if q.kind == TEXT:
         return "（自由記述の回答）"
     if q.kind == DATE:

@@ -301,3 +301,12 @@ def test_a_survey_without_responses_and_the_way_back(admin_env):
     assert r.status_code == 200 and 'id="submitted-count">0<' in html and "まだ送信された回答はありません" in html
     assert "この組み合わせで集計できる回答はまだありません" in html
     assert f'href="/admin/surveys/{sid}"' in html  # back to the survey's own page
+
+
+def test_threshold_from_the_config_extras():
+    from types import SimpleNamespace
+
+    assert results.min_cell(SimpleNamespace(extra={})) == 5
+    assert results.min_cell(SimpleNamespace(extra={"survey_min_cell": "10"})) == 10
+    assert results.min_cell(SimpleNamespace(extra={"survey_min_cell": "abc"})) == 5
+    assert results.min_cell(SimpleNamespace(extra={"survey_min_cell": "0"})) == 1  # never below 1

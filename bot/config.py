@@ -80,6 +80,8 @@ class Config:
     listing_approval: bool = False
     # Residents registered for an event hear about it the day before at this time (Asia/Tokyo).
     event_reminder_at: str = "18:00"
+    # Survey results: a breakdown cell with fewer responses than this shows as "<N" (bot/survey_results.py).
+    survey_min_cell: int = 5
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> "Config":
@@ -128,6 +130,8 @@ def from_env(env: dict[str, str] | None = None) -> Config:
                                   "KYODO_APPROVAL_THRESHOLD"),
         listing_approval=_bool(env.get("KYODO_LISTING_APPROVAL")),
         event_reminder_at=env.get("KYODO_EVENT_REMINDER_AT") or Config.event_reminder_at,
+        survey_min_cell=max(1, _count(env.get("KYODO_SURVEY_MIN_CELL") or str(Config.survey_min_cell),
+                                      "KYODO_SURVEY_MIN_CELL")),
         max_upload_bytes=_count(env.get("KYODO_MAX_UPLOAD_BYTES") or str(Config.max_upload_bytes),
                                 "KYODO_MAX_UPLOAD_BYTES"),
     )

@@ -38,11 +38,8 @@ MAX_DAYS_BY_DATE = 12      # a DATE question with answers on more days is counte
 
 
 def min_cell(config) -> int:
-    """The threshold under which a breakdown cell is hidden (`survey_min_cell` in the config's extras)."""
-    try:
-        return max(1, int((getattr(config, "extra", None) or {}).get("survey_min_cell", DEFAULT_MIN_CELL)))
-    except (TypeError, ValueError):
-        return DEFAULT_MIN_CELL
+    """The threshold under which a breakdown cell is hidden (KYODO_SURVEY_MIN_CELL, default 5, at least 1)."""
+    return max(1, int(getattr(config, "survey_min_cell", DEFAULT_MIN_CELL) or DEFAULT_MIN_CELL))
 
 
 def pct(n: int, base: int) -> float | None:

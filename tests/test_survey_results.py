@@ -303,10 +303,13 @@ def test_a_survey_without_responses_and_the_way_back(admin_env):
     assert f'href="/admin/surveys/{sid}"' in html  # back to the survey's own page
 
 
-def test_threshold_from_the_config_extras():
-    from types import SimpleNamespace
+def test_threshold_from_the_environment():
+    import pytest as _pytest
 
-    assert results.min_cell(SimpleNamespace(extra={})) == 5
-    assert results.min_cell(SimpleNamespace(extra={"survey_min_cell": "10"})) == 10
-    assert results.min_cell(SimpleNamespace(extra={"survey_min_cell": "abc"})) == 5
-    assert results.min_cell(SimpleNamespace(extra={"survey_min_cell": "0"})) == 1  # never below 1
+    from bot.config import ConfigError, from_env
+
+    assert results.min_cell(from_env({})) == 5
+    assert results.min_cell(from_env({"KYODO_SURVEY_MIN_CELL": "10"})) == 10
+    assert results.min_cell(from_env({"KYODO_SURVEY_MIN_CELL": "0"})) == 1  # never below 1
+    with _pytest.raises(ConfigError):
+        from_env({"KYODO_SURVEY_MIN_CELL": "abc"})  # a typo stops the process with its name, never a silent 5

@@ -336,6 +336,10 @@ def breaking_changes(before: Sequence[dict], after: Sequence[dict]) -> list[str]
             problems.append("回答がある質問の種類は変えられません。")
         if len(n["options"]) < len(o["options"]):
             problems.append("回答がある質問の選択肢は減らせません（末尾に足すことはできます）。")
+        elif any(new_label != old_label and new_label in o["options"]
+                 for old_label, new_label in zip(o["options"], n["options"])):
+            # Answers are stored as the option's place: moving a label would change what they say.
+            problems.append("回答がある質問の選択肢は並べ替えられません（言い回しの修正と、末尾に足すことはできます）。")
         if not o["required"] and n["required"]:
             problems.append("回答がある質問を、あとから必須にはできません。")
         if n["max_choices"] and (not o["max_choices"] or n["max_choices"] < o["max_choices"]):

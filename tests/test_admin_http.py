@@ -314,6 +314,10 @@ def test_each_role_gets_its_own_menu_and_dashboard(admin_env):
     assert "操作記録" not in pages["staff"] and "お知らせ下書き（全団体）" in pages["staff"]
     assert "お知らせ下書き" in pages["orga"] and "全団体" not in pages["orga"] and "操作記録" not in pages["orga"]
     assert "お知らせ下書き" not in pages["survey"] and "回答受付中のアンケート" in pages["survey"]
+    # Every figure is counted: no card is a placeholder for a feature still to come.
+    assert all("—</p>" not in p and "準備中" not in p for p in pages.values())
+    assert "掲載中のイベント・居場所・ボランティア" in pages["orga"]
+    assert "受付中の申込（イベント・ボランティア）" in pages["staff"] and "受付中の申込" not in pages["orga"]
     staff = admin_env.signed_in("staff")
     assert staff.get("/admin/accounts").status_code == 403
     assert staff.get("/admin/audit").status_code == 403

@@ -11,6 +11,7 @@ from bot.admin import policy
 from bot.clock import FrozenClock
 from models.accounts import Account, Organisation, SurveyTeam
 from models.announcements import Announcement
+from models.surveys import Survey
 from tests.admin_support import T0, Env, build_app
 
 ARG = re.compile(r"<(?:int:)?(\w+)>")
@@ -28,7 +29,19 @@ def objects_of_org_b(env: Env) -> dict[type, int]:
     """An object of every loadable type that organisation A's account does not own. A new `load=` model
     must be added here, which is the point: someone has to say whose it is."""
     return {Announcement: env.ids["notice_b"], Account: env.ids["orgb"], Organisation: env.ids["org_b"],
-            SurveyTeam: env.ids["team"], **_listings_of_org_b(env)}
+            SurveyTeam: env.ids["team"], **_listings_of_org_b(env), **_survey_of_team_b(env)}
+
+
+def _survey_of_team_b(env: Env) -> dict[type, int]:
+    """A survey (step 9) of a second survey team: neither organisation A nor the survey account's team owns it."""
+    from tests.surveys_support import build_survey, team
+
+    if "survey_b" not in env.ids:
+        with env.rt.sessions() as db:
+            other = team(db, "調査チームB", env.rt.now())
+            env.ids["survey_b"] = build_survey(db, env.rt.now(), team_id=other.id, title="Bの調査").id
+            db.commit()
+    return {Survey: env.ids["survey_b"]}
 
 
 def _listings_of_org_b(env: Env) -> dict[type, int]:

@@ -82,6 +82,18 @@ ACTIONS = {
     "volunteer.attendance": "出欠の記録",
     "volunteer.message": "ボランティア参加者へのメッセージ",
     "volunteer.roster_export": "名簿のダウンロード",
+    "survey.create": "アンケートの作成",
+    "survey.update": "アンケートの設定の編集",
+    "survey.question_create": "アンケートの質問の追加",
+    "survey.question_update": "アンケートの質問の編集",
+    "survey.question_delete": "アンケートの質問の削除",
+    "survey.question_move": "アンケートの質問の並べ替え",
+    "survey.open": "アンケートの公開",
+    "survey.close": "アンケートの締め切り",
+    "survey.draft": "アンケートを下書きに戻す",
+    "survey.delete": "アンケートの削除",
+    "survey.export": "アンケート回答のダウンロード",
+    "survey.export_tables": "アンケート集計表のダウンロード",
 }
 
 

@@ -14,13 +14,10 @@ from models.accounts import ADMIN, ORGANISATION, Account
 from models.announcements import DRAFT, PENDING, SCHEDULED, Announcement
 from models.users import User
 
-PENDING_NOTE = "準備中"
-
-
 @dataclass(frozen=True)
 class Item:
     label: str
-    value: int | None  # None: the feature is not there yet ("—")
+    value: int | None  # None: not counted ("—")
     endpoint: str | None = None
     note: str = ""
 
@@ -35,13 +32,23 @@ class Bar:
     height: float
 
 
-# Attention items of features that arrive in later steps: shown as "—" so the layout is stable.
-_PLANNED = {
-    "events": Item("掲載中のイベント・募集", None, note=PENDING_NOTE),
-}
-_PLANNED_FOR = {
-    ORGANISATION: ("events",),
-}
+def published_listings(db: Session, account: Account) -> int:
+    """Events, children's places and volunteer opportunities of this account's organisation that residents see
+    now (content:all: every organisation's)."""
+    from models.events import Event
+    from models.places import Place
+    from models.volunteer import Opportunity
+
+    return sum(db.scalar(scope(select(func.count()).select_from(m).where(m.status == "published"), m, account)) or 0
+               for m in (Event, Place, Opportunity))
+
+
+def open_registrations(db: Session) -> int:
+    """Places held or waited for in events and volunteer shifts (every organisation's)."""
+    from models.registrations import CONFIRMED, OFFERED, WAITLISTED, Registration
+
+    return db.scalar(select(func.count()).select_from(Registration)
+                     .where(Registration.status.in_((CONFIRMED, WAITLISTED, OFFERED)))) or 0
 
 
 def open_surveys(db: Session, account: Account, now: datetime) -> int:
@@ -79,26 +86,23 @@ def attention(db: Session, account: Account, now: datetime) -> list[Item]:
         items.append(Item("ロック中のアカウント", locked, "admin.accounts"))
     if has(account, SURVEYS_MANAGE):
         items.append(Item("回答受付中のアンケート", open_surveys(db, account, now), "admin.surveys"))
-    items.extend(_PLANNED[key] for key in _PLANNED_FOR.get(account.role, ()))
+    if account.role == ORGANISATION:
+        items.append(Item("掲載中のイベント・居場所・ボランティア", published_listings(db, account), "admin.events"))
     return items
 
 
-def figures(db: Session, now: datetime, account: Account | None = None) -> list[Item]:
+def figures(db: Session, now: datetime, account: Account) -> list[Item]:
     """Counts only: no resident is identifiable from the dashboard. アンケート回答数 is the account's own
-    team's (content:all: every team's); shown only to accounts that manage surveys. `account` defaults to
-    the request's signed-in account."""
-    if account is None:
-        from flask import g, has_request_context
-
-        account = g.get("account") if has_request_context() else None
+    team's (content:all: every team's); shown only to accounts that manage surveys."""
     followers = db.scalar(select(func.count()).select_from(User).where(User.active.is_(True))) or 0
     active = db.scalar(select(func.count()).select_from(User)
                        .where(User.active.is_(True), User.last_seen_at >= now - timedelta(days=7))) or 0
     items = [
         Item("友だち（ブロック中を除く）", followers),
         Item("今週の利用者（7日以内に利用）", active),
-        Item("申込数", None, note=PENDING_NOTE),
     ]
+    if has(account, CONTENT_ALL):
+        items.append(Item("受付中の申込（イベント・ボランティア）", open_registrations(db)))
     if has(account, SURVEYS_MANAGE):
         items.append(Item("アンケート回答数", survey_responses(db, account)))
     return items

@@ -15,7 +15,7 @@ def dashboard_view():
     return render_template(
         "admin/dashboard.html",
         attention=dashboard.attention(g.db, g.account, g.now),
-        figures=dashboard.figures(g.db, g.now),
+        figures=dashboard.figures(g.db, g.now, g.account),
         bars=dashboard.bar_chart(follows),
         follows_total=sum(v for _, v in follows),
     )

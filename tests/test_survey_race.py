@@ -1,5 +1,6 @@
 """1,000 residents answer one survey at once over real HTTP, in the production layout (PostgreSQL only: SQLite
-has one writer): web processes store and acknowledge signed webhooks, `kyodo worker` answers them in batches.
+has one writer): the web process stores and acknowledges signed webhooks, a real `kyodo worker` process answers
+them in batches.
 Each resident posts their whole way through in one body (はじめる, then three choices, then 送信する)
 concurrently with everyone else, and taps 送信する again in another request. Afterwards exactly 1,000 submitted
 responses, one per resident (respondent key), each with every answer; every event done (none failed); each
@@ -7,6 +8,8 @@ resident was told 送信しました once and 回答済み for the second tap.""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -23,7 +26,7 @@ from models.outbox import PENDING as OB_PENDING, SENDING, OutboxBatch
 from models.surveys import SUBMITTED, SurveyResponse
 from models.webhook import DONE, WebhookEvent
 from tests.chat_support import actions_in
-from tests.conftest import BACKEND, make_config, start_live_bot, wipe
+from tests.conftest import BACKEND, ROOT, SECRET, TOKEN, make_config, start_live_bot, wipe
 from tests.helpers import issue_reply_tokens, post_events
 from tests.surveys_support import build_survey
 
@@ -57,24 +60,32 @@ def taps(survey) -> list[str]:
 
 
 @pytest.fixture
-def layout(database_url, emulator):
-    """A web process in worker mode (store and ack) and `kyodo worker` in a thread, on a clean database."""
-    from bot.worker import run
-
+def layout(database_url, emulator, tmp_path):
+    """A web process in worker mode (store and ack) and a real `kyodo worker` process, on a clean database."""
     cfg = make_config(database_url, emulator.base_url, dispatch_mode="worker")
     server, web = start_live_bot(cfg)
     wipe(web.rt)
     emulator.reset()
-    stop = threading.Event()
-    worker = threading.Thread(target=run, args=(cfg,), kwargs={"nice": 0, "stop": stop, "poll_s": 0.05})
-    worker.start()
-    try:
-        yield web
-    finally:
-        stop.set()
-        worker.join(timeout=30)
-        server.shutdown()
-        web.rt.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET,
+           "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "KYODO_SECRET_KEY": cfg.secret_key,  # the same keyed hashes
+           "LINE_API_BASE_URL": emulator.base_url, "LINE_DATA_API_BASE_URL": emulator.base_url, "KYODO_DEMO": ""}
+    log = tmp_path / "worker.log"  # a file, not a pipe nobody reads while it runs
+    with log.open("w") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--nice", "0"], env=env, cwd=ROOT,
+                                  stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield web
+        finally:
+            worker.terminate()  # SIGTERM: the worker finishes its batch and stops
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+            server.shutdown()
+            web.rt.close()
+    err = log.read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
 
 
 def settled(rt, deadline: float) -> None:

@@ -133,3 +133,30 @@ def test_a_resident_with_no_responses_deletes_cleanly(bot, emulator, user_id):
         db.commit()
         assert _user(db, user_id) is None
         assert db.scalars(select(SurveyResponse)).all() == []
+
+
+def test_a_typed_answer_and_the_resident_leave_no_trace_in_logs_or_tables(bot, emulator, user_id, caplog):
+    """Through LINE (handlers/surveys.py): a named survey answered by typing, then 退会. The typed words and the
+    LINE id never reach a log line, and the response goes with the resident."""
+    from tests.chat_support import Chat, action
+
+    caplog.set_level(logging.DEBUG)
+    emulator.send_follow(user_id)
+    bot.settle()
+    with bot.rt.sessions() as db:
+        sid = build_survey(db, bot.rt.now(), anonymous=False, questions=[
+            dict(key="q1", kind="text", text="ご意見をお聞かせください。", max_length=100)]).id
+        db.commit()
+    chat = Chat(bot, emulator, user_id)
+    chat.tap(f"v=1&a=survey.start&s={sid}")
+    confirm = chat.say(SECRET_OPINION)
+    done = chat.tap(action(confirm, "送信する")["data"])
+    assert any("回答を送信しました" in m.get("text", "") for m in done)
+    with bot.rt.sessions() as db:
+        [r] = db.scalars(select(SurveyResponse)).all()
+        assert r.answers == {"q1": SECRET_OPINION} and r.user_id == _user(db, user_id).id
+    _delete_on_line(bot, emulator, user_id)
+    with bot.rt.sessions() as db:
+        assert db.scalars(select(SurveyResponse)).all() == []
+    assert "POST /callback" in caplog.text  # the log was captured
+    assert user_id not in caplog.text and SECRET_OPINION not in caplog.text

@@ -55,7 +55,8 @@ def question_values(q: dict, position: int) -> dict:
     if q.get("branches") and kind not in BRANCHING:
         raise ValueError("skip rules only on single and scale questions")
     return dict(key=str(q["key"]), position=position, kind=kind, text=str(q.get("text") or ""),
-                note=q.get("note"), required=bool(q.get("required", True)), options=[str(o) for o in q.get("options") or []],
+                note=q.get("note"), required=bool(q.get("required", True)),
+                options=[str(o) for o in q.get("options") or []],
                 max_choices=q.get("max_choices") if kind == MULTI else None,
                 min_value=q.get("min_value") if kind == NUMBER else None,
                 max_value=q.get("max_value") if kind == NUMBER else None,
@@ -153,7 +154,8 @@ def load_surveys(db: Session, *, city: str, now: datetime) -> str:
         survey = existing.pop(KEY_KIND + row["key"], None)
         answered = survey is not None and _has_responses(db, survey.id)
         values = dict(title=row["title"], intro=(row.get("intro") or "").strip() or None, status=OPEN,
-                      opens_at=now, closes_at=now + timedelta(days=row["open_days"]), allow_edit=bool(row.get("allow_edit")),
+                      opens_at=now, closes_at=now + timedelta(days=row["open_days"]),
+                      allow_edit=bool(row.get("allow_edit")),
                       remind_at=None, survey_team_id=team_id)
         if not answered:  # who may answer, and whether answers are linked to them, never change under answers
             values.update(anonymous=bool(row.get("anonymous", True)), segment={})

@@ -56,8 +56,8 @@ def answered(bot, emulator):
         _in_progress(db, anon4, leaver, uid, now)
         add_response(db, anon4, ANSWERS, now, line_user_id=other)
         db.commit()
-        kept_row = {c: plain(getattr(kept, c)) for c in ("id", "survey_id", "respondent", "user_id", "status", "answers",
-                                                  "district", "submitted_at")}
+        kept_row = {c: plain(getattr(kept, c))
+                    for c in ("id", "survey_id", "respondent", "user_id", "status", "answers", "district", "submitted_at")}
         others = {(r.id, r.survey_id, r.respondent, r.user_id, r.status) for r in db.scalars(select(SurveyResponse))
                   if r.respondent in {respondent_key(s.id, other) for s in (named1, named2, anon3, anon4)}}
     assert kept_row["user_id"] is None

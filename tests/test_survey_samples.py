@@ -167,7 +167,8 @@ def test_a_broken_file_loads_nothing_and_says_every_problem(bot, tmp_path, monke
         assert part in text
     assert all(rows == [] for rows in snapshot(bot).values())
     # With only the loop left, the builder's own check names it.
-    looping = rewritten(tmp_path, SURVEY_FILE, lambda data: data["surveys"][0]["questions"][2].update(branches={3: "q2"}))
+    looping = rewritten(tmp_path, SURVEY_FILE,
+                        lambda data: data["surveys"][0]["questions"][2].update(branches={3: "q2"}))
     monkeypatch.setattr(V, "survey_path", lambda city: looping)
     with pytest.raises(S.SampleDataError, match="Q3: 移動先は後ろの質問か「終了」にしてください"):
         load(bot)

@@ -31,6 +31,8 @@ class Postback:
 def encode(action: str, **params: object) -> str:
     if not action or "&" in action or "=" in action:
         raise PostbackError(f"bad action {action!r}")
+    if "v" in params or "a" in params:
+        raise PostbackError("parameters v and a are the codec's own (version, action)")
     data = urlencode([("v", VERSION), ("a", action), *((k, str(v)) for k, v in params.items() if v is not None)])
     if len(data) > MAX_LEN:
         raise PostbackError(f"postback data over {MAX_LEN} chars")

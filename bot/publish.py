@@ -5,6 +5,7 @@ sends it. cancel() stops one that has not started sending; report() says what ha
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Iterable
 
@@ -47,7 +48,7 @@ def publish(db: Session, *, messages: list[dict], segment: Segment | None = None
     seg = segment or Segment()
     if user_ids is not None:
         ids = tuple(sorted({int(u) for u in user_ids}))
-        seg = Segment(seg.districts, seg.projects, seg.topics, seg.match, ids)
+        seg = replace(seg, user_ids=ids)
         if not ids:
             seg = Segment(user_ids=(0,))  # an empty explicit list reaches nobody (not everyone)
     now = utc(now) if now else system_clock()

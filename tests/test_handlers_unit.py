@@ -70,6 +70,9 @@ def test_postback_codec_round_trip_and_rejects_free_text():
         encode("a&b")
     with pytest.raises(PostbackError):
         encode("x", q="y" * 300)
+    for own in ("v", "a"):  # the codec's version and action: a parameter of that name would replace them
+        with pytest.raises(PostbackError):
+            encode("survey.a", **{own: 0})
 
 
 def test_missing_secrets_stop_startup_with_one_line():

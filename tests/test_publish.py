@@ -124,6 +124,15 @@ def test_segment_is_stored_and_read_back(bot):
         assert Segment.from_json(db.get(Publication, pub.id).segment) == seg
 
 
+def test_explicit_residents_keep_every_other_part_of_the_segment(bot):
+    seg = Segment(districts=("kozu",), topics=("events",), others_topic="city")
+    with bot.rt.sessions() as db:
+        pub = publish(db, messages=NEWS, segment=seg, user_ids=[7, 3], now=NOON)
+        db.commit()
+        stored = Segment.from_json(db.get(Publication, pub.id).segment)
+    assert stored.others_topic == "city" and stored.user_ids == (3, 7) and stored.districts == ("kozu",)
+
+
 def test_deletion_hook_cancels_and_strips_in_sql(bot, emulator):
     (uid, line), (_, other) = residents(bot.rt, 2)
     now = bot.rt.now()

@@ -98,7 +98,8 @@ def test_titles_districts_projects_and_the_demo_cases(bot):
         assert [o.external_key for o in early] == ["sample:kozu-beach-cleanup"]
         assert all(to_tokyo(s.starts_at).hour == 7 for s in early[0].shifts)
     assert S.remove(bot.rt.sessions) == ["listings: removed 26 places, 29 events, 9 sample residents",
-                                         "volunteer: removed 6 opportunities, 9 shifts"]
+                                         "volunteer: removed 6 opportunities, 9 shifts",
+                                         "surveys: removed 1 surveys, 0 responses"]
 
 
 @pytest.mark.parametrize("days, hour", [(0, 9), (0, 23), (2, 11), (3, 20), (40, 6)])

@@ -11,5 +11,6 @@ from models import announcements  # noqa: F401
 from models import places, events, registrations  # noqa: F401
 from models import volunteer  # noqa: F401
 from models import surveys  # noqa: F401
+from models import faq  # noqa: F401
 
 __all__ = ["Base"]

@@ -52,6 +52,12 @@ def surveys(rt) -> None:
     survey_jobs.run(rt)
 
 
+def faq(rt) -> None:
+    from scheduler import faq_jobs
+
+    faq_jobs.run(rt)
+
+
 # (id, function, seconds between runs)
 JOBS = [
     ("sweep_webhooks", sweep_webhooks, 30),
@@ -61,6 +67,7 @@ JOBS = [
     ("extend_event_series", extend_event_series, 24 * 3600),  # bot/event_occurrences.py
     ("volunteer", volunteer, 120),  # scheduler/volunteer_jobs.py: offers that timed out, reminders, thanks
     ("surveys", surveys, 300),  # scheduler/survey_jobs.py: closing, the one reminder
+    ("faq", faq, 24 * 3600),  # scheduler/faq_jobs.py: not-understood texts unseen for 90 days are deleted
 ]
 
 

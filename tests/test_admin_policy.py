@@ -29,7 +29,22 @@ def objects_of_org_b(env: Env) -> dict[type, int]:
     """An object of every loadable type that organisation A's account does not own. A new `load=` model
     must be added here, which is the point: someone has to say whose it is."""
     return {Announcement: env.ids["notice_b"], Account: env.ids["orgb"], Organisation: env.ids["org_b"],
-            SurveyTeam: env.ids["team"], **_listings_of_org_b(env), **_survey_of_team_b(env)}
+            SurveyTeam: env.ids["team"], **_listings_of_org_b(env), **_survey_of_team_b(env), **_faq_objects(env)}
+
+
+def _faq_objects(env: Env) -> dict[type, int]:
+    """An FAQ entry and a not-understood text (step 10): the city's staff's, no organisation or team owns them."""
+    from models.faq import FaqEntry, NluMiss
+
+    if "faq" not in env.ids:
+        now = env.rt.now()
+        with env.rt.sessions() as db:
+            entry = FaqEntry(question="質問", answer="答え", created_at=now, updated_at=now)
+            miss = NluMiss(text="読み取れなかった言葉", count=1, first_seen=now, last_seen=now)
+            db.add_all([entry, miss])
+            db.commit()
+            env.ids["faq"], env.ids["faq_miss"] = entry.id, miss.id
+    return {FaqEntry: env.ids["faq"], NluMiss: env.ids["faq_miss"]}
 
 
 def _survey_of_team_b(env: Env) -> dict[type, int]:

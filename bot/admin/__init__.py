@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     from bot.admin import views_events, views_opendata, views_places  # noqa: F401  (routes: step 7)
     from bot.admin import views_volunteer  # noqa: F401  (routes: step 8)
     from bot.admin import views_survey_results, views_surveys  # noqa: F401  (routes: step 9)
+    from bot.admin import views_faq  # noqa: F401  (routes: step 10)
     from bot.admin.blueprint import bp, csrf
 
     rt = app.extensions["kyodo"]

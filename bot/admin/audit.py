@@ -94,6 +94,13 @@ ACTIONS = {
     "survey.delete": "アンケートの削除",
     "survey.export": "アンケート回答のダウンロード",
     "survey.export_tables": "アンケート集計表のダウンロード",
+    "faq.create": "よくある質問の作成",
+    "faq.update": "よくある質問の編集",
+    "faq.publish": "よくある質問の公開",
+    "faq.unpublish": "よくある質問の公開停止",
+    "faq.delete": "よくある質問の削除",
+    "faq.add_example": "よくある質問への言い換えの追加",
+    "faq_miss.delete": "読み取れなかった言葉の削除",
 }
 
 

@@ -65,6 +65,11 @@ for _role in (ADMIN, STAFF, ORGANISATION):
 SURVEYS_MANAGE = "surveys:manage"
 for _role in (ADMIN, STAFF, SURVEY):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {SURVEYS_MANAGE}
+# Step 10: よくある質問 and the list of what residents asked that was not understood: the city's staff only
+# (neither has an owner column; the entries speak for the city).
+FAQ_MANAGE = "faq:manage"
+for _role in (ADMIN, STAFF):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {FAQ_MANAGE}
 OWNER_COLUMNS = ("organisation_id", "survey_team_id")
 
 

@@ -1,0 +1,244 @@
+"""FAQ matching and the not-understood list (step 10).
+
+`match(db, text)`: which published FAQ entry a resident's message asks, if any. Each entry's question and
+example phrasings are turned into weighted features and compared with the message by cosine similarity; an
+entry scores its best phrasing. Features, from bot.ja_text (Sudachi, loaded once per process):
+  - content words in normalised form (子ども / こども / 子供 are one word), weight 1;
+  - character bigrams of those words' kana readings (粗大ゴミ / 粗大塵 / そだいごみ share そだ, だい, ごみ;
+    受け取り / 受け取る share most), weight BIGRAM_WEIGHT: paraphrases rarely repeat the same word forms;
+  - the kanji of those words (出し方 / 出す share 出), weight KANJI_WEIGHT;
+each scaled by an idf over the entries' phrasings. The index is built once per process and rebuilt when the
+entries change, noticed by one aggregate query (count, max id, sum of revisions), so an edit in the admin
+reaches every process's next message.
+
+`record_miss(db, text, now)`: one row per normalised text with a count (INSERT ... ON CONFLICT on both
+databases), in the caller's transaction. Nothing about the resident is stored; digits that could be a phone
+number and e-mail addresses are masked, and texts that are only numbers or symbols are skipped.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jaconv
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot import ja_text
+from models.faq import MISS_MAX, PUBLISHED, FaqEntry, NluMiss
+
+THRESHOLD = 0.45      # cosine below this: not this entry (tuned in tests/test_faq_match.py)
+MARGIN = 0.08         # two entries closer than this and both weak: neither (a wrong answer is worse than none)
+SURE = 0.7            # ... unless the best is at least this
+BIGRAM_WEIGHT = 0.7
+KANJI_WEIGHT = 0.5
+KEEP_DAYS = 90        # scheduler/faq_jobs.py deletes misses not seen for this long
+
+_KANJI = re.compile(r"[\u4e00-\u9fff\u3005]")
+_KANA = re.compile(r"[\u3041-\u309f\u30fcー]+")
+
+
+# --- features -------------------------------------------------------------------------------------------------
+
+# Question words and fillers that say nothing about which entry is meant (normalised forms).
+_FILLERS = frozenset("どう 如何 遣る やる どうやって どの 何処 いつ 何時頃 ちょっと 一寸 知りたい".split())
+_INFLECTING = ("動詞", "形容詞")
+
+
+def _reading(t: ja_text.Token) -> str:
+    """The kana of a word; for a verb or adjective its stem (出し / 出す -> だ, 受け取れ / 受け取る -> うけと)."""
+    reading = jaconv.kata2hira(t.reading or "")
+    if not reading or not _KANA.fullmatch(reading):
+        reading = jaconv.kata2hira(unicodedata.normalize("NFKC", t.surface).lower())
+    if t.pos in _INFLECTING and len(reading) > 1:
+        reading = reading[:-1]
+    return reading
+
+
+def features(text: str) -> dict[str, float]:
+    """Raw feature weights of a text (before idf): words, reading bigrams, kanji."""
+    out: dict[str, float] = {}
+
+    def add(key: str, w: float) -> None:
+        out[key] = out.get(key, 0.0) + w
+
+    runs: list[str] = [""]
+    for t in ja_text.tokens(text):
+        word = t.norm.lower()
+        if (t.pos not in ja_text.CONTENT_POS or word in ja_text.STOP or word in _FILLERS
+                or (len(word) == 1 and "\u3041" <= word <= "\u309f")):
+            if runs[-1]:
+                runs.append("")  # a particle between two words: no bigram across it
+            continue
+        add("w:" + word, 1.0)
+        runs[-1] += _reading(t)
+        for ch in _KANJI.findall(t.surface):
+            add("k:" + ch, KANJI_WEIGHT)
+    for run in runs:
+        grams = [run[i:i + 2] for i in range(len(run) - 1)] or ([run] if run else [])
+        for gram in grams:
+            add("b:" + gram, BIGRAM_WEIGHT)
+    return out
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    entry_id: int
+    vector: dict[str, float]  # idf-weighted, unit length
+
+
+@dataclass(frozen=True)
+class _Index:
+    key: tuple
+    idf: dict[str, float]
+    default_idf: float
+    phrasings: tuple[_Phrasing, ...]
+
+
+def _unit(vec: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {k: v / norm for k, v in vec.items()} if norm else {}
+
+
+def build_index(entries: list[tuple[int, list[str]]], key: tuple = ()) -> _Index:
+    """entries: (id, [question, example, ...]). Public for the tests."""
+    raw = [(eid, features(p)) for eid, phrasings in entries for p in phrasings if p and p.strip()]
+    n = len(raw)
+    df: dict[str, int] = {}
+    for _eid, feats in raw:
+        for f in feats:
+            df[f] = df.get(f, 0) + 1
+    # A smooth idf: the collection is small (tens of entries), so a word in every phrasing still counts a little.
+    idf = {f: 1.0 + math.log((n + 1) / (d + 0.5)) for f, d in df.items()}
+    default_idf = 1.0 + math.log((n + 1) / 0.5)
+    phrasings = [_Phrasing(eid, _unit({f: w * idf[f] for f, w in feats.items()})) for eid, feats in raw]
+    # Each entry once more as all its phrasings together: a message may take words from two of them.
+    combined: dict[int, dict[str, float]] = {}
+    for p in phrasings:
+        acc = combined.setdefault(p.entry_id, {})
+        for f, w in p.vector.items():
+            acc[f] = acc.get(f, 0.0) + w
+    phrasings += [_Phrasing(eid, _unit(vec)) for eid, vec in combined.items()]
+    return _Index(key, idf, default_idf, tuple(phrasings))
+
+
+def rank(index: _Index, text: str) -> list[tuple[int, float]]:
+    """(entry id, best cosine over its phrasings and their sum) for every entry sharing a feature with `text`,
+    best first."""
+    feats = features(text)
+    query = _unit({f: w * index.idf.get(f, index.default_idf) for f, w in feats.items()})
+    if not query:
+        return []
+    best: dict[int, float] = {}
+    for p in index.phrasings:
+        score = sum(w * p.vector.get(f, 0.0) for f, w in query.items())
+        if score > best.get(p.entry_id, 0.0):
+            best[p.entry_id] = score
+    return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def decide(ranked: list[tuple[int, float]]) -> tuple[int, float] | None:
+    """The entry a message asks, or None when none is close enough or two are too close to tell."""
+    if not ranked or ranked[0][1] < THRESHOLD:
+        return None
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < MARGIN and ranked[0][1] < SURE:
+        return None
+    return ranked[0]
+
+
+# --- the per-process index ---------------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_indexes: dict[str, _Index] = {}
+
+
+def _version(db: Session) -> tuple:
+    """Changes whenever an entry is added, edited, published, unpublished or deleted (revision goes up on every
+    save: bot/admin/views_faq.py)."""
+    published = func.sum(case((FaqEntry.status == PUBLISHED, 1), else_=0))
+    row = db.execute(select(func.count(), func.max(FaqEntry.id), func.sum(FaqEntry.revision), published)).one()
+    return tuple(int(v or 0) for v in row)
+
+
+def index_for(db: Session) -> _Index:
+    bind = db.get_bind()
+    where = bind.url.render_as_string(hide_password=True)
+    key = _version(db)
+    current = _indexes.get(where)
+    if current is not None and current.key == key:
+        return current
+    rows = db.execute(select(FaqEntry.id, FaqEntry.question, FaqEntry.examples)
+                      .where(FaqEntry.status == PUBLISHED).order_by(FaqEntry.id)).all()
+    built = build_index([(eid, [q, *(ex or [])]) for eid, q, ex in rows], key)
+    with _lock:
+        _indexes[where] = built
+    return built
+
+
+def match(db: Session, text: str) -> tuple[FaqEntry, float] | None:
+    """The published entry the message asks, and its score; None when no entry is close enough."""
+    if not text or not text.strip():
+        return None
+    index = index_for(db)
+    if not index.phrasings:
+        return None
+    found = decide(rank(index, text))
+    if found is None:
+        return None
+    entry = db.get(FaqEntry, found[0])
+    if entry is None or entry.status != PUBLISHED:  # changed since the version was read
+        return None
+    return entry, found[1]
+
+
+def suggest(db: Session, text: str, entries: list[FaqEntry]) -> int | None:
+    """The entry (drafts included) a not-understood text is most like: preselected when staff add it as a
+    phrasing. None when nothing is alike."""
+    idx = build_index([(e.id, [e.question, *(e.examples or [])]) for e in entries])
+    ranked = rank(idx, text)
+    return ranked[0][0] if ranked and ranked[0][1] >= THRESHOLD / 2 else None
+
+
+# --- the not-understood list -----------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LONG_NUMBER = re.compile(r"\d(?:[\d\-‐ ]{5,})\d")  # phone, postal and card numbers
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def miss_text(text: str) -> str | None:
+    """What is stored for a not-understood message: its normalised form with e-mail addresses and long numbers
+    masked; None when there is nothing to learn from it (empty, only digits or symbols, over MISS_MAX)."""
+    from handlers.nlu import normalise  # the router's normal form: the same text aggregates as one row
+
+    s = normalise(text)
+    if not s or len(s) > MISS_MAX or not _LETTER.search(s):
+        return None
+    s = _EMAIL.sub("＊", s)
+    s = _LONG_NUMBER.sub("＊", s)
+    return s if _LETTER.search(s) else None
+
+
+def record_miss(db: Session, text: str, now: datetime) -> bool:
+    """Count one not-understood message (upsert on the text; the caller commits). True if recorded."""
+    s = miss_text(text)
+    if s is None:
+        return False
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(NluMiss).values(text=s, count=1, first_seen=now, last_seen=now)
+    db.execute(stmt.on_conflict_do_update(index_elements=[NluMiss.text],
+                                          set_={"count": NluMiss.count + 1, "last_seen": now}))
+    return True
+
+
+def purge_misses(db: Session, now: datetime, days: int = KEEP_DAYS) -> int:
+    """Delete misses not seen for `days`; returns how many (the caller commits)."""
+    result = db.execute(delete(NluMiss).where(NluMiss.last_seen < now - timedelta(days=days))
+                        .execution_options(synchronize_session=False))
+    return result.rowcount or 0

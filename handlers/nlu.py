@@ -28,12 +28,20 @@ from pathlib import Path
 
 import jaconv
 import yaml
+
+from bot import ja_text
+from handlers import nlu_numbers
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE_FILE = Path(__file__).with_name("core_keywords.yaml")
+HANDLERS = Path(__file__).resolve().parent
+CORE_FILE = HANDLERS / "core_keywords.yaml"
+# Each feature owns its words: the `nlu:` section of its vocabulary file (same format as core_keywords.yaml).
+FEATURE_VOCAB = ("courtesy_vocab.yaml", "places_vocab.yaml", "events_vocab.yaml", "volunteer_vocab.yaml",
+                 "settings_vocab.yaml", "surveys_vocab.yaml")
 MAX_CHARS = 300  # longer messages are matched on their start only (commands are short)
+LEMMA_CHARS = 150  # ... and read into words (Sudachi) on this many characters
 
 # Decision thresholds, tuned on tests/data/utterances.tsv (see tests/test_nlu.py).
 ACCEPT = 0.6      # a best candidate below this is only offered as a choice
@@ -142,6 +150,9 @@ class Tables:
     project_re: re.Pattern | None = None
     units: tuple[str, ...] = ()
     districts: list[tuple[str, str]] = field(default_factory=list)      # (hiragana form, name)
+    negations: tuple[str, ...] = ()
+    masks: dict[str, set[int]] = field(default_factory=dict)
+    mask_lengths: tuple[int, ...] = ()
 
     def f(self, text: str) -> str:
         return fold(text, self.rewrites)
@@ -203,13 +214,20 @@ def tables(city_dir: str) -> Tables:
         if intent != "unknown" and not e.exact and len(e.parts) == 1 and len(e.parts[0]) >= 3:
             _add_fuzzy(t, e.parts[0], intent, target, weight)
 
-    for source in (core, syn):
+    feature = [(_read_yaml(HANDLERS / name).get("nlu") or {}) for name in FEATURE_VOCAB]
+    plan_vocab = _read_yaml(HANDLERS / "plan_vocab.yaml").get("nlu") or {}
+    for source in (core, *feature, plan_vocab, syn):
         for intent, spec in (source.get("intents") or {}).items():
             for w, word in _weighted(spec):
                 add(word, intent, None, w)
-    for w, word in _weighted(core.get("time_words")):
-        if (e := _entry(t, word, "plan.year", None, w)) is not None:
-            t.time_entries.append(e)
+        # Intents with a target named in the vocabulary (courtesy: greeting / thanks ...).
+        for intent, by_target in (source.get("targets") or {}).items():
+            for target, spec in (by_target or {}).items():
+                for w, word in _weighted(spec):
+                    add(word, intent, str(target), w)
+        for w, word in _weighted(source.get("time_words")):
+            if (e := _entry(t, word, "plan.year", None, w)) is not None:
+                t.time_entries.append(e)
 
     nums = core.get("numbers") or {}
     t.units = tuple(sorted((t.f(u) for u in nums.get("units") or [] if t.f(u)), key=len, reverse=True))
@@ -232,12 +250,13 @@ def tables(city_dir: str) -> Tables:
                 t.names.append(("plan.action", ano, t.f(str(a["name"]))))
                 _add_fuzzy(t, t.f(str(a["name"])), "plan.action", ano, 0.95)
     # Synonyms for a project or action the plan does not have are ignored (tests flag them).
-    for pno, spec in (syn.get("projects") or {}).items():
-        for w, word in _weighted(spec if str(pno) in t.projects else None):
-            add(word, "plan.project", str(pno), w)
-    for ano, spec in (syn.get("actions") or {}).items():
-        for w, word in _weighted(spec if str(ano) in t.actions else None):
-            add(word, "plan.action", str(ano), w)
+    for source in (plan_vocab, syn):
+        for pno, spec in (source.get("projects") or {}).items():
+            for w, word in _weighted(spec if str(pno) in t.projects else None):
+                add(word, "plan.project", str(pno), w)
+        for ano, spec in (source.get("actions") or {}).items():
+            for w, word in _weighted(spec if str(ano) in t.actions else None):
+                add(word, "plan.action", str(ano), w)
     if plan.get("vision"):
         t.names.append(("plan.vision", None, t.f(str(plan["vision"]))))
     for key in ("pillars", "forces"):
@@ -255,6 +274,14 @@ def tables(city_dir: str) -> Tables:
             if form:
                 t.districts.append((jaconv.kata2hira(form), name))
     t.districts.sort(key=lambda x: -len(x[0]))
+    negations = (core.get("negations") or [])
+    t.negations = tuple(sorted({t.f(x) for x in negations if t.f(x)}, key=len, reverse=True))
+    # One-substitution index for typos (地産池消, へるふ): "地産?消" -> the terms it stands for.
+    for i, term in enumerate(t.fuzzy_terms):
+        if len(term) >= (3 if _KANA.fullmatch(term) else 4) and len(term) <= 12:
+            for j in range(len(term)):
+                t.masks.setdefault(term[:j] + "?" + term[j + 1:], set()).add(i)
+    t.mask_lengths = tuple(sorted({len(t.fuzzy_terms[i]) for ids in t.masks.values() for i in ids}))
     return t
 
 
@@ -270,13 +297,29 @@ def _add_fuzzy(t: Tables, term: str, intent: str, target: str | None, weight: fl
 
 # ---------------------------------------------------------------- scoring
 
-Cand = dict  # (intent, target) -> score
+Cand = dict  # (intent, target) -> [(score, tag)]: every cue found for that answer
+
+BONUS = 0.2       # each further cue for the same answer adds this share of its score ...
+BONUS_CAP = 0.3   # ... up to this much: several cues beat one word ("バス" + "買い物" + "病院" -> 702, not 病院)
 
 
-def _put(c: Cand, intent: str, target: str | None, score: float) -> None:
-    k = (intent, target)
-    if score > c.get(k, -1.0):
-        c[k] = score
+def _put(c: Cand, intent: str, target: str | None, score: float, tag: str = "") -> None:
+    c.setdefault((intent, target), []).append((score, tag))
+
+
+def _total(cues: list[tuple[float, str]]) -> float:
+    """Best cue plus a share of the others; a cue whose words lie inside one already counted adds nothing
+    (ボランティア inside ボランティア募集 is one cue, not two)."""
+    cues = sorted(cues, key=lambda x: -x[0])
+    best, tag0 = cues[0]
+    seen = [tag0] if tag0 else []
+    bonus = 0.0
+    for score, tag in cues[1:]:
+        if not tag or any(tag in a or a in tag for a in seen):
+            continue
+        seen.append(tag)
+        bonus += BONUS * max(score, 0.0)
+    return best + min(BONUS_CAP, bonus)
 
 
 def _strip_fillers(t: Tables, key: str) -> str:
@@ -299,40 +342,48 @@ def _entry_score(e: Entry, key: str, core: str) -> float | None:
     return e.weight + 0.1 * min(1.0, e.length / max(len(core), 1))
 
 
-_ACTION_NO = re.compile(r"(?<![0-9])([0-9]{3})(?![0-9])")  # ASCII digits only (NFKC folds １０１)
+def _explain_away(c: Cand) -> None:
+    """Longest match wins: a cue whose words lie inside a longer, at least as strong cue of another answer is
+    part of that phrase, not evidence of its own (地産地消 inside 農林水産物の地産地消の推進 -> 501, not project 5)."""
+    tags = [(k, score, tag) for k, cues in c.items() for score, tag in cues if tag and not tag.startswith(("~", "#"))]
+    if len(tags) < 2:
+        return
+    for k, cues in c.items():
+        keep = []
+        for score, tag in cues:
+            parts = tag.split() if tag and not tag.startswith(("~", "#")) else None
+            if parts and any(k2 != k and s2 >= score and len(t2.replace(" ", "")) > len(tag.replace(" ", ""))
+                             and all(p in t2.replace(" ", "") for p in parts) for k2, s2, t2 in tags):
+                continue
+            keep.append((score, tag))
+        cues[:] = keep
 
 
-def _numbers(t: Tables, key: str, c: Cand, alts: list) -> None:
-    if t.project_re is not None:
-        for m in t.project_re.finditer(key):
-            if len(m.group(1)) == 3:
-                break  # "プロジェクト101": an action number, handled below
-            no = str(int(m.group(1)))
-            if no in t.projects:
-                _put(c, "plan.project", no, 1.05)
-            else:
-                _put(c, "unknown", None, 1.05)
-                alts.append(("plan.list", None))
-            return
-    for m in _ACTION_NO.finditer(key):
-        rest = key[m.end():]
-        if any(rest.startswith(u) for u in t.units):
-            continue
-        no = m.group(1)
+def _numbers(t: Tables, text: str, c: Cand, alts: list) -> bool:
+    """Plan numbers (handlers/nlu_numbers.py) as cues; True when a year was named (a plan.year cue)."""
+    got = nlu_numbers.parse(normalise(text))
+    for n in got.projects[:1]:
+        if str(n) in t.projects:
+            _put(c, "plan.project", str(n), 1.05, f"#p{n}")
+        else:
+            _put(c, "unknown", None, 1.05, f"#p{n}")
+            alts.append(("plan.list", None))
+    for n in got.actions[:1]:
+        no = str(n)
         if no in t.actions:
-            _put(c, "plan.action", no, 1.05)
+            _put(c, "plan.action", no, 1.05, f"#a{n}")
         else:
             # A number that is not an action: say so, and offer the project it would belong to.
-            _put(c, "unknown", None, 1.05)
-            alts.append(("plan.project", no[0]) if no[0] in t.projects else ("plan.list", None))
-        return
+            _put(c, "unknown", None, 1.05, f"#a{n}")
+            alts.append(("plan.project", no[0]) if len(no) == 3 and no[0] in t.projects else ("plan.list", None))
+    return bool(got.years)
 
 
 def _names(t: Tables, key: str, core: str, c: Cand) -> None:
     n = len(core)
     for intent, target, name in t.names:
         if name in key:
-            _put(c, intent, target, 0.97 + (0.03 if name == core else 0.0))
+            _put(c, intent, target, 0.97 + (0.13 if name == core else 0.0), name)
         elif 4 <= n <= 60:
             lcs = LCSseq.similarity(core, name)
             if lcs < NAME_COVER * n or lcs < NAME_SHARE * len(name):
@@ -340,7 +391,7 @@ def _names(t: Tables, key: str, core: str, c: Cand) -> None:
             if max(b.size for b in LCSseq.editops(core, name).as_matching_blocks()) < NAME_BLOCK:
                 continue
             # Longer shared runs and a larger share of the name are stronger evidence.
-            _put(c, intent, target, min(0.99, 0.55 + 0.03 * lcs + 0.2 * lcs / len(name)) * lcs / n)
+            _put(c, intent, target, min(0.99, 0.55 + 0.03 * lcs + 0.2 * lcs / len(name)) * lcs / n, name)
 
 
 _KANA = re.compile(r"[\u3041-\u309fー]+")
@@ -358,7 +409,7 @@ def _fuzzy(t: Tables, core: str, c: Cand) -> None:
         if score < FUZZY_CUTOFF and not _KANA.fullmatch(term):
             continue
         for intent, target, w in t.fuzzy_meta[i]:
-            _put(c, intent, target, w * (score / 100.0) ** 2)
+            _put(c, intent, target, w * (score / 100.0) ** 2, "~" + term)
 
 
 def _fuzzy_chunks(t: Tables, core: str, c: Cand) -> None:
@@ -430,8 +481,8 @@ def _tables_for(city: str | os.PathLike | None, env_city: str | None) -> Tables:
     return tables(str(_city_dir(city)))
 
 
-def _candidates(t: Tables, key: str) -> list[Entry]:
-    """The entries that can match `key`, in table order: an entry's first part must occur in the key
+def _candidates(t: Tables, keys: tuple[str, ...]) -> list[Entry]:
+    """The entries that can match one of `keys`, in table order: an entry's first part must occur in the key
     (or be it), so its first character must too. Saves scoring the whole table for every message."""
     index = t.__dict__.get("_by_first_char")
     if index is None:
@@ -439,8 +490,61 @@ def _candidates(t: Tables, key: str) -> list[Entry]:
         for i, e in enumerate(t.entries):
             index.setdefault(e.parts[0][0], []).append(i)
         t.__dict__["_by_first_char"] = index
-    hits = sorted({i for ch in set(key) for i in index.get(ch, ())})
+    chars = set().union(*keys)
+    hits = sorted({i for ch in chars for i in index.get(ch, ())})
     return [t.entries[i] for i in hits]
+
+
+def _lemma_key(t: Tables, text: str) -> str:
+    """The message as Sudachi's normalised words, folded: 申し込んだ -> 申し込むた, 止めたい -> 止めるたい,
+    子ども -> 子供 -> こども. Vocabulary written in dictionary form matches every conjugation this way."""
+    try:
+        toks = ja_text.tokens(normalise(text)[:LEMMA_CHARS])
+    except Exception:  # noqa: BLE001  (odd input must never stop the router; the surface key still works)
+        return ""
+    return t.f("".join(tok.norm for tok in toks))
+
+
+def _is_kanji(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or ch == "々"
+
+
+def _split_negation(t: Tables, key: str) -> tuple[str, str]:
+    """「イベントじゃなくてボランティア」: what comes before the last じゃなくて / ではなく / 以外 is not asked for."""
+    best = -1
+    found = ""
+    for word in t.negations:
+        i = key.rfind(word)
+        if i > best:
+            best, found = i, word
+    if best <= 0:
+        return key, ""
+    rest = key[best + len(found):]
+    return (rest, key[:best]) if len(rest) >= 2 else (key, "")
+
+
+def _typos(t: Tables, key: str, core: str, c: Cand) -> None:
+    """One wrong character: inside a kanji word (地産池消 -> 地産地消) anywhere in the message, or a short
+    kana word that is the whole message (へるふ -> へるぷ)."""
+    if not t.masks or len(key) > 60:
+        return
+    for size in t.mask_lengths:
+        if size > len(key):
+            break
+        for start in range(len(key) - size + 1):
+            w = key[start:start + size]
+            for j in range(size):
+                for i in t.masks.get(w[:j] + "?" + w[j + 1:], ()):
+                    term = t.fuzzy_terms[i]
+                    if term == w:
+                        continue
+                    if _KANA.fullmatch(term):
+                        if w != core:
+                            continue  # a kana typo counts only as the whole message: too many near words in kana
+                    elif not (_is_kanji(term[j]) and _is_kanji(w[j])):
+                        continue  # in a kanji word, a kanji mistaken for another (池 for 地), as an IME does
+                    for intent, target, wt in t.fuzzy_meta[i]:
+                        _put(c, intent, target, wt * 0.85, "~" + term)
 
 
 def warm(city: str | os.PathLike | None = None) -> None:
@@ -451,25 +555,35 @@ def warm(city: str | os.PathLike | None = None) -> None:
 def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     """The intent of one message. `city` is a folder name under cities/ or a path (default KYODO_CITY)."""
     t = _tables_for(city, os.environ.get("KYODO_CITY"))
-    key = t.f(text or "")
-    if not key:
+    full = t.f(text or "")
+    if not full:
         return UNKNOWN
+    key, negated = _split_negation(t, full)
     core = _strip_fillers(t, key)
+    keys = (key,) if negated else (key, _lemma_key(t, text))
+    keys = tuple(k for k in keys if k)
 
     c: Cand = {}
     number_alts: list[tuple[str, str | None]] = []
-    _numbers(t, key, c, number_alts)
-    for e in _candidates(t, key):
-        s = _entry_score(e, key, core)
-        if s is not None:
-            _put(c, e.intent, e.target, s)
+    year = _numbers(t, text if not negated else key, c, number_alts)
+    for e in _candidates(t, keys):
+        for k in keys:
+            s = _entry_score(e, k, core)
+            if s is not None:
+                _put(c, e.intent, e.target, s, " ".join(e.parts))
+                break
     _names(t, key, core, c)
     _fuzzy(t, core, c)
-    if max(c.values(), default=0.0) < ACCEPT:
+    if max((s for cues in c.values() for s, _ in cues), default=0.0) < ACCEPT:
         _fuzzy_chunks(t, core, c)
-    time = max((s for e in t.time_entries if (s := _entry_score(e, key, core)) is not None), default=None)
+        _typos(t, key, core, c)
+    times = [s for e in t.time_entries for k in keys if (s := _entry_score(e, k, core)) is not None]
+    if year:
+        times.append(0.85)
+    time = max(times) if times else None
 
-    ranked = sorted(c.items(), key=lambda kv: -kv[1])
+    _explain_away(c)
+    ranked = sorted(((k, _total(cues)) for k, cues in c.items() if cues), key=lambda kv: -kv[1])
     if time is not None:
         ranked = _with_time(ranked, time)
     if not ranked:

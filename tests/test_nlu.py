@@ -22,7 +22,8 @@ CITY = ROOT / "cities" / "odawara"
 # The one place where the labelled set's names differ from the router's intent names.
 LABEL_TO_INTENT = {"plan.thisyear": "plan.year"}
 INTENTS = {"help", "leave", "plan.list", "plan.project", "plan.action", "plan.year", "plan.vision",
-           "places", "events", "volunteer", "survey", "settings", "unknown"}
+           "places", "events", "regs", "volunteer", "survey", "settings", "courtesy", "unknown"}
+COURTESY = {"greeting", "thanks", "ack", "bye", "complaint", "insult"}
 
 # Written for this test, not in utterances.tsv, and not used to tune the tables (a check on overfitting).
 HELD_OUT = [
@@ -35,7 +36,7 @@ HELD_OUT = [
     ("町内会の活動について", "plan.project", "4"),
     ("地元の魚を食べる取り組み", "plan.project", "5"),
     ("三の丸ホール", "plan.action", "601"),
-    ("バスの本数が少ない", "plan.project", "7"),
+    ("バスの本数が少ない", "plan.action", "702"),
     ("アクション７０１", "plan.action", "701"),
     ("ｱｸｼｮﾝ302", "plan.action", "302"),
     ("地域交通のリデザインって何", "plan.action", "702"),
@@ -52,7 +53,7 @@ HELD_OUT = [
     ("通知を止めてください", "settings", ""),
     ("電車の時刻表", "unknown", ""),
     ("306", "unknown", ""),
-    ("こんにちは！😊", "help", ""),
+    ("こんにちは！😊", "courtesy", "greeting"),
     ("ゴミ出しの曜日", "unknown", ""),
     ("ｹｱﾀｳﾝの今年の予定", "plan.thisyear", "1"),
     ("お祭りの日程教えて", "events", ""),
@@ -110,6 +111,8 @@ def test_labelled_set_is_well_formed():
             assert r["target"] in projects | {""}, r
         elif r["intent"] in ("places", "events"):
             assert r["target"] in districts | {""}, r
+        elif r["intent"] == "courtesy":
+            assert r["target"] in COURTESY, r
         else:
             assert r["target"] == "", r
 
@@ -119,7 +122,7 @@ def test_accuracy_on_labelled_set():
     ok, misses = _score(rows)
     report = _report("utterances.tsv", ok, len(rows), misses)
     print("\n" + report)
-    assert ok / len(rows) >= 0.95, report
+    assert ok / len(rows) >= 0.97, report
 
 
 def test_every_unknown_line_is_unknown():

@@ -1,0 +1,133 @@
+"""Accuracy of the free-text classifier (handlers/nlu.py) on a labelled TSV: by intent, in scope and out of scope.
+
+    .venv/bin/python tests/nlu_eval.py [FILE.tsv ...] [--misses]
+
+Default files: the tuning set (tests/data/utterances.tsv) and held-out set A. Only aggregate numbers are printed
+for a held-out file: its lines must never be seen by whoever tunes the vocabulary or the scoring, so `--misses`
+(which prints the missed lines) is refused for any file under tests/data/nlu_heldout/.
+A line is right when (intent, target) match; an `unknown` line is right when the answer is `unknown` (refused).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TUNING = ROOT / "tests" / "data" / "utterances.tsv"
+HELDOUT_DIR = ROOT / "tests" / "data" / "nlu_heldout"
+HELDOUT_A = HELDOUT_DIR / "heldout_a.tsv"
+# The one place where the labelled sets' names differ from the router's intent names.
+LABEL_TO_INTENT = {"plan.thisyear": "plan.year"}
+
+
+def load(path: Path) -> list[dict]:
+    with Path(path).open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    for r in rows:
+        r["label"] = r["intent"]
+        r["intent"] = LABEL_TO_INTENT.get(r["intent"], r["intent"])
+        r["target"] = r.get("target") or ""
+        r["note"] = r.get("note") or ""
+    return rows
+
+
+def is_heldout(path: Path) -> bool:
+    return HELDOUT_DIR.resolve() in Path(path).resolve().parents
+
+
+def right(row: dict, got) -> bool:
+    if row["intent"] == "unknown":
+        return got.name == "unknown"
+    if (got.name, got.target or "") == (row["intent"], row["target"]):
+        return True
+    # A content-search answer (part S) counts when the labelled item is among its matches.
+    matches = getattr(got, "matches", None) or ()
+    want = (row["intent"], row["target"])
+    return any((getattr(m, "intent", None), str(getattr(m, "target", "") or "")) == want for m in matches)
+
+
+@dataclass
+class Result:
+    n_in: int = 0
+    ok_in: int = 0
+    n_out: int = 0
+    ok_out: int = 0
+    by_intent: Counter = field(default_factory=Counter)
+    ok_by_intent: Counter = field(default_factory=Counter)
+    misses: list = field(default_factory=list)  # (row, got): never printed for a held-out file
+
+    @property
+    def in_scope(self) -> float:
+        return self.ok_in / self.n_in if self.n_in else 1.0
+
+    @property
+    def out_of_scope(self) -> float:
+        return self.ok_out / self.n_out if self.n_out else 1.0
+
+
+def evaluate(rows: list[dict], classify=None) -> Result:
+    if classify is None:
+        from handlers import nlu
+
+        classify = nlu.classify
+    res = Result()
+    for r in rows:
+        got = classify(r["text"])
+        ok = right(r, got)
+        res.by_intent[r["intent"]] += 1
+        res.ok_by_intent[r["intent"]] += ok
+        if r["intent"] == "unknown":
+            res.n_out += 1
+            res.ok_out += ok
+        else:
+            res.n_in += 1
+            res.ok_in += ok
+        if not ok:
+            res.misses.append((r, got))
+    return res
+
+
+def summary(name: str, res: Result) -> str:
+    lines = [f"{name}: in scope {res.ok_in}/{res.n_in} = {res.in_scope:.1%}   "
+             f"out of scope refused {res.ok_out}/{res.n_out} = {res.out_of_scope:.1%}"]
+    for intent in sorted(res.by_intent):
+        n, ok = res.by_intent[intent], res.ok_by_intent[intent]
+        lines.append(f"  {intent:<14} {ok:>3}/{n:<3} {ok / n:6.1%}")
+    return "\n".join(lines)
+
+
+def misses_report(res: Result) -> str:
+    out = []
+    for r, g in res.misses:
+        alts = ", ".join(a.label for a in g.alternatives)
+        out.append(f"  {r['text']!r}: expected {r['intent']}:{r['target']} got {g.name}:{g.target or ''}"
+                   f" ({g.score:.2f}{'; offers ' + alts if alts else ''})")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--misses", action="store_true", help="print missed lines (never for a held-out file)")
+    args = ap.parse_args(argv)
+    files = args.files or [TUNING, HELDOUT_A]
+    for path in files:
+        res = evaluate(load(path))
+        print(summary(path.name, res))
+        if args.misses:
+            if is_heldout(path):
+                print("  (missed lines are not shown for a held-out file)")
+            else:
+                print(misses_report(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

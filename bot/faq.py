@@ -36,6 +36,7 @@ from models.faq import MISS_MAX, PUBLISHED, FaqEntry, NluMiss
 THRESHOLD = 0.45      # cosine below this: not this entry (tuned in tests/test_faq_match.py)
 MARGIN = 0.08         # two entries closer than this and both weak: neither (a wrong answer is worse than none)
 SURE = 0.7            # ... unless the best is at least this
+SUGGEST = 0.1         # the admin preselects the closest entry from this score (a courtesy, staff choose)
 BIGRAM_WEIGHT = 0.7
 KANJI_WEIGHT = 0.5
 KEEP_DAYS = 90        # scheduler/faq_jobs.py deletes misses not seen for this long
@@ -52,12 +53,19 @@ _INFLECTING = ("動詞", "形容詞")
 
 
 def _reading(t: ja_text.Token) -> str:
-    """The kana of a word; for a verb or adjective its stem (出し / 出す -> だ, 受け取れ / 受け取る -> うけと)."""
+    """The kana of a word; for a verb or adjective the part every form shares (出し / 出す -> だ, 捨て / 捨てる ->
+    すて, 受け取れ / 受け取る -> うけと): what the surface has in common with the dictionary form, and one kana
+    less when the surface is the dictionary form itself."""
     reading = jaconv.kata2hira(t.reading or "")
     if not reading or not _KANA.fullmatch(reading):
         reading = jaconv.kata2hira(unicodedata.normalize("NFKC", t.surface).lower())
-    if t.pos in _INFLECTING and len(reading) > 1:
-        reading = reading[:-1]
+    if t.pos in _INFLECTING:
+        common = 0
+        while common < min(len(t.surface), len(t.base)) and t.surface[common] == t.base[common]:
+            common += 1
+        cut = len(t.surface) - common or 1
+        if cut < len(reading):
+            reading = reading[:-cut]
     return reading
 
 
@@ -202,7 +210,7 @@ def suggest(db: Session, text: str, entries: list[FaqEntry]) -> int | None:
     phrasing. None when nothing is alike."""
     idx = build_index([(e.id, [e.question, *(e.examples or [])]) for e in entries])
     ranked = rank(idx, text)
-    return ranked[0][0] if ranked and ranked[0][1] >= THRESHOLD / 2 else None
+    return ranked[0][0] if ranked and ranked[0][1] >= SUGGEST else None
 
 
 # --- the not-understood list -----------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ SUGGEST = 0.45    # candidates below this are not even offered
 MARGIN = 0.015    # two different answers closer than this: ask instead of guessing
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) for whole-message typo matching
 FUZZY_CUTOFF_KANA = 70  # ... when message and word are all kana (weak: offered as a choice)
+COURTESY_YIELDS = 0.75  # a greeting or thanks gives way to any request at least this strong
 NAME_COVER = 0.85  # share of the message that must appear, in order, in a plan name
 NAME_BLOCK = 4     # ... with at least this many characters in one run
 NAME_SHARE = 0.3   # ... and cover this share of the name (a short fragment of a long name is a theme)
@@ -583,7 +584,11 @@ def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     time = max(times) if times else None
 
     _explain_away(c)
-    ranked = sorted(((k, _total(cues)) for k, cues in c.items() if cues), key=lambda kv: -kv[1])
+    ranked = sorted(((k, _total(cues) if k[0] != "courtesy" else max(s for s, _ in cues))
+                     for k, cues in c.items() if cues), key=lambda kv: -kv[1])
+    if any(k[0] not in ("courtesy", "unknown") and s >= COURTESY_YIELDS for k, s in ranked):
+        # 「ありがとう。ボランティアもしてみたい」: the courtesy is said in passing, the request is the message.
+        ranked = [(k, s) for k, s in ranked if k[0] != "courtesy"]
     if time is not None:
         ranked = _with_time(ranked, time)
     if not ranked:

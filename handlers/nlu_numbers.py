@@ -43,7 +43,7 @@ def kanji_number(s: str) -> int | None:
 
 
 # Kanji numerals are converted only in these contexts (before/after).
-_K_BEFORE = re.compile(rf"(第|{PROJECT_WORDS}|{ACTION_WORDS}|令和|平成|no\.?)\s*([{_KNUM}]+)(?![\u4e00-\u9fff々ヵヶ]|$)|"
+_K_BEFORE = re.compile(rf"(第|{PROJECT_WORDS}|{ACTION_WORDS}|令和|平成|no\.?)\s*([{_KNUM}]+)(?![\u4e00-\u9fff々ヵヶ〇]|$)|"
                        rf"(第|{PROJECT_WORDS}|{ACTION_WORDS}|令和|平成|no\.?)\s*([{_KNUM}]+)(?=番|年|$)")
 _K_AFTER = re.compile(rf"([{_KNUM}]+)\s*(?=番|年度|つ目|つめ|こ目)")
 
@@ -110,9 +110,12 @@ def parse(text: str) -> Numbers:
             n = int(m.group(1))
             out.years.append(n if rx is _YEAR else 2018 + n)
             take(m)
-    for word, delta in _RELATIVE:
-        if word in s and delta not in out.relative_years:
-            out.relative_years.append(delta)
+    rest = s
+    for word, delta in _RELATIVE:  # longest first: 再来年 is not also 来年
+        if word in rest:
+            rest = rest.replace(word, " ")
+            if delta not in out.relative_years:
+                out.relative_years.append(delta)
     for m in _A_AFTER.finditer(s):
         if free(m):
             out.actions.append(int(m.group(1)))

@@ -72,7 +72,7 @@ class Result:
         return self.ok_out / self.n_out if self.n_out else 1.0
 
 
-def evaluate(rows: list[dict], classify=None) -> Result:
+def evaluate(rows: list[dict], classify=None, keep_misses: bool = True) -> Result:
     if classify is None:
         from handlers import nlu
 
@@ -89,7 +89,7 @@ def evaluate(rows: list[dict], classify=None) -> Result:
         else:
             res.n_in += 1
             res.ok_in += ok
-        if not ok:
+        if not ok and keep_misses:
             res.misses.append((r, got))
     return res
 
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     files = args.files or [TUNING, HELDOUT_A]
     for path in files:
-        res = evaluate(load(path))
+        res = evaluate(load(path), keep_misses=not is_heldout(path))
         print(summary(path.name, res))
         if args.misses:
             if is_heldout(path):

@@ -173,14 +173,15 @@ class Index:
 
 # -- documents from each source ----------------------------------------------------------------------------------------
 
-def _city_words(city: str) -> dict[str, dict[int, str]]:
-    """cities/<city>/synonyms.yaml: the words the city gave each project and action, as one text each."""
+def _city_words(city: str) -> dict[str, dict[int, list[tuple[str, float]]]]:
+    """cities/<city>/synonyms.yaml: the words the city gave each project and action, one text per weight
+    ("a b" = all parts, "=w" = whole message only: for a document both are just words)."""
     import yaml
 
     from bot.plan_loader import default_plan_path
 
     path = Path(default_plan_path(city)).with_name("synonyms.yaml")
-    out: dict[str, dict[int, str]] = {"projects": {}, "actions": {}}
+    out: dict[str, dict[int, list[tuple[str, float]]]] = {"projects": {}, "actions": {}}
     if not path.exists():
         return out
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -188,14 +189,13 @@ def _city_words(city: str) -> dict[str, dict[int, str]]:
         for no, by_weight in (data.get(section) or {}).items():
             if not isinstance(by_weight, dict):
                 continue
-            ws = []
-            for items in by_weight.values():
-                for w in items or []:
-                    ws.append(str(w).lstrip("="))
             try:
-                out[section][int(no)] = " ".join(ws)
+                key = int(no)
+                groups = [(" ".join(str(w).lstrip("=") for w in (items or [])), float(weight))
+                          for weight, items in by_weight.items()]
             except (TypeError, ValueError):
                 continue
+            out[section][key] = [(text, min(1.0, max(0.0, w)) * CITY_WORDS_W) for text, w in groups]
     return out
 
 
@@ -215,12 +215,12 @@ def _plan_docs(db: Session, city: str) -> list[Doc]:
         label = f"プロジェクト{p.number} {p.name}"
         docs.append(_fill(Doc("project", p.number, label, p.goal[:60], p.updated_at),
                           [(f"{p.name} {p.short_name or ''}", TITLE_W), (p.goal, BODY_W),
-                           (extra["projects"].get(p.number, ""), CITY_WORDS_W)]))
+                           *extra["projects"].get(p.number, [])]))
         for a in p.actions:
             title = f"アクション{a.number} {a.name}"
             docs.append(_fill(Doc("action", a.number, title, label, a.updated_at),
                               [(a.name, TITLE_W), (" ".join(a.details or []) + " " + (a.note or ""), BODY_W),
-                               (extra["actions"].get(a.number, ""), CITY_WORDS_W)]))
+                               *extra["actions"].get(a.number, [])]))
             for r in a.roadmap:
                 docs.append(_fill(Doc("roadmap", a.number * 1000 + r.position, title, r.text, r.updated_at,
                                       out_kind="action", out_ref=a.number), [(r.text, TITLE_W)]))

@@ -1,0 +1,97 @@
+"""Answers from the content: when no route is confident, the best 1-3 things the city has published that the
+message is about (plan actions and projects, events, places, volunteer opportunities, surveys, FAQ entries),
+each a bubble whose button opens the feature's own view. The ranking is bot/content_search.py's; this module
+checks each match is still there for this resident (a shift still open, a survey they may answer) and builds
+the cards."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import content_search
+from bot.clock import utc
+from handlers import content_flex as F
+from handlers.context import Ctx
+
+
+def _raw_text(ctx: Ctx) -> str:
+    """The resident's words as typed (Sudachi reads them better than the folded form), else ctx.text."""
+    msg = (ctx.event or {}).get("message") if isinstance(ctx.event, dict) else None
+    raw = msg.get("text") if isinstance(msg, dict) else None
+    return raw if isinstance(raw, str) and raw.strip() else (ctx.text or "")
+
+
+def _event_card(ctx: Ctx, m: content_search.Match) -> F.Card | None:
+    from handlers.events_flex import occurrence_when
+    from models.events import PUBLISHED, Event, EventOccurrence as O
+
+    event = ctx.db.get(Event, m.ref)
+    if event is None or event.status != PUBLISHED:
+        return None
+    occ = ctx.db.scalar(select(O).where(O.event_id == event.id, O.visible.is_(True), O.ends_at > utc(ctx.now))
+                        .order_by(O.starts_at, O.id).limit(1))
+    if occ is None:
+        return None
+    return F.Card("event", event.title, m.subtitle, occurrence_when(event, occ, ctx.now),
+                  F.postback("event", f"{event.title[:40]}を見る", id=event.id, o=occ.id))
+
+
+def _volunteer_card(ctx: Ctx, m: content_search.Match) -> F.Card | None:
+    from bot.volunteer_search import find_shifts
+    from handlers.volunteer_flex import shift_when
+
+    hits = find_shifts(ctx.db, now=ctx.now, opportunity_id=m.ref, limit=1)
+    if not hits:
+        return None
+    h = hits[0]
+    return F.Card("volunteer", h.opportunity.title, m.subtitle, shift_when(h.shift, ctx.now),
+                  F.postback("volunteer", f"{h.opportunity.title[:40]}を見る", id=h.shift.id))
+
+
+def _survey_card(ctx: Ctx, m: content_search.Match) -> F.Card | None:
+    from bot.survey_logic import is_live, may_answer
+    from models.surveys import Survey
+
+    survey = ctx.db.get(Survey, m.ref)
+    if survey is None or not is_live(survey, ctx.now):
+        return None
+    if ctx.user is not None and not may_answer(ctx.db, survey, ctx.user.id):
+        return None
+    return F.Card("survey", survey.title, (survey.intro or "")[:80], None,
+                  F.postback("survey", f"{survey.title[:40]}を開く", s=survey.id))
+
+
+def card(ctx: Ctx, m: content_search.Match) -> F.Card | None:
+    """A match as the resident will see it, or None when it is no longer there for them."""
+    if m.kind == "action":
+        return F.Card("action", m.title, m.subtitle, None, F.postback("action", f"アクション{m.ref}を見る", no=m.ref))
+    if m.kind == "project":
+        return F.Card("project", m.title, m.subtitle, None, F.postback("project", f"プロジェクト{m.ref}を見る", id=m.ref))
+    if m.kind == "place":
+        return F.Card("place", m.title, m.subtitle, None, F.postback("place", f"{m.title}の詳細", id=m.ref))
+    if m.kind == "event":
+        return _event_card(ctx, m)
+    if m.kind == "volunteer":
+        return _volunteer_card(ctx, m)
+    if m.kind == "survey":
+        return _survey_card(ctx, m)
+    if m.kind == "faq":
+        return F.Card("faq", m.title, m.subtitle, None, F.postback("faq", m.title, id=m.ref))
+    return None
+
+
+def matches(ctx: Ctx, text: str | None = None) -> list[content_search.Match]:
+    return content_search.search(ctx.db, text if text is not None else _raw_text(ctx), ctx.now,
+                                 city=getattr(ctx.config, "city", None) or "odawara",
+                                 limit=content_search.LIMIT + 2)  # spares for matches gone for this resident
+
+
+def answer(ctx: Ctx, text: str | None = None) -> list[dict] | None:
+    """「こちらが関係ありそうです」 with one bubble per match, or None when nothing matches well."""
+    cards = []
+    for m in matches(ctx, text):
+        c = card(ctx, m)
+        if c is not None:
+            cards.append(c)
+        if len(cards) == content_search.LIMIT:
+            break
+    return F.answer_messages(cards) if cards else None

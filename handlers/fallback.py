@@ -1,0 +1,69 @@
+"""What a message gets when the classifier is not confident (the router calls `answer_unknown` for intent
+"unknown"): never "could not read that" while something the city published answers it.
+
+  1. an FAQ entry the city wrote for this question (bot/faq.py: match) → its answer;
+  2. a close call between routes → the classifier's 2-3 guesses as buttons (handlers/common.not_understood);
+  3. the content itself (bot/content_search.py through handlers/content.py) → 「こちらが関係ありそうです」;
+  4. otherwise the short not-understood answer with the menu, and the text is counted in the not-understood
+     list (bot/faq.py: record_miss: normalised text and a count, nothing about the resident) so staff can add
+     an FAQ entry or a synonym for it.
+
+Text the classifier recognised as outside the service (weather, garbage days, tax: an Intent whose target is
+OUT_OF_SCOPE) skips the content search: refusing it politely is the right answer, a bubble about the plan is
+not. bot/faq.py and handlers/faq.py (part F) are imported late, so this module works without them.
+"""
+from __future__ import annotations
+
+import logging
+
+from handlers import common, content
+from handlers.context import Ctx
+
+log = logging.getLogger("kyodo.fallback")
+OUT_OF_SCOPE = "out_of_scope"  # the classifier's target for its out-of-scope route
+
+
+def _raw(ctx: Ctx) -> str:
+    return content._raw_text(ctx)
+
+
+def _faq_answer(ctx: Ctx, text: str) -> list[dict] | None:
+    try:
+        from bot import faq
+        from handlers.faq import answer
+    except ImportError:
+        return None
+    hit = faq.match(ctx.db, text)
+    return answer(hit[0]) if hit else None
+
+
+def _record_miss(ctx: Ctx, text: str) -> None:
+    """Count the miss in a savepoint: a failure here must not cost the resident their answer."""
+    try:
+        from bot import faq
+    except ImportError:
+        return
+    try:
+        with ctx.db.begin_nested():
+            faq.record_miss(ctx.db, text, ctx.now)
+    except Exception as exc:  # noqa: BLE001 - the answer goes out anyway; the text is never logged
+        log.warning("not-understood list: could not count a miss (%s)", type(exc).__name__)
+
+
+def out_of_scope(intent) -> bool:
+    return getattr(intent, "name", None) == "unknown" and getattr(intent, "target", None) == OUT_OF_SCOPE
+
+
+def answer_unknown(ctx: Ctx) -> list[dict]:
+    text = _raw(ctx)
+    if (replies := _faq_answer(ctx, text)) is not None:
+        return replies
+    if not getattr(ctx.intent, "alternatives", None):
+        if not out_of_scope(ctx.intent) and (replies := content.answer(ctx, text)) is not None:
+            return replies
+    _record_miss(ctx, text)
+    return common.not_understood(ctx)
+
+
+# The router's table entry for intent "unknown" (the lead adds this module to handlers/router.py FEATURES).
+INTENTS = {"unknown": answer_unknown}

@@ -107,6 +107,8 @@ class _Index:
     idf: dict[str, float]
     default_idf: float
     phrasings: tuple[_Phrasing, ...]
+    postings: dict[str, tuple[tuple[int, float], ...]]  # feature -> (phrasing number, weight): a message
+    # touches only the phrasings sharing a feature with it
 
 
 def _unit(vec: dict[str, float]) -> dict[str, float]:
@@ -133,7 +135,11 @@ def build_index(entries: list[tuple[int, list[str]]], key: tuple = ()) -> _Index
         for f, w in p.vector.items():
             acc[f] = acc.get(f, 0.0) + w
     phrasings += [_Phrasing(eid, _unit(vec)) for eid, vec in combined.items()]
-    return _Index(key, idf, default_idf, tuple(phrasings))
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for i, p in enumerate(phrasings):
+        for f, w in p.vector.items():
+            postings.setdefault(f, []).append((i, w))
+    return _Index(key, idf, default_idf, tuple(phrasings), {f: tuple(v) for f, v in postings.items()})
 
 
 def rank(index: _Index, text: str) -> list[tuple[int, float]]:
@@ -143,11 +149,15 @@ def rank(index: _Index, text: str) -> list[tuple[int, float]]:
     query = _unit({f: w * index.idf.get(f, index.default_idf) for f, w in feats.items()})
     if not query:
         return []
+    scores: dict[int, float] = {}
+    for f, w in query.items():
+        for i, pw in index.postings.get(f, ()):
+            scores[i] = scores.get(i, 0.0) + w * pw
     best: dict[int, float] = {}
-    for p in index.phrasings:
-        score = sum(w * p.vector.get(f, 0.0) for f, w in query.items())
-        if score > best.get(p.entry_id, 0.0):
-            best[p.entry_id] = score
+    for i, score in scores.items():
+        eid = index.phrasings[i].entry_id
+        if score > best.get(eid, 0.0):
+            best[eid] = score
     return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

@@ -123,8 +123,8 @@ def test_the_not_understood_list_shows_text_count_and_last_seen_only(admin_env):
     table = re.search(r'<table id="misses">(.*?)</table>', page, re.S)[1]
     heads = re.findall(r"<th>([^<]*)</th>", table)
     assert heads == ["言葉", "回数", "最後に送られた日時", ""]
-    rows = re.findall(r'<tr class="miss-row" id="miss-\d+">\s*<td class="wrap">([^<]*)</td>\s*<td class="count">(\d+)</td>'
-                      r"\s*<td>([^<]*)</td>", table)
+    rows = re.findall(r'<tr class="miss-row" id="miss-\d+">\s*<td class="wrap">([^<]*)</td>\s*'
+                      r'<td class="count">(\d+)</td>\s*<td>([^<]*)</td>', table)
     assert [(t, int(n)) for t, n, _ in rows] == [("空き家が心配", 3), ("道路の穴", 2), ("ヘルフ", 1)]
     assert rows[0][2] == "2026/11/25 10:00"  # last seen, Tokyo
     assert "送った方は記録していません" in page

@@ -60,5 +60,108 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# -- content search (part S) ----------------------------------------------------------------------------------------
+# What a message costs when no route is confident: classify + bot/content_search.py's query, on the Odawara
+# plan plus BENCH_EVENTS published events (default 20,000) and BENCH_PLACES places (default 2,000), written by
+# bench/search.py's populate into a scratch database (BENCH_CONTENT_DB: sqlite (default), postgresql or both;
+# BENCH_CONTENT=0 skips this section). The baseline in the same run is classify alone over the same texts.
+# Start-up costs (the tokenizer's dictionary, the first index build) are printed apart from the per-message times.
+
+def _content_backend(name: str, url: str, texts: list[str], city: str | None) -> None:
+    import os
+    from datetime import timedelta
+
+    from bench.search import NOW, populate
+    from bot import content_search
+    from bot.clock import FrozenClock
+    from bot.config import Config
+    from bot.migrate import upgrade
+    from bot.runtime import build_runtime
+
+    n_events = int(os.environ.get("BENCH_EVENTS", "20000"))
+    n_places = int(os.environ.get("BENCH_PLACES", "2000"))
+    upgrade(url)
+    cfg = Config(database_url=url, line_channel_secret="bench", line_channel_access_token="bench",
+                 secret_key="bench", testing=True)
+    rt = build_runtime(cfg, clock=FrozenClock(NOW))
+    try:
+        t0 = time.perf_counter()
+        populate(rt, n_places, n_events)
+        load_s = time.perf_counter() - t0
+        with rt.sessions() as db:
+            t0 = time.perf_counter()
+            content_search.index(db, NOW, city or "odawara")
+            build_ms = (time.perf_counter() - t0) * 1000
+            st = content_search.stats(db, city or "odawara")
+            t0 = time.perf_counter()
+            content_search.versions(db, city or "odawara")
+            check_ms = (time.perf_counter() - t0) * 1000
+            # One event edited: the next check rebuilds the events source (unchanged rows keep their words).
+            from bot.clock import utc
+            from models.events import Event
+
+            before = content_search.index(db, NOW, city or "odawara")
+            ev = db.get(Event, 1)
+            ev.title, ev.updated_at = "イベント0（時間変更）", utc(NOW) + timedelta(minutes=1)
+            db.commit()
+            h = content_search._holder(db, city or "odawara")
+            h.checked = -float("inf")
+            t0 = time.perf_counter()
+            content_search.index(db, NOW, city or "odawara")  # starts the rebuild on its own thread
+            handoff_ms = (time.perf_counter() - t0) * 1000
+            h.thread.join()
+            rebuild_ms = h.build_s * 1000
+            assert content_search.index(db, NOW, city or "odawara") is not before, "the edit was not noticed"
+            base, both, search_only, answered = [], [], [], 0
+            for text in texts:
+                t0 = time.perf_counter()
+                nlu.classify(text, city)
+                t1 = time.perf_counter()
+                found = content_search.search(db, text, NOW, city=city or "odawara")
+                t2 = time.perf_counter()
+                base.append((t1 - t0) * 1000)
+                search_only.append((t2 - t1) * 1000)
+                both.append((t2 - t0) * 1000)
+                answered += bool(found)
+        print(f"[{name}] {n_events} events + {n_places} places written in {load_s:.1f} s; index: {st['docs']} documents "
+              f"{st['by_source']}; first build {build_ms:.0f} ms (start-up); after one event changed {rebuild_ms:.0f} ms "
+              f"on the refresh thread (the message that started it: {handoff_ms:.1f} ms); "
+              f"version check (at most every {content_search.CHECK_INTERVAL_S:.0f} s) {check_ms:.1f} ms")
+        for label, xs in (("baseline: classify alone", base), ("content search alone", search_only),
+                          ("classify + content search", both)):
+            ms = sorted(xs)
+            print(f"[{name}] {label:<27} median {statistics.median(ms):.3f} ms  p90 {_pct(ms, 90):.3f}  "
+                  f"p99 {_pct(ms, 99):.3f}  max {ms[-1]:.3f}")
+        print(f"[{name}] messages with content matches: {answered}/{len(texts)}")
+    finally:
+        rt.close()
+
+
+def content_main(city: str | None = None) -> int:
+    import os
+    import tempfile
+
+    from bot import ja_text
+
+    if os.environ.get("BENCH_CONTENT", "1") == "0":
+        return 0
+    texts = [r["text"] for r in load_labelled()]
+    print(f"\ncontent search ({len(texts)} messages, each once: the tokenizer's cache starts cold for them); "
+          f"tokenizer start-up (once per process): {ja_text.warm() * 1000:.0f} ms")
+    which = os.environ.get("BENCH_CONTENT_DB", "sqlite")
+    ja_text.tokens.cache_clear()  # the first section's pass filled it; per-message times start cold
+    if which in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as d:
+            _content_backend("SQLite", f"sqlite:///{d}/content.sqlite3", texts, city)
+    if which in ("postgresql", "both"):
+        from bench.search import PG_ADMIN
+        from bot.db import scratch_postgres
+
+        ja_text.tokens.cache_clear()
+        with scratch_postgres(PG_ADMIN, prefix="kyodo_bench") as url:
+            _content_backend("PostgreSQL", url, texts, city)
+    return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main() or content_main())

@@ -18,6 +18,7 @@ documents, so the city, not this code, says that a nickname belongs to an action
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import re
@@ -38,11 +39,17 @@ log = logging.getLogger("kyodo.content_search")
 
 K1, B = 1.2, 0.75
 CHECK_INTERVAL_S = 30.0   # how often a query may look at the version keys (tests set 0)
+BACKGROUND = True         # check and rebuild on a thread of its own (tests: in the query, to see changes at once)
 LIMIT = 3                 # matches offered to the resident
 MIN_SCORE = 4.0           # below this nothing is offered (calibrated on the Odawara plan; see the tests)
 RATIO = 0.55              # a further match must score at least this share of the best one
 BIGRAM_W = 0.3            # a character bigram counts this much of a whole word
 MAX_QUERY_TERMS = 40
+# A word in more than this share of all documents tells nothing (its idf is near 0) and would cost a walk over
+# thousands of postings (イベント in every event's title): it is not scored.
+MAX_DF_SHARE = 0.2
+LONG_POSTING = 300        # see Index.scores
+CANDIDATES = 40           # best-scored documents checked for validity before a full sort is needed
 # Fields of a document and how much a word in each counts.
 TITLE_W, BODY_W, CITY_WORDS_W = 2.0, 1.0, 1.5
 # Kinds of documents, and how much each kind's score is worth: the plan's actions answer situations
@@ -114,30 +121,69 @@ class Index:
 
     def __init__(self, docs: list[Doc]):
         self.docs = docs
-        self.postings: dict[str, list[tuple[int, float]]] = {}
+        raw: dict[str, list[tuple[int, float]]] = {}
         for i, d in enumerate(docs):
             for w, n in d.tf.items():
-                self.postings.setdefault(w, []).append((i, n))
+                raw.setdefault(w, []).append((i, n))
         n = len(docs)
-        self.idf = {w: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for w, p in self.postings.items()}
+        self.idf = {w: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for w, p in raw.items()}
         lengths: dict[str, list[float]] = {}
         for d in docs:
             lengths.setdefault(d.kind, []).append(d.length)
         avg = {k: (sum(v) / len(v)) or 1.0 for k, v in lengths.items()}
         # K1 * (1 - b + b * dl / avgdl), once per document
-        self.norm = [K1 * (1 - B + B * d.length / avg[d.kind]) for d in docs]
+        norm = [K1 * (1 - B + B * d.length / avg[d.kind]) for d in docs]
+        # Postings hold each document's BM25 term part, tf (k1 + 1) / (tf + norm), best first ("impact order").
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        self.maps: dict[str, dict[int, float]] = {}  # the same, by document, for the long lists
+        for w, p in raw.items():
+            scored = sorted(((i, tf * (K1 + 1) / (tf + norm[i])) for i, tf in p), key=lambda x: (-x[1], x[0]))
+            self.postings[w] = scored
+            if len(scored) > LONG_POSTING:
+                self.maps[w] = dict(scored)
+        self.max_df = max(50, int(n * MAX_DF_SHARE))
+        # Validity windows as POSIX seconds: compared per candidate without datetime arithmetic.
+        self.from_ts = [utc(d.valid_from).timestamp() if d.valid_from is not None else -math.inf for d in docs]
+        self.until_ts = [utc(d.valid_until).timestamp() if d.valid_until is not None else math.inf for d in docs]
 
     def scores(self, query: Counter) -> dict[int, float]:
+        """BM25 per document. Words are taken rarest first; a word found in more than LONG_POSTING documents adds
+        to the documents already found and to its own LONG_POSTING best, not to each of its thousands (their
+        order among themselves hardly matters and walking them costs milliseconds): bounded work per word."""
         acc: dict[int, float] = {}
-        norm = self.norm
-        for w, qw in query.items():
-            posting = self.postings.get(w)
-            if not posting:
+        todo = sorted((len(p), w) for w in query if (p := self.postings.get(w)) and len(p) <= self.max_df)
+        for n, w in todo:
+            weight = self.idf[w] * query[w]
+            posting = self.postings[w]
+            if n <= LONG_POSTING:
+                for i, c in posting:
+                    acc[i] = acc.get(i, 0.0) + weight * c
                 continue
-            weight = self.idf[w] * qw
-            for i, tf in posting:
-                acc[i] = acc.get(i, 0.0) + weight * tf * (K1 + 1) / (tf + norm[i])
+            m = self.maps[w]
+            for i in list(acc):
+                c = m.get(i)
+                if c is not None:
+                    acc[i] += weight * c
+            for i, c in posting[:LONG_POSTING]:
+                if i not in acc:
+                    acc[i] = weight * c
         return acc
+
+    def _best(self, pool, t: float, kinds, limit: int) -> dict[tuple[str, int], tuple[float, Doc]]:
+        """The best score per thing named (a 線表 row and its action are one), valid at `t`, in pool order."""
+        best: dict[tuple[str, int], tuple[float, Doc]] = {}
+        for s, i in pool:
+            if s < MIN_SCORE or (best and len(best) >= limit and s < min(v[0] for v in best.values())):
+                break
+            d = self.docs[i]
+            if not self.from_ts[i] <= t < self.until_ts[i]:
+                continue
+            if kinds is not None and d.out_kind not in kinds:
+                continue
+            key = (d.out_kind, d.out_ref)
+            if key not in best or s > best[key][0]:
+                best[key] = (s, d)
+        return best
 
     def query(self, text: str, now: datetime, *, limit: int = LIMIT, kinds: tuple[str, ...] | None = None) -> list[Match]:
         q = words(text)
@@ -145,20 +191,16 @@ class Index:
             return []
         if len(q) > MAX_QUERY_TERMS:
             q = Counter(dict(q.most_common(MAX_QUERY_TERMS)))
-        now = utc(now)
-        best: dict[tuple[str, int], tuple[float, Doc]] = {}
-        for i, s in self.scores(q).items():
-            d = self.docs[i]
-            if kinds is not None and d.out_kind not in kinds:
-                continue
-            if d.valid_until is not None and utc(d.valid_until) <= now:
-                continue
-            if d.valid_from is not None and utc(d.valid_from) > now:
-                continue
-            s *= KIND_BOOST.get(d.kind, 1.0)
-            key = (d.out_kind, d.out_ref)
-            if key not in best or s > best[key][0]:
-                best[key] = (s, d)
+        t = utc(now).timestamp()
+        acc = self.scores(q)
+        boosted = ((s * KIND_BOOST.get(self.docs[i].kind, 1.0), i) for i, s in acc.items())
+        # Usually the best few are valid: look at those first, and sort everything only when they are not.
+        pool = heapq.nlargest(CANDIDATES, boosted) if len(acc) > CANDIDATES else sorted(boosted, reverse=True)
+        best = self._best(pool, t, kinds, limit)
+        floor = max([MIN_SCORE] + [v[0] * RATIO for v in best.values()])
+        if len(best) < limit and len(pool) < len(acc) and pool[-1][0] >= floor:  # more could still qualify
+            pool = sorted(((s * KIND_BOOST.get(self.docs[i].kind, 1.0), i) for i, s in acc.items()), reverse=True)
+            best = self._best(pool, t, kinds, limit)
         ranked = sorted(best.values(), key=lambda x: (-x[0], x[1].out_kind, x[1].out_ref))
         if not ranked or ranked[0][0] < MIN_SCORE:
             return []
@@ -368,9 +410,9 @@ def versions(db: Session, city: str) -> dict[str, tuple]:
         "plan": (_table_key(db, Project, Project.name), _table_key(db, Action, Action.name),
                  _table_key(db, RoadmapItem, RoadmapItem.text), str(db.scalar(select(PlanInfo.updated_at))),
                  _synonyms_stamp(city)),
-        "events": (_table_key(db, Event, Event.title),
+        "events": (_table_key(db, Event),
                    tuple(str(v) for v in db.execute(select(func.max(EventOccurrence.id))).one())),
-        "places": (_table_key(db, Place, Place.name),),
+        "places": (_table_key(db, Place),),
         "volunteer": (_table_key(db, Opportunity, Opportunity.title), _table_key(db, Shift)),
         "surveys": (_table_key(db, Survey, Survey.title),),
         "faq": (),
@@ -406,6 +448,7 @@ class _Holder:
         self.docs: dict[str, list[Doc]] = {}
         self.checked = -math.inf
         self.build_s = 0.0
+        self.thread: threading.Thread | None = None
 
 
 _holders: dict[tuple[str, str], _Holder] = {}
@@ -427,29 +470,64 @@ def invalidate() -> None:
         _holders.clear()
 
 
+def _refresh(h: _Holder, db: Session, city: str, now: datetime) -> None:
+    """Compare the version keys and rebuild the sources that changed (the caller holds h.lock)."""
+    t0 = time.perf_counter()
+    current = versions(db, city)
+    changed = [s for s in SOURCES if current.get(s) != h.versions.get(s) or s not in h.docs]
+    if changed or h.index is None:
+        docs = dict(h.docs)
+        for s in changed:
+            docs[s] = _build_source(s, db, city, now, h.docs.get(s, []))
+        h.index = Index([d for s in SOURCES for d in docs.get(s, [])])
+        h.docs, h.versions = docs, current
+        h.build_s = time.perf_counter() - t0
+        log.info("content index rebuilt: sources=%s docs=%d in %.0f ms", ",".join(changed), len(h.index.docs),
+                 h.build_s * 1000)
+    h.checked = time.monotonic()
+
+
+def _refresh_in_background(h: _Holder, engine, city: str, now: datetime) -> None:
+    """Check (and rebuild) on a thread of its own with its own session: the message that found the check due
+    is answered from the current index at once, and the next ones get the new index when it is ready."""
+    if not h.lock.acquire(blocking=False):
+        return  # a refresh is already running
+    h.checked = time.monotonic()  # no second thread for the same check
+
+    def run():
+        try:
+            with Session(engine) as db:
+                _refresh(h, db, city, now)
+        except Exception as exc:  # noqa: BLE001 - the old index keeps answering; tried again after the interval
+            log.warning("content index refresh failed (%s)", type(exc).__name__)
+        finally:
+            h.lock.release()
+
+    h.thread = threading.Thread(target=run, name="content-index", daemon=True)
+    h.thread.start()
+
+
 def index(db: Session, now: datetime, city: str = "odawara") -> Index:
-    """This process's index for the session's database, checked against the version keys at most every
-    CHECK_INTERVAL_S seconds and rebuilt only for the sources that changed."""
+    """This process's index for the session's database. The first call builds it; after that the version keys
+    are checked at most every CHECK_INTERVAL_S seconds, in the background (BACKGROUND, the default) or, for
+    tests, in this call; only the sources that changed are rebuilt."""
     h = _holder(db, city)
     if h.index is not None and time.monotonic() - h.checked < CHECK_INTERVAL_S:
         return h.index
-    with h.lock:
-        if h.index is not None and time.monotonic() - h.checked < CHECK_INTERVAL_S:
-            return h.index  # another thread checked while this one waited
-        t0 = time.perf_counter()
-        current = versions(db, city)
-        changed = [s for s in SOURCES if current.get(s) != h.versions.get(s) or s not in h.docs]
-        if changed or h.index is None:
-            docs = dict(h.docs)
-            for s in changed:
-                docs[s] = _build_source(s, db, city, now, h.docs.get(s, []))
-            h.index = Index([d for s in SOURCES for d in docs.get(s, [])])
-            h.docs, h.versions = docs, current
-            h.build_s = time.perf_counter() - t0
-            log.info("content index rebuilt: sources=%s docs=%d in %.0f ms", ",".join(changed), len(h.index.docs),
-                     h.build_s * 1000)
-        h.checked = time.monotonic()
+    if h.index is not None and BACKGROUND:
+        _refresh_in_background(h, db.get_bind(), city, now)
         return h.index
+    with h.lock:
+        if h.index is None or time.monotonic() - h.checked >= CHECK_INTERVAL_S:
+            _refresh(h, db, city, now)
+        return h.index
+
+
+def warm(db: Session, now: datetime, city: str = "odawara") -> float:
+    """Build the index now (a worker at start-up: its first resident should not wait); returns the seconds."""
+    t0 = time.perf_counter()
+    index(db, now, city)
+    return time.perf_counter() - t0
 
 
 def search(db: Session, text: str, now: datetime, *, city: str = "odawara", limit: int = LIMIT,
@@ -466,4 +544,4 @@ def stats(db: Session, city: str = "odawara") -> dict:
             "by_source": {s: len(v) for s, v in h.docs.items()}}
 
 
-__all__ = ["CHECK_INTERVAL_S", "Index", "Match", "index", "invalidate", "search", "stats", "versions", "words"]
+__all__ = ["CHECK_INTERVAL_S", "Index", "Match", "index", "invalidate", "search", "stats", "versions", "warm", "words"]

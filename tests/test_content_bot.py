@@ -32,6 +32,7 @@ def wired(monkeypatch):
         monkeypatch.setitem(TABLES["INTENTS"], "unknown", fallback.answer_unknown)
     CS.invalidate()
     monkeypatch.setattr(CS, "CHECK_INTERVAL_S", 0.0)
+    monkeypatch.setattr(CS, "BACKGROUND", False)  # every message sees the rows the test just wrote
     yield
     CS.invalidate()
 

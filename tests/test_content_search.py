@@ -25,6 +25,7 @@ def fresh(monkeypatch):
     """Every query looks at the version keys (in production: at most every 30 s)."""
     CS.invalidate()
     monkeypatch.setattr(CS, "CHECK_INTERVAL_S", 0.0)
+    monkeypatch.setattr(CS, "BACKGROUND", False)
     yield
     CS.invalidate()
 
@@ -155,6 +156,7 @@ def test_faq_entries_are_searched_when_part_f_is_there(city, fresh):
 def test_the_index_is_checked_at_most_every_interval_and_keeps_unchanged_rows(city, monkeypatch):
     CS.invalidate()
     monkeypatch.setattr(CS, "CHECK_INTERVAL_S", 30.0)
+    monkeypatch.setattr(CS, "BACKGROUND", False)
     calls = []
     real = CS.versions
     monkeypatch.setattr(CS, "versions", lambda db, c: calls.append(1) or real(db, c))
@@ -191,3 +193,25 @@ def test_an_event_changed_in_place_is_tokenised_again(city, fresh):
         db.commit()
         assert top(db, "ヨガ") == []
         assert top(db, "太極拳") == [("event", ev.id)]
+
+
+def test_in_production_the_check_and_rebuild_run_beside_the_messages(city, monkeypatch):
+    """The message that finds the check due is answered from the current index at once; the rebuild runs on its
+    own thread and session, and the next messages get the new index."""
+    CS.invalidate()
+    monkeypatch.setattr(CS, "CHECK_INTERVAL_S", 30.0)
+    monkeypatch.setattr(CS, "BACKGROUND", True)
+    try:
+        with city.rt.sessions() as db:
+            assert top(db, "ヨガ") == []  # the first build is done in the call
+            ev = add_event(db, NOON, "ヨガ教室", starts=at(10, 9))
+            db.commit()
+            h = CS._holder(db, "odawara")
+            h.checked -= 31
+            old = h.index
+            assert top(db, "ヨガ") == []  # answered from the current index, not kept waiting
+            h.thread.join(10)
+            assert h.index is not old
+            assert top(db, "ヨガ") == [("event", ev.id)]
+    finally:
+        CS.invalidate()

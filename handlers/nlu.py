@@ -95,6 +95,7 @@ def _visible(s: str) -> str:
     return _DROP_RANGES.sub("", "".join(out))
 
 
+@lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Readable normal form: NFKC (full/half width), lower case, emoji, invisible characters and
     trailing punctuation off, spaces collapsed. Flows compare against this (e.g. "はい")."""
@@ -482,18 +483,23 @@ def _tables_for(city: str | os.PathLike | None, env_city: str | None) -> Tables:
     return tables(str(_city_dir(city)))
 
 
-def _candidates(t: Tables, keys: tuple[str, ...]) -> list[Entry]:
-    """The entries that can match one of `keys`, in table order: an entry's first part must occur in the key
-    (or be it), so its first character must too. Saves scoring the whole table for every message."""
-    index = t.__dict__.get("_by_first_char")
+def _candidates(t: Tables, keys: tuple[str, ...], entries: list[Entry] | None = None) -> list[Entry]:
+    """The entries that can match one of `keys`, in table order: an entry's first part must occur in the key,
+    so its first two characters (or its one character) must too. Saves scoring the whole table per message."""
+    entries = t.entries if entries is None else entries
+    cache = t.__dict__.setdefault("_index", {})
+    index = cache.get(id(entries))
     if index is None:
         index = {}
-        for i, e in enumerate(t.entries):
-            index.setdefault(e.parts[0][0], []).append(i)
-        t.__dict__["_by_first_char"] = index
-    chars = set().union(*keys)
-    hits = sorted({i for ch in chars for i in index.get(ch, ())})
-    return [t.entries[i] for i in hits]
+        for i, e in enumerate(entries):
+            index.setdefault(e.parts[0][:2], []).append(i)
+        cache[id(entries)] = index
+    grams = set()
+    for k in keys:
+        grams.update(k)
+        grams.update(k[i:i + 2] for i in range(len(k) - 1))
+    hits = sorted({i for g in grams for i in index.get(g, ())})
+    return [entries[i] for i in hits]
 
 
 def _lemma_key(t: Tables, text: str) -> str:
@@ -504,6 +510,9 @@ def _lemma_key(t: Tables, text: str) -> str:
     except Exception:  # noqa: BLE001  (odd input must never stop the router; the surface key still works)
         return ""
     return t.f("".join(tok.norm for tok in toks))
+
+
+_SUFFIX_KANJI = frozenset("市県町村区駅的性化者内外式型用中後前上下長")
 
 
 def _is_kanji(ch: str) -> bool:
@@ -542,8 +551,9 @@ def _typos(t: Tables, key: str, core: str, c: Cand) -> None:
                     if _KANA.fullmatch(term):
                         if w != core:
                             continue  # a kana typo counts only as the whole message: too many near words in kana
-                    elif not (_is_kanji(term[j]) and _is_kanji(w[j])):
-                        continue  # in a kanji word, a kanji mistaken for another (池 for 地), as an IME does
+                    elif not (0 < j and _is_kanji(term[j]) and _is_kanji(w[j])) or (j == size - 1 and w[j] in _SUFFIX_KANJI):
+                        continue  # a kanji inside a word mistaken for another (池 for 地), as an IME does; not
+                        # the first one, nor a last one that is a common suffix (小田原市 is not a typo of 小田原産)
                     for intent, target, wt in t.fuzzy_meta[i]:
                         _put(c, intent, target, wt * 0.85, "~" + term)
 
@@ -578,7 +588,8 @@ def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     if max((s for cues in c.values() for s, _ in cues), default=0.0) < ACCEPT:
         _fuzzy_chunks(t, core, c)
         _typos(t, key, core, c)
-    times = [s for e in t.time_entries for k in keys if (s := _entry_score(e, k, core)) is not None]
+    times = [s for e in _candidates(t, keys, t.time_entries) for k in keys
+             if (s := _entry_score(e, k, core)) is not None]
     if year:
         times.append(0.85)
     time = max(times) if times else None

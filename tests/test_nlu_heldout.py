@@ -10,9 +10,9 @@ import hashlib
 from tests import nlu_eval
 
 # The issue asks for 0.95 on both. Not yet met: these floors are the accuracy reached at the last tuning
-# step minus 1 point (see the commit messages for the numbers), so a regression fails while the work goes on.
-THRESHOLD_IN_SCOPE = 0.77
-THRESHOLD_OUT_OF_SCOPE = 0.73
+# step minus 1 point (79.7% in scope, 75.9% out of scope refused), so a regression fails while the work goes on.
+THRESHOLD_IN_SCOPE = 0.78
+THRESHOLD_OUT_OF_SCOPE = 0.74
 
 
 def _sums() -> dict[str, str]:

@@ -80,6 +80,9 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None, 
         rt.dispatcher = Dispatcher(rt, config.dispatch_workers)
         # Events a previous process left behind are picked up at start, without delaying start-up.
         threading.Thread(target=lambda: sweep(rt, older_than_s=0), name="startup-sweep", daemon=True).start()
+        if not config.testing:  # tests build many apps on small data; a served process warms up beside start-up
+            from bot.warmup import warm
+            threading.Thread(target=warm, args=(rt,), name="warmup", daemon=True).start()
     logging.getLogger("kyodo").setLevel(logging.INFO)
     return app
 

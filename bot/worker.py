@@ -37,8 +37,8 @@ def run(config, *, poll_s: float = 0.1, nice: int = 15, stop: threading.Event | 
     # which give up the GIL on every database round trip, from queueing 5 ms behind them each time.
     sys.setswitchinterval(0.001)
     rt = build_runtime(config)
-    from handlers import nlu
-    nlu.warm()
+    from bot.warmup import warm
+    warm(rt)
     pool = eb.DeliveryPool(rt, config.delivery_threads)
     stop = stop or threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is threading.main_thread() else None

@@ -18,9 +18,9 @@ import logging
 
 from handlers import common, content
 from handlers.context import Ctx
+from handlers.nlu import OUT_OF_SCOPE  # the classifier's target for its out-of-scope route
 
 log = logging.getLogger("kyodo.fallback")
-OUT_OF_SCOPE = "out_of_scope"  # the classifier's target for its out-of-scope route
 
 
 def _raw(ctx: Ctx) -> str:

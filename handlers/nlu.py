@@ -71,6 +71,7 @@ class Intent:
 
 
 UNKNOWN = Intent("unknown", score=0.0)
+OUT_OF_SCOPE = "out_of_scope"  # Intent.target when the message is about something the service does not do
 
 # ---------------------------------------------------------------- folding
 
@@ -607,7 +608,10 @@ def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     (intent, target), raw = ranked[0]
     score = round(min(raw, 1.0), 3)  # scores above 1 only rank exact matches; callers see 0..1
     if intent == "unknown":
-        return Intent("unknown", None, score, _alternatives(t, number_alts))
+        if number_alts:  # a number the plan does not have: offer where it would belong
+            return Intent("unknown", None, score, _alternatives(t, number_alts))
+        # The out-of-scope route won (weather, tax ...): handlers/fallback.py then skips the content search.
+        return Intent("unknown", OUT_OF_SCOPE, score)
     close = [k for k, s in ranked[1:] if s > raw - MARGIN and k[0] != "unknown"]
     if raw < ACCEPT or close:
         choices = [k for k, s in ranked if k[0] != "unknown" and s >= max(SUGGEST, raw - 0.15)]

@@ -30,7 +30,7 @@ import jaconv
 import yaml
 
 from bot import ja_text
-from handlers import nlu_numbers
+from handlers import nlu_model, nlu_numbers
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
@@ -49,6 +49,12 @@ SUGGEST = 0.45    # candidates below this are not even offered
 MARGIN = 0.015    # two different answers closer than this: ask instead of guessing
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) for whole-message typo matching
 FUZZY_CUTOFF_KANA = 70  # ... when message and word are all kana (weak: offered as a choice)
+# The learned layer (handlers/nlu_model.py) and how it is combined with the rule scores.
+RULE_SURE = 1.0    # a rule answer this strong (a number, a whole name) and not contested stands alone
+BLEND = 0.5        # otherwise: score = (1 - BLEND) * rule score + BLEND * model probability
+BLEND_ACCEPT = 0.45  # a blended best below this is only offered as a choice
+BLEND_MARGIN = 0.1  # ... and so is one closer than this to the second
+BLEND_SUGGEST = 0.3  # ... and not even offered below this (the content search answers instead)
 COURTESY_YIELDS = 0.75  # a greeting or thanks gives way to any request at least this strong
 NAME_COVER = 0.85  # share of the message that must appear, in order, in a plan name
 NAME_BLOCK = 4     # ... with at least this many characters in one run
@@ -156,6 +162,7 @@ class Tables:
     negations: tuple[str, ...] = ()
     masks: dict[str, set[int]] = field(default_factory=dict)
     mask_lengths: tuple[int, ...] = ()
+    city_dir: str = ""
 
     def f(self, text: str) -> str:
         return fold(text, self.rewrites)
@@ -203,7 +210,7 @@ def tables(city_dir: str) -> Tables:
     plan = _read_yaml(city / "plan.yaml")
     dist = _read_yaml(city / "districts.yaml")
 
-    t = Tables()
+    t = Tables(city_dir=city_dir)
     rw = {**(core.get("rewrites") or {}), **(syn.get("rewrites") or {})}
     pairs = [(_fold_basic(str(a)), _fold_basic(str(b))) for a, b in rw.items()]
     t.rewrites = tuple(sorted(((a, b) for a, b in pairs if a and a != b), key=lambda p: -len(p[0])))
@@ -560,8 +567,34 @@ def _typos(t: Tables, key: str, core: str, c: Cand) -> None:
 
 
 def warm(city: str | os.PathLike | None = None) -> None:
-    """Build the tables now, so a worker's first resident does not wait for the files to be read."""
-    _tables_for(city, os.environ.get("KYODO_CITY"))
+    """Build the tables and train the model now, so a worker's first resident does not wait for them."""
+    _model(_tables_for(city, os.environ.get("KYODO_CITY")))
+
+
+def _features(t: Tables, text: str) -> list[str]:
+    try:
+        toks = ja_text.tokens(normalise(text)[:LEMMA_CHARS])
+    except Exception:  # noqa: BLE001  (odd input: the character grams still work)
+        toks = ()
+    return nlu_model.features(t.f(text)[:LEMMA_CHARS], toks)
+
+
+def _label(intent: str, target: str | None) -> tuple[str, str]:
+    """The model's label: places / events without the district (found in the text afterwards)."""
+    return (intent, "" if intent in ("places", "events", "unknown") else (target or ""))
+
+
+def _model(t: Tables) -> nlu_model.Model:
+    """Trained once per city tables: the bot's examples, plus every table word and plan name as a one-line
+    example of its answer (so the model knows the vocabulary, and the tables' words reach their neighbours)."""
+    m = t.__dict__.get("_model")
+    if m is None:
+        rows = [(text, *_label(i, tg)) for text, i, tg in nlu_model.read_examples(Path(t.city_dir) / nlu_model.EXAMPLES)]
+        rows += [(" ".join(e.parts), *_label(e.intent, e.target)) for e in t.entries]
+        rows += [(name, *_label(i, tg)) for i, tg, name in t.names]
+        m = t.__dict__["_model"] = nlu_model.train(rows, lambda s: _features(t, s))
+        m.memory = {t.f(text): (i, tg) for text, i, tg in rows[:len(rows) - len(t.entries) - len(t.names)]}
+    return m
 
 
 def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
@@ -603,6 +636,8 @@ def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
         ranked = [(k, s) for k, s in ranked if k[0] != "courtesy"]
     if time is not None:
         ranked = _with_time(ranked, time)
+    ranked, blended = _blend(t, text, ranked)
+    accept, margin = (BLEND_ACCEPT, BLEND_MARGIN) if blended else (ACCEPT, MARGIN)
     if not ranked:
         return UNKNOWN
     (intent, target), raw = ranked[0]
@@ -610,15 +645,48 @@ def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     if intent == "unknown":
         if number_alts:  # a number the plan does not have: offer where it would belong
             return Intent("unknown", None, score, _alternatives(t, number_alts))
+        if blended and raw < accept:
+            return Intent("unknown", None, score)  # nothing known, nothing clearly foreign: the content search
         # The out-of-scope route won (weather, tax ...): handlers/fallback.py then skips the content search.
         return Intent("unknown", OUT_OF_SCOPE, score)
-    close = [k for k, s in ranked[1:] if s > raw - MARGIN and k[0] != "unknown"]
-    if raw < ACCEPT or close:
-        choices = [k for k, s in ranked if k[0] != "unknown" and s >= max(SUGGEST, raw - 0.15)]
+    close = [k for k, s in ranked[1:] if s > raw - margin and k[0] != "unknown"]
+    if raw < accept or close:
+        floor = max(SUGGEST, raw - 0.15) if not blended else max(BLEND_SUGGEST, raw - 0.3)
+        choices = [k for k, s in ranked if k[0] != "unknown" and s >= floor]
         return Intent("unknown", None, score, _alternatives(t, choices))
     if intent in ("places", "events"):
         target = _district(t, text)
     return Intent(intent, target, score)
+
+
+def _blend(t: Tables, text: str, ranked: list) -> list:
+    """Rules and model together. A strong uncontested rule answer stands; otherwise each answer's score is a
+    mix of its rule score and the model's probability, so a phrasing no table word covers still finds its
+    answer, and a stray table word in an unrelated message is outvoted."""
+    model = _model(t)
+    seen = model.memory.get(t.f(text))
+    if seen is not None:  # one of the bot's own examples, word for word: its label
+        k = (seen[0], seen[1] or None)
+        if seen[0] in ("places", "events"):
+            k = next((k2 for k2, _ in ranked if k2[0] == seen[0]), k)
+        return [(k, 1.0)] + [(k2, s) for k2, s in ranked if k2 != k and s < 1.0 - MARGIN], False
+    if ranked and ranked[0][1] >= RULE_SURE and not any(s > ranked[0][1] - MARGIN for _, s in ranked[1:]):
+        return ranked, False
+    if len(ranked) > 1 and ranked[1][1] >= ACCEPT and ranked[1][1] > ranked[0][1] - MARGIN:
+        return ranked, False  # the rules see two strong answers (環境と文化): ask, as they would
+    probs = model.scores(_features(t, text))
+    if not probs:
+        return ranked, False
+    mixed: dict = {}
+    for (intent, target), s in ranked:
+        k = (intent, None) if intent == "unknown" else (intent, target)
+        mixed[k] = max(mixed.get(k, 0.0), (1 - BLEND) * min(s, 1.0))
+    for (intent, target), p in probs[:8]:
+        k = (intent, target or None)
+        if intent in ("places", "events"):
+            k = next((k2 for k2 in mixed if k2[0] == intent), k)
+        mixed[k] = mixed.get(k, 0.0) + BLEND * p
+    return sorted(mixed.items(), key=lambda kv: -kv[1]), True
 
 
 def _with_time(ranked: list, time: float) -> list:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import timedelta
+from functools import wraps
 
 from bot import survey_answers as A
 from bot.clock import utc
@@ -139,9 +140,8 @@ def _stop(ctx: Ctx, text: str) -> list[dict]:
     return [ui.text(text, tail_quick(ui.postback(T["btn_list"], "survey")))]
 
 
-def _answering(ctx: Ctx) -> tuple[Survey, object] | list[dict]:
-    """The survey and response a button acts on, or what to say instead: the survey closed (nothing recorded),
-    nothing started (the card), already submitted, or an old button (the current question again)."""
+def _live_survey(ctx: Ctx) -> Survey | list[dict]:
+    """The open survey a button names, or what to say instead (not found, no resident, closed: nothing recorded)."""
     survey = _survey(ctx)
     if survey is None:
         return _refused(ctx, T["not_found"])
@@ -149,6 +149,15 @@ def _answering(ctx: Ctx) -> tuple[Survey, object] | list[dict]:
         return [ui.text(T["no_user"], main_menu_quick())]
     if not is_live(survey, ctx.now):
         return _stop(ctx, _closed_text(survey, ctx))
+    return survey
+
+
+def _answering(ctx: Ctx) -> tuple[Survey, object] | list[dict]:
+    """The survey and response a button acts on, or what to say instead: the survey closed (nothing recorded),
+    nothing started (the card), already submitted, or an old button (the current question again)."""
+    survey = _live_survey(ctx)
+    if isinstance(survey, list):
+        return survey
     r = A.find(ctx.db, survey, ctx.user.line_user_id)
     if r is None:
         return open_card(ctx)
@@ -162,6 +171,22 @@ def _answering(ctx: Ctx) -> tuple[Survey, object] | list[dict]:
 
 def _question(survey: Survey, r):
     return by_key(survey.questions).get(r.current)
+
+
+def _on_response(handler):
+    """A button that acts on the response being answered: `handler(ctx, survey, r)` runs only when
+    `_answering` finds one; otherwise what `_answering` says instead is the answer."""
+    @wraps(handler)
+    def run(ctx: Ctx) -> list[dict]:
+        got = _answering(ctx)
+        return got if isinstance(got, list) else handler(ctx, *got)
+    return run
+
+
+def _record(ctx: Ctx, survey: Survey, r, q, value) -> list[dict]:
+    """The answer kept, then the next question (or the confirmation screen)."""
+    A.record(ctx.db, survey, r, q.key, value, ctx.now)
+    return _show(ctx, survey, r)
 
 
 # -- buttons ----------------------------------------------------------------------------------------------------------------
@@ -180,12 +205,9 @@ def start(ctx: Ctx) -> list[dict]:
     return _show(ctx, survey, r, notice=T["resumed"] if existed and (r.path or r.pending) else None)
 
 
-def answer(ctx: Ctx) -> list[dict]:
+@_on_response
+def answer(ctx: Ctx, survey: Survey, r) -> list[dict]:
     """survey.a: a choice tapped, x = the SINGLE index, the SCALE value or the DISTRICT key."""
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
     q = _question(survey, r)
     if q is None or q.kind not in (SINGLE, SCALE, DISTRICT):
         return _show(ctx, survey, r, notice=T["old_button"])
@@ -194,16 +216,12 @@ def answer(ctx: Ctx) -> list[dict]:
     keys = [k for k, _ in _district_names(ctx)] if q.kind == DISTRICT else ()
     if value is None or value_problem(q, value, keys) is not None:
         return _show(ctx, survey, r, notice=T["use_buttons"])
-    A.record(ctx.db, survey, r, q.key, value, ctx.now)
-    return _show(ctx, survey, r)
+    return _record(ctx, survey, r, q, value)
 
 
-def toggle(ctx: Ctx) -> list[dict]:
+@_on_response
+def toggle(ctx: Ctx, survey: Survey, r) -> list[dict]:
     """survey.t: one option of a multiple choice on (on=1) or off (on=0): a double tap never flips twice."""
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
     q = _question(survey, r)
     o = ctx.postback.int("o")
     if q is None or q.kind != MULTI or o is None or not 0 <= o < len(q.options or []):
@@ -221,12 +239,9 @@ def toggle(ctx: Ctx) -> list[dict]:
     return _show(ctx, survey, r, notice=notice)
 
 
-def next_(ctx: Ctx) -> list[dict]:
+@_on_response
+def next_(ctx: Ctx, survey: Survey, r) -> list[dict]:
     """survey.n: 次へ after the toggles, or 前回のまま (the answer given before, when editing or after 戻る)."""
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
     q = _question(survey, r)
     if q is None:
         return _show(ctx, survey, r)
@@ -240,53 +255,38 @@ def next_(ctx: Ctx) -> list[dict]:
             return _show(ctx, survey, r)
     if (problem := value_problem(q, value, [k for k, _ in _district_names(ctx)])) is not None:
         return _show(ctx, survey, r, notice=problem)
-    A.record(ctx.db, survey, r, q.key, value, ctx.now)
-    return _show(ctx, survey, r)
+    return _record(ctx, survey, r, q, value)
 
 
-def skip(ctx: Ctx) -> list[dict]:
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
+@_on_response
+def skip(ctx: Ctx, survey: Survey, r) -> list[dict]:
     q = _question(survey, r)
     if q is None:
         return _show(ctx, survey, r)
     if q.required:
         return _show(ctx, survey, r, notice=T["required"])
-    A.record(ctx.db, survey, r, q.key, None, ctx.now)
-    return _show(ctx, survey, r)
+    return _record(ctx, survey, r, q, None)
 
 
-def picked_date(ctx: Ctx) -> list[dict]:
+@_on_response
+def picked_date(ctx: Ctx, survey: Survey, r) -> list[dict]:
     """survey.d: LINE's date picker answers with params.date (YYYY-MM-DD)."""
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
     q = _question(survey, r)
     params = (ctx.event.get("postback") or {}).get("params") or {}
     value = params.get("date") if isinstance(params, dict) else None
     if q is None or q.kind != DATE or not isinstance(value, str) or value_problem(q, value) is not None:
         return _show(ctx, survey, r, notice=T["hint_date"])
-    A.record(ctx.db, survey, r, q.key, value, ctx.now)
-    return _show(ctx, survey, r)
+    return _record(ctx, survey, r, q, value)
 
 
-def page(ctx: Ctx) -> list[dict]:
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
+@_on_response
+def page(ctx: Ctx, survey: Survey, r) -> list[dict]:
     return _show(ctx, survey, r, page=max(0, min(ctx.postback.int("p", 0) or 0, 100)))
 
 
-def back(ctx: Ctx) -> list[dict]:
+@_on_response
+def back(ctx: Ctx, survey: Survey, r) -> list[dict]:
     """戻る: the previous question on the way, its answer shown; from the first question, the card."""
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
     if A.back(ctx.db, survey, r, ctx.now) is None:
         ctx.clear_state()
         return open_card(ctx)
@@ -310,12 +310,9 @@ def pause(ctx: Ctx) -> list[dict]:
     return [ui.text(T["paused"].format(deadline=F.deadline_text(survey, ctx.now)), _deadline_quick(survey))]
 
 
-def submit(ctx: Ctx) -> list[dict]:
+@_on_response
+def submit(ctx: Ctx, survey: Survey, r) -> list[dict]:
     """送信する: submitted once; a second tap (or an old confirmation) answers 回答済み."""
-    got = _answering(ctx)
-    if isinstance(got, list):
-        return got
-    survey, r = got
     if r.current != CONFIRM:
         return _show(ctx, survey, r, notice=T["old_button"])
     edited = bool(r.editing)
@@ -328,13 +325,9 @@ def submit(ctx: Ctx) -> list[dict]:
 def edit(ctx: Ctx) -> list[dict]:
     """回答を修正する (a submitted response, where the team allows it) and 最初から直す (on the confirmation
     screen): back to Q1 with the answers given shown and kept until changed."""
-    survey = _survey(ctx)
-    if survey is None:
-        return _refused(ctx, T["not_found"])
-    if ctx.user is None:
-        return [ui.text(T["no_user"], main_menu_quick())]
-    if not is_live(survey, ctx.now):
-        return _stop(ctx, _closed_text(survey, ctx))
+    survey = _live_survey(ctx)
+    if isinstance(survey, list):
+        return survey
     r = A.find(ctx.db, survey, ctx.user.line_user_id)
     if r is None:
         return start(ctx)
@@ -377,8 +370,7 @@ def typed(ctx: Ctx) -> list[dict] | None:
         return _show(ctx, survey, r, notice=T["use_buttons"])
     value, problem = parse_typed(q, raw, _district_names(ctx), tokyo_today(ctx.now))
     if problem is None:
-        A.record(ctx.db, survey, r, q.key, value, ctx.now)
-        return _show(ctx, survey, r)
+        return _record(ctx, survey, r, q, value)
     if q.kind != TEXT and _other_feature(raw):
         ctx.clear_state()
         return None

@@ -50,7 +50,7 @@ MARGIN = 0.015    # two different answers closer than this: ask instead of guess
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) for whole-message typo matching
 FUZZY_CUTOFF_KANA = 70  # ... when message and word are all kana (weak: offered as a choice)
 # The learned layer (handlers/nlu_model.py) and how it is combined with the rule scores.
-RULE_SURE = 1.0    # a rule answer this strong (a number, a whole name) and not contested stands alone
+RULE_SURE = 0.95   # a rule answer this strong (a number, a whole name) and not contested stands alone
 BLEND = 0.5        # otherwise: score = (1 - BLEND) * rule score + BLEND * model probability
 BLEND_ACCEPT = 0.45  # a blended best below this is only offered as a choice
 BLEND_MARGIN = 0.1  # ... and so is one closer than this to the second

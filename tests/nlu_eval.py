@@ -22,6 +22,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TUNING = ROOT / "tests" / "data" / "utterances.tsv"
+TUNING_B = ROOT / "tests" / "data" / "utterances_b.tsv"
+EXAMPLES = ROOT / "cities" / "odawara" / "nlu_examples.tsv"  # the learned layer's training data (the bot's own)
 HELDOUT_DIR = ROOT / "tests" / "data" / "nlu_heldout"
 HELDOUT_A = HELDOUT_DIR / "heldout_a.tsv"
 # The one place where the labelled sets' names differ from the router's intent names.
@@ -165,14 +167,37 @@ def pipeline(city: str = "odawara"):
     return classify
 
 
+def write_examples(out: Path = EXAMPLES) -> int:
+    """Copy the tuning sets (never a held-out file) into the bot's examples: the runtime must not read tests/."""
+    seen: set[str] = set()
+    lines = ["# Labelled Odawara examples the learned layer (handlers/nlu_model.py) trains on at process start.",
+             "# Copied from the tuning sets (tests/nlu_eval.py --write-examples); labels in router names; "
+             "never held-out text.", "text\tintent\ttarget"]
+    for path in (TUNING, TUNING_B):
+        if not path.is_file():
+            continue
+        for r in load(path):
+            if r["text"] in seen:
+                continue
+            seen.add(r["text"])
+            lines.append(f"{r['text']}\t{r['intent']}\t{r['target']}")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(seen)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--misses", action="store_true", help="print missed lines (never for a held-out file)")
     ap.add_argument("--pipeline", action="store_true",
                     help="count the content search's bubbles as the answer when the classifier is unsure")
+    ap.add_argument("--write-examples", action="store_true",
+                    help=f"rewrite {EXAMPLES.relative_to(ROOT)} from the tuning sets and stop")
     args = ap.parse_args(argv)
-    files = args.files or [TUNING, HELDOUT_A]
+    if args.write_examples:
+        print(f"{write_examples()} examples written to {EXAMPLES.relative_to(ROOT)}")
+        return 0
+    files = args.files or [f for f in (TUNING, TUNING_B, HELDOUT_A) if f.is_file()]
     classify = pipeline() if args.pipeline else None
     for path in files:
         res = evaluate(load(path), classify=classify, keep_misses=not is_heldout(path))

@@ -17,6 +17,8 @@ from handlers import nlu
 
 ROOT = Path(__file__).resolve().parent.parent
 UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
+UTTERANCES_B = ROOT / "tests" / "data" / "utterances_b.tsv"  # the second, more varied tuning set
+TUNING_SETS = [pytest.param(p, id=p.name) for p in (UTTERANCES, UTTERANCES_B)]
 CITY = ROOT / "cities" / "odawara"
 
 # The one place where the labelled set's names differ from the router's intent names.
@@ -96,8 +98,15 @@ def _report(title: str, ok: int, n: int, misses) -> str:
     return "\n".join(lines)
 
 
-def test_labelled_set_is_well_formed():
-    rows = load_labelled()
+def _tuning(path: Path) -> list[dict]:
+    if not path.is_file():
+        pytest.skip(f"{path.name} not written yet")
+    return load_labelled(path)
+
+
+@pytest.mark.parametrize("path", TUNING_SETS)
+def test_labelled_set_is_well_formed(path):
+    rows = _tuning(path)
     assert len(rows) >= 200
     plan = yaml.safe_load((CITY / "plan.yaml").read_text(encoding="utf-8"))
     projects = {str(p["no"]) for p in plan["projects"]}
@@ -119,12 +128,24 @@ def test_labelled_set_is_well_formed():
             assert r["target"] == "", r
 
 
-def test_accuracy_on_labelled_set():
-    rows = load_labelled()
+@pytest.mark.parametrize("path", TUNING_SETS)
+def test_accuracy_on_labelled_set(path):
+    rows = _tuning(path)
     ok, misses = _score(rows)
-    report = _report("utterances.tsv", ok, len(rows), misses)
+    report = _report(path.name, ok, len(rows), misses)
     print("\n" + report)
     assert ok / len(rows) >= 0.97, report
+
+
+@pytest.mark.parametrize("path", TUNING_SETS)
+def test_the_learned_layer_has_every_tuning_line(path):
+    """cities/odawara/nlu_examples.tsv is the tuning sets copied (tests/nlu_eval.py --write-examples)."""
+    from handlers import nlu_model
+
+    # By text: a line in both sets keeps the first set's label (👍 is ack in one, a stamp in the other).
+    have = {t for t, _, _ in nlu_model.read_examples(CITY / nlu_model.EXAMPLES)}
+    missing = [r["text"] for r in _tuning(path) if r["text"] not in have]
+    assert not missing, f"{len(missing)} lines missing: run tests/nlu_eval.py --write-examples"
 
 
 def test_every_unknown_line_is_unknown():

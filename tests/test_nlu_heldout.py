@@ -10,10 +10,10 @@ import hashlib
 from tests import nlu_eval
 
 # The issue asks for 0.95 on both. Not yet met: these floors are the accuracy reached at the last tuning
-# step minus 1 point (79.4% in scope, 81.0% out of scope refused, rules + the learned layer), so a regression
+# step minus 1 point (83.6% in scope, 84.8% out of scope refused, rules + the learned layer), so a regression
 # fails while the work goes on.
-THRESHOLD_IN_SCOPE = 0.78
-THRESHOLD_OUT_OF_SCOPE = 0.80
+THRESHOLD_IN_SCOPE = 0.82
+THRESHOLD_OUT_OF_SCOPE = 0.83
 
 
 def _sums() -> dict[str, str]:

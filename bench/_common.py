@@ -1,5 +1,6 @@
 """What the benchmarks share: signed webhook bodies, a keep-alive HTTP client, starting gunicorn and the
-Procfile's `kyodo worker` processes, stopping what was started."""
+Procfile's `kyodo worker` processes, stopping what was started; for the in-process benches, the scratch
+databases, a runtime on a frozen clock, percentiles and progress lines."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +27,46 @@ from bot.demo import wait_port  # noqa: E402,F401  (re-exported for the benches)
 SECRET, TOKEN = "bench-secret", "bench-token"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BIN = Path(sys.executable).parent
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))]
+
+
+def backends(only: str | None, pg_admin: str = PG_ADMIN):
+    """(name, url) of each database asked for (--only): a scratch SQLite file, then a scratch PostgreSQL database,
+    each removed when the loop moves on."""
+    from bot.db import scratch_postgres
+
+    if only != "postgresql":
+        with tempfile.TemporaryDirectory() as d:
+            yield "SQLite", f"sqlite:///{d}/bench.sqlite3"
+    if only != "sqlite":
+        with scratch_postgres(pg_admin, prefix="kyodo_bench") as url:
+            yield "PostgreSQL", url
+
+
+@contextmanager
+def bench_runtime(url: str, now: datetime):
+    """The schema brought up to date and a runtime on a clock frozen at `now`, closed afterwards."""
+    from bot.clock import FrozenClock
+    from bot.config import Config
+    from bot.migrate import upgrade
+    from bot.runtime import build_runtime
+
+    upgrade(url)
+    cfg = Config(database_url=url, line_channel_secret="bench", line_channel_access_token="bench",
+                 secret_key="bench", testing=True)
+    rt = build_runtime(cfg, clock=FrozenClock(now))
+    try:
+        yield rt
+    finally:
+        rt.close()
 
 
 def free_port() -> int:

@@ -28,7 +28,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,11 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
+from bench._common import backends, bench_runtime, log, pct  # noqa: E402
 from bot.clock import TOKYO, utc  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.db import scratch_postgres  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.runtime import build_runtime  # noqa: E402
 
 PG_ADMIN = os.environ.get("KYODO_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 12, 3, 14, 0, tzinfo=TOKYO)  # a Thursday afternoon
@@ -56,15 +52,6 @@ CASES = [
     ("events this weekend", "text", "今週末のイベント"),
     ("events free text", "text", "土曜 国府津 こども向けのイベント"),
 ]
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))]
 
 
 def populate(rt, n_places: int, n_events: int, seed: int = 7) -> None:
@@ -175,13 +162,7 @@ def time_pk(rt, repeat: int) -> list[float]:
 
 
 def run_backend(name: str, url: str, args) -> list[tuple[str, str, float, float, int]]:
-    from bot.clock import FrozenClock
-
-    upgrade(url)
-    cfg = Config(database_url=url, line_channel_secret="bench", line_channel_access_token="bench",
-                 secret_key="bench", testing=True)
-    rt = build_runtime(cfg, clock=FrozenClock(NOW))
-    try:
+    with bench_runtime(url, NOW) as rt:
         t0 = time.perf_counter()
         populate(rt, args.places, args.events)
         log(f"{name}: {args.places} places, {args.events} events loaded in {time.perf_counter() - t0:.1f} s")
@@ -194,8 +175,6 @@ def run_backend(name: str, url: str, args) -> list[tuple[str, str, float, float,
             t, n = time_case(rt, kind, value, args.repeat)
             rows.append((name, label, statistics.median(t), pct(t, 99), n))
         return rows
-    finally:
-        rt.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,12 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("sqlite", "postgresql"))
     args = ap.parse_args(argv)
     rows = []
-    if args.only != "postgresql":
-        with tempfile.TemporaryDirectory() as d:
-            rows += run_backend("SQLite", f"sqlite:///{d}/bench.sqlite3", args)
-    if args.only != "sqlite":
-        with scratch_postgres(PG_ADMIN, prefix="kyodo_bench") as url:
-            rows += run_backend("PostgreSQL", url, args)
+    for name, url in backends(args.only, PG_ADMIN):
+        rows += run_backend(name, url, args)
     print(f"{'database':<11} {'search (whole LINE answer)':<32} {'p50 ms':>8} {'p99 ms':>8}  msgs")
     for db, label, p50, p99, n in rows:
         flag = "" if label.startswith("baseline") or p99 < 50 else "  over 50 ms"

@@ -22,7 +22,6 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import datetime, timedelta
@@ -33,23 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
+from bench._common import backends, bench_runtime, log, pct  # noqa: E402
 from bot.clock import TOKYO, utc  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.db import scratch_postgres  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.runtime import build_runtime  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 12, 3, 14, 0, tzinfo=TOKYO)
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs)) - 1))]
 
 
 def populate(rt, n: int, seed: int = 9) -> int:
@@ -238,21 +224,13 @@ def time_results(rt, sid: int, repeat: int) -> list[tuple[str, float, float]]:
 
 
 def run_backend(name: str, url: str, args) -> tuple[list, list]:
-    from bot.clock import FrozenClock
-
-    upgrade(url)
-    cfg = Config(database_url=url, line_channel_secret="bench", line_channel_access_token="bench",
-                 secret_key="bench", testing=True)
-    rt = build_runtime(cfg, clock=FrozenClock(NOW))
-    try:
+    with bench_runtime(url, NOW) as rt:
         t0 = time.perf_counter()
         sid = populate(rt, args.responses)
         log(f"{name}: survey with {args.responses} responses loaded in {time.perf_counter() - t0:.1f} s")
         line = time_line(rt, sid, args.repeat)
         results = time_results(rt, sid, args.result_repeat)
         return [(name, *r) for r in line], [(name, *r) for r in results]
-    finally:
-        rt.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,16 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("sqlite", "postgresql"))
     args = ap.parse_args(argv)
     line, results = [], []
-    if args.only != "postgresql":
-        with tempfile.TemporaryDirectory() as d:
-            a, b = run_backend("SQLite", f"sqlite:///{d}/bench.sqlite3", args)
-            line += a
-            results += b
-    if args.only != "sqlite":
-        with scratch_postgres(PG_ADMIN, prefix="kyodo_bench") as url:
-            a, b = run_backend("PostgreSQL", url, args)
-            line += a
-            results += b
+    for name, url in backends(args.only):
+        a, b = run_backend(name, url, args)
+        line += a
+        results += b
     print(f"{'database':<11} {'LINE answer in a survey':<32} {'p50 ms':>8} {'p99 ms':>8}  msgs")
     for db, label, p50, p99, n in line:
         print(f"{db:<11} {label:<32} {p50:8.1f} {p99:8.1f}  {n:>4}")

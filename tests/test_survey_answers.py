@@ -41,12 +41,28 @@ def _all(rt, sid):
         return list(db.scalars(select(SurveyResponse).where(SurveyResponse.survey_id == sid)))
 
 
-def test_start_once_anonymous_row_holds_no_user_and_hour_times(rt):
-    sid = _survey(rt)
+def _one_resident(rt, **kw) -> tuple[int, int, str]:
+    """A new survey (build_survey's keywords) and one resident: (survey id, user id, LINE user id)."""
+    sid = _survey(rt, **kw)
     (uid, line), = residents(rt, 1)
+    return sid, uid, line
+
+
+def _start(db, sid: int, uid: int):
+    """The survey, the resident and the response they start at NOW."""
+    s, user = db.get(Survey, sid), db.get(User, uid)
+    return s, user, A.start(db, s, user, NOW)
+
+
+def _answer(db, s, r, answers) -> None:
+    for key, value in answers:
+        A.record(db, s, r, key, value, NOW)
+
+
+def test_start_once_anonymous_row_holds_no_user_and_hour_times(rt):
+    sid, uid, line = _one_resident(rt)
     with rt.sessions() as db:
-        s, user = db.get(Survey, sid), db.get(User, uid)
-        r1 = A.start(db, s, user, NOW)
+        s, user, r1 = _start(db, sid, uid)
         r2 = A.start(db, s, user, NOW + timedelta(minutes=5))
         assert r1.id == r2.id and r1.current == "q1" and r1.path == [] and r1.status == IN_PROGRESS
         db.commit()
@@ -56,21 +72,18 @@ def test_start_once_anonymous_row_holds_no_user_and_hour_times(rt):
 
 
 def test_named_survey_keeps_user_and_exact_time(rt):
-    sid = _survey(rt, anonymous=False)
-    (uid, _), = residents(rt, 1)
+    sid, uid, _ = _one_resident(rt, anonymous=False)
     with rt.sessions() as db:
-        A.start(db, db.get(Survey, sid), db.get(User, uid), NOW)
+        _start(db, sid, uid)
         db.commit()
     (row,) = _all(rt, sid)
     assert row.user_id == uid and utc(row.started_at) == utc(NOW)
 
 
 def test_skip_rule_back_and_a_changed_branch_submits_only_the_way_taken(rt):
-    sid = _survey(rt)
-    (uid, _), = residents(rt, 1)
+    sid, uid, _ = _one_resident(rt)
     with rt.sessions() as db:
-        s, user = db.get(Survey, sid), db.get(User, uid)
-        r = A.start(db, s, user, NOW)
+        s, user, r = _start(db, sid, uid)
         assert A.record(db, s, r, "q1", 0, NOW) == "q2"      # はい: on to q2
         assert A.record(db, s, r, "q2", [0, 1], NOW) == "q3"
         assert A.record(db, s, r, "q3", 4, NOW) == "q4"
@@ -79,8 +92,7 @@ def test_skip_rule_back_and_a_changed_branch_submits_only_the_way_taken(rt):
         assert A.back(db, s, r, NOW) is None and r.current == "q1"  # nothing before the first
         assert A.record(db, s, r, "q1", 1, NOW) == "q4"      # いいえ skips q2 and q3
         assert r.path == ["q1"] and r.pending["q2"] == [0, 1]  # kept while answering, but off the way now
-        for key, value in (("q4", None), ("q5", "特になし"), ("q6", "2026-12-01")):
-            A.record(db, s, r, key, value, NOW)
+        _answer(db, s, r, (("q4", None), ("q5", "特になし"), ("q6", "2026-12-01")))
         assert A.record(db, s, r, "q7", "kozu", NOW) == CONFIRM
         assert A.submit(db, s, r, user, NOW) is True
         db.commit()
@@ -90,8 +102,7 @@ def test_skip_rule_back_and_a_changed_branch_submits_only_the_way_taken(rt):
 
 
 def _to_confirm(db, s, r):
-    for key, value in (("q1", 1), ("q4", 30), ("q5", None), ("q6", "2026-12-01"), ("q7", "kozu")):
-        A.record(db, s, r, key, value, NOW)
+    _answer(db, s, r, (("q1", 1), ("q4", 30), ("q5", None), ("q6", "2026-12-01"), ("q7", "kozu")))
     assert r.current == CONFIRM
 
 
@@ -115,11 +126,9 @@ def test_double_submit_is_one_response_and_district_snapshot(rt):
 
 
 def test_submit_refused_off_the_confirmation_screen(rt):
-    sid = _survey(rt)
-    (uid, _), = residents(rt, 1)
+    sid, uid, _ = _one_resident(rt)
     with rt.sessions() as db:
-        s, user = db.get(Survey, sid), db.get(User, uid)
-        r = A.start(db, s, user, NOW)
+        s, user, r = _start(db, sid, uid)
         A.record(db, s, r, "q1", 1, NOW)
         assert A.submit(db, s, r, user, NOW) is False
         db.commit()
@@ -127,8 +136,8 @@ def test_submit_refused_off_the_confirmation_screen(rt):
 
 
 def test_editing_keeps_old_answers_until_resubmitted(rt):
-    sid, fixed = _survey(rt, allow_edit=True), _survey(rt, title="修正できない調査")
-    (uid, _), = residents(rt, 1)
+    sid, uid, _ = _one_resident(rt, allow_edit=True)
+    fixed = _survey(rt, title="修正できない調査")
     with rt.sessions() as db:
         user = db.get(User, uid)
         s, f = db.get(Survey, sid), db.get(Survey, fixed)
@@ -149,8 +158,7 @@ def test_editing_keeps_old_answers_until_resubmitted(rt):
         r = A.find(db, db.get(Survey, sid), db.get(User, uid).line_user_id)
         assert r.answers["q4"] == 30 and r.status == SUBMITTED  # still counted as it was
         s, user = db.get(Survey, sid), db.get(User, uid)
-        for key, value in (("q5", None), ("q6", "2026-12-01"), ("q7", "kozu")):
-            A.record(db, s, r, key, value, NOW)
+        _answer(db, s, r, (("q5", None), ("q6", "2026-12-01"), ("q7", "kozu")))
         assert A.submit(db, s, r, user, NOW) is True and A.submit(db, s, r, user, NOW) is False
         db.commit()
     row = next(r for r in _all(rt, sid))

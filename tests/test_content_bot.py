@@ -45,11 +45,14 @@ def is_content_answer(messages) -> bool:
     return any(m.get("type") == "text" and m.get("text") == content_flex.INTRO for m in messages)
 
 
-def test_a_situation_gets_bubbles_and_the_button_opens_the_action(city, wired, emulator, user_id):
+def test_a_situation_gets_bubbles_and_the_button_opens_the_action(city, wired, emulator, user_id, monkeypatch):
+    # The classifier learns the situations it is shown (these four route to 702 by themselves today); what is
+    # tested here is the answer when it is unsure, so it is made unsure of this one message.
+    text = SITUATIONS[0]
+    real = nlu.classify
+    monkeypatch.setattr(nlu, "classify", lambda t, city=None: nlu.UNKNOWN if t == text else real(t, city))
     with city.rt.sessions() as db:
-        text = next((t for t in SITUATIONS if nlu.classify(t).name == "unknown" and not nlu.classify(t).alternatives
-                     and [(m.kind, m.ref) for m in CS.search(db, t, NOON)][:1] == [("action", 702)]), None)
-    assert text is not None, "every situation is now routed by the classifier: add one it does not know"
+        assert [(m.kind, m.ref) for m in CS.search(db, text, NOON)][:1] == [("action", 702)]
     chat = Chat(city, emulator, user_id)
     got = chat.say(text)
     assert is_content_answer(got)

@@ -14,16 +14,12 @@ from sqlalchemy import select
 from bot.survey_logic import respondent_key
 from models.privacy import delete_personal_data
 from models.surveys import IN_PROGRESS, SurveyResponse
-from models.users import User
 from tests.sample_support import plain
 from tests.surveys_support import add_response, build_survey
+from tests.privacy_support import delete_on_line, two_followers, user_by_line
 
 SECRET_OPINION = "隣の家の田中さんが回覧板を止めています"  # a free-text answer: must never reach a log
 ANSWERS = {"q1": 1, "q5": SECRET_OPINION, "q6": "2026-12-20", "q7": "kozu"}
-
-
-def _user(db, line_id: str) -> User | None:
-    return db.scalar(select(User).where(User.line_user_id == line_id))
 
 
 def _in_progress(db, survey, line_id: str, user_id: int, now):
@@ -37,15 +33,10 @@ def _in_progress(db, survey, line_id: str, user_id: int, now):
 def answered(bot, emulator):
     """Two following residents. Named survey 1: both submitted; named 2: the leaver half way; anonymous 3: both
     submitted; anonymous 4: the leaver half way, the other submitted."""
-    from emulator import new_user_id
-
-    leaver, other = new_user_id(), new_user_id()
-    for line_id in (leaver, other):
-        emulator.send_follow(line_id)
-    bot.settle()
+    leaver, other = two_followers(bot, emulator)
     now = bot.rt.now()
     with bot.rt.sessions() as db:
-        uid, oid = _user(db, leaver).id, _user(db, other).id
+        uid, oid = user_by_line(db, leaver).id, user_by_line(db, other).id
         named1, named2 = build_survey(db, now, anonymous=False), build_survey(db, now, anonymous=False)
         anon3, anon4 = build_survey(db, now), build_survey(db, now)
         add_response(db, named1, ANSWERS, now, line_user_id=leaver, user_id=uid)
@@ -67,18 +58,13 @@ def answered(bot, emulator):
 
 def _delete_directly(bot, emulator, leaver) -> None:
     with bot.rt.sessions() as db:
-        ran = delete_personal_data(db, _user(db, leaver))
+        ran = delete_personal_data(db, user_by_line(db, leaver))
         db.commit()
     assert "surveys" in ran and ran.index("surveys") < ran.index("users")
 
 
 def _delete_on_line(bot, emulator, leaver) -> None:
-    emulator.send_text(leaver, "退会")
-    bot.settle()
-    yes = emulator.messages_for(leaver)[-1]["template"]["actions"][0]
-    emulator.send_postback(leaver, yes["data"])
-    bot.settle()
-    assert "削除しました" in emulator.messages_for(leaver)[-1]["text"]
+    delete_on_line(bot, emulator, leaver)
 
 
 def _delete_by_cli(bot, emulator, leaver) -> None:
@@ -104,7 +90,7 @@ def test_deleting_a_resident_removes_named_and_unfinished_answers_and_keeps_anon
     delete(bot, emulator, a["leaver"])
 
     with bot.rt.sessions() as db:
-        assert _user(db, a["leaver"]) is None
+        assert user_by_line(db, a["leaver"]) is None
         rows = list(db.scalars(select(SurveyResponse).order_by(SurveyResponse.id)))
         # Nothing of theirs is linked to them any more, and nothing unfinished is left.
         assert all(r.user_id != a["uid"] for r in rows)
@@ -129,9 +115,9 @@ def test_a_resident_with_no_responses_deletes_cleanly(bot, emulator, user_id):
         build_survey(db, bot.rt.now())
         build_survey(db, bot.rt.now(), anonymous=False)
         db.commit()
-        delete_personal_data(db, _user(db, user_id))
+        delete_personal_data(db, user_by_line(db, user_id))
         db.commit()
-        assert _user(db, user_id) is None
+        assert user_by_line(db, user_id) is None
         assert db.scalars(select(SurveyResponse)).all() == []
 
 
@@ -154,7 +140,7 @@ def test_a_typed_answer_and_the_resident_leave_no_trace_in_logs_or_tables(bot, e
     assert any("回答を送信しました" in m.get("text", "") for m in done)
     with bot.rt.sessions() as db:
         [r] = db.scalars(select(SurveyResponse)).all()
-        assert r.answers == {"q1": SECRET_OPINION} and r.user_id == _user(db, user_id).id
+        assert r.answers == {"q1": SECRET_OPINION} and r.user_id == user_by_line(db, user_id).id
     _delete_on_line(bot, emulator, user_id)
     with bot.rt.sessions() as db:
         assert db.scalars(select(SurveyResponse)).all() == []

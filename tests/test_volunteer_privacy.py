@@ -15,8 +15,8 @@ from bot.clock import TOKYO, utc
 from models.accounts import Organisation
 from models.privacy import delete_personal_data
 from models.registrations import ATTENDED, NO_SHOW, Registration, RegistrationSlot
-from models.users import User
 from models.volunteer import AnonymousHours, Opportunity, Shift, VolunteerProfile, fiscal_year_of
+from tests.privacy_support import delete_on_line, two_followers, user_by_line
 
 
 def tokyo(*args) -> datetime:
@@ -30,10 +30,6 @@ CLEANUP = [(tokyo(2026, 3, 29, 9, 0), tokyo(2026, 3, 29, 12, 0), ATTENDED),     
            (tokyo(2026, 6, 14, 9, 0), tokyo(2026, 6, 14, 11, 30), ATTENDED),     # 令和8年度, 150 min
            (tokyo(2026, 7, 5, 9, 0), tokyo(2026, 7, 5, 11, 0), NO_SHOW)]         # not counted
 KITCHEN = [(tokyo(2026, 10, 4, 16, 0), tokyo(2026, 10, 4, 19, 0), ATTENDED)]     # 令和8年度, 180 min
-
-
-def _user(db, line_id: str) -> User:
-    return db.scalar(select(User).where(User.line_user_id == line_id))
 
 
 def _opportunity(db, title: str, org_id: int | None, now: datetime) -> Opportunity:
@@ -70,18 +66,13 @@ def _attended(db, opp, shifts, users: list[int], now: datetime) -> list[int]:
 def volunteers(bot, emulator):
     """Two residents who follow the bot, both with a name for sign-ups and the same past shifts; the first holds
     the one place of an upcoming shift, the second waits for it, and the first also waits elsewhere."""
-    from emulator import new_user_id
-
-    leaver, other = new_user_id(), new_user_id()
-    for line_id in (leaver, other):
-        emulator.send_follow(line_id)
-    bot.settle()
+    leaver, other = two_followers(bot, emulator)
     now = bot.rt.now()
     with bot.rt.sessions() as db:
         org = Organisation(name="国府津海岸を守る会", created_at=now)
         db.add(org)
         db.flush()
-        uid, oid = _user(db, leaver).id, _user(db, other).id
+        uid, oid = user_by_line(db, leaver).id, user_by_line(db, other).id
         db.add_all([VolunteerProfile(user_id=uid, display_name="海野はるか", updated_at=now),
                     VolunteerProfile(user_id=oid, display_name="浜田", updated_at=now)])
         cleanup = _opportunity(db, "海岸清掃", org.id, now)
@@ -102,18 +93,13 @@ def volunteers(bot, emulator):
 
 def _delete_directly(bot, emulator, v) -> None:
     with bot.rt.sessions() as db:
-        ran = delete_personal_data(db, _user(db, v["leaver"]))
+        ran = delete_personal_data(db, user_by_line(db, v["leaver"]))
         db.commit()
     assert ran.index("volunteer") < ran.index("registrations")  # the attended rows are read before they go
 
 
 def _delete_on_line(bot, emulator, v) -> None:
-    emulator.send_text(v["leaver"], "退会")
-    bot.settle()
-    yes = emulator.messages_for(v["leaver"])[-1]["template"]["actions"][0]
-    emulator.send_postback(v["leaver"], yes["data"])
-    bot.settle()
-    assert "削除しました" in emulator.messages_for(v["leaver"])[-1]["text"]
+    delete_on_line(bot, emulator, v["leaver"])
 
 
 @pytest.mark.parametrize("delete", [_delete_directly, _delete_on_line], ids=["delete_personal_data", "LINE"])
@@ -131,7 +117,7 @@ def test_a_volunteer_who_deletes_their_data_leaves_only_anonymous_hours(bot, emu
 
     with bot.rt.sessions() as db:
         # The name and the person are gone; their sign-ups with them, so no roster shows them.
-        assert _user(db, v["leaver"]) is None
+        assert user_by_line(db, v["leaver"]) is None
         assert db.get(VolunteerProfile, v["uid"]) is None
         assert db.scalar(select(func.count()).select_from(Registration).where(Registration.user_id == v["uid"])) == 0
         assert all(r.user_id != v["uid"] for s in [*v["past"], v["upcoming"], v["full"]] for r in R.roster(db, s))
@@ -165,7 +151,7 @@ def test_a_resident_with_no_volunteering_leaves_no_hours(bot, emulator, user_id)
     emulator.send_follow(user_id)
     bot.settle()
     with bot.rt.sessions() as db:
-        user = _user(db, user_id)
+        user = user_by_line(db, user_id)
         db.add(VolunteerProfile(user_id=user.id, display_name="名前だけ", updated_at=bot.rt.now()))
         db.commit()
         delete_personal_data(db, user)

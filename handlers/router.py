@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.postback import VERSION, PostbackError, decode
-from handlers import (account, common, courtesy, events, fallback, faq, location, nlu, places, plan, settings,
-                      staff_link, surveys, volunteer)
+from handlers import (account, common, courtesy, crisis, events, fallback, faq, location, nlu, places, plan,
+                      settings, staff_link, surveys, volunteer)
 from handlers.common import Outcome
 from handlers.context import Ctx
 from models.conversation import ConversationState, live_state
@@ -32,7 +32,9 @@ Handler = Callable[[Ctx], "list[dict] | None"]
 # may override those but may not claim a key another feature module already owns.
 # `fallback` answers the classifier's "unknown" (an FAQ entry, the close guesses, the content search, or the
 # short not-understood answer with the miss counted); `courtesy` greetings, thanks, complaints.
-FEATURES = [account, plan, location, settings, staff_link, places, events, volunteer, surveys, faq, courtesy, fallback]
+# `crisis` first: its COMMAND (死にたい, DV ...) is tried before every other command, flow and the classifier.
+FEATURES = [crisis, account, plan, location, settings, staff_link, places, events, volunteer, surveys, faq, courtesy,
+            fallback]
 MAX_TEXT = 1000  # longer messages are not parsed (LINE allows 5,000; nothing we answer needs that)
 
 

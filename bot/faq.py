@@ -11,6 +11,12 @@ each scaled by an idf over the entries' phrasings. The index is built once per p
 entries change, noticed by one aggregate query (count, max id, sum of revisions), so an edit in the admin
 reaches every process's next message.
 
+`phrase_route(db, text)`: the intent and target staff gave a resident's wording in the admin (「言い換えとして登録」),
+tried by the router before the classifier. A message matches a phrase when its folded form (handlers.nlu.fold
+with the city's spelling rewrites) is the same, also after trailing fillers (について教えて ...) are cut off either.
+The phrases are held per process and re-read when (count, max id) of the table moves: one aggregate over a small
+table per message, and ids are never reused (models/faq.py), so an add or a delete is always noticed.
+
 `record_miss(db, text, now)`: one row per normalised text with a count (INSERT ... ON CONFLICT on both
 databases), in the caller's transaction. Nothing about the resident is stored; digits that could be a phone
 number and e-mail addresses are masked, and texts that are only numbers or symbols are skipped.
@@ -18,6 +24,7 @@ number and e-mail addresses are masked, and texts that are only numbers or symbo
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 import unicodedata
@@ -31,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot import ja_text
-from models.faq import MISS_MAX, PUBLISHED, FaqEntry, NluMiss
+from models.faq import MISS_MAX, PUBLISHED, FaqEntry, NluMiss, NluPhrase
 
 THRESHOLD = 0.45      # cosine below this: not this entry (tuned in tests/test_faq_match.py)
 MARGIN = 0.08         # two entries closer than this and both weak: neither (a wrong answer is worse than none)
@@ -221,6 +228,66 @@ def suggest(db: Session, text: str, entries: list[FaqEntry]) -> int | None:
     idx = build_index([(e.id, [e.question, *(e.examples or [])]) for e in entries])
     ranked = rank(idx, text)
     return ranked[0][0] if ranked and ranked[0][1] >= SUGGEST else None
+
+
+# --- phrases staff taught the router ---------------------------------------------------------------------------
+
+Route = tuple[str, "str | None"]
+_phrases: dict[str, tuple[tuple, dict[str, Route]]] = {}
+_generation = 0  # bumped by forget_phrases(): a change made in this process is seen at once
+
+
+def phrase_keys(text: str) -> tuple[str, ...]:
+    """The forms a text is compared by: folded (handlers.nlu.fold with the city's rewrites), and that without
+    its trailing fillers (について教えて, って何 ...), in that order, without repeats or empties."""
+    from handlers import nlu  # the classifier's own folding, so a phrase and a message fold alike
+
+    t = nlu._tables_for(None, os.environ.get("KYODO_CITY"))
+    full = t.f(text or "")
+    core = nlu._strip_fillers(t, full) if full else ""
+    return tuple(dict.fromkeys(k for k in (full, core) if k))
+
+
+def forget_phrases() -> None:
+    """Drop this process's copy (the admin calls it after a change; other processes notice by the version)."""
+    global _generation
+    with _lock:
+        _generation += 1
+
+
+def phrase_table(db: Session) -> dict[str, Route]:
+    """Folded key -> (intent, target) of every phrase; a phrase's full form wins over another's shortened one,
+    and an older phrase over a newer one."""
+    where = db.get_bind().url.render_as_string(hide_password=True)
+    count, top = db.execute(select(func.count(), func.max(NluPhrase.id))).one()
+    key = (_generation, int(count or 0), int(top or 0))
+    cached = _phrases.get(where)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    table: dict[str, Route] = {}
+    if count:
+        rows = db.execute(select(NluPhrase.text, NluPhrase.intent, NluPhrase.target).order_by(NluPhrase.id)).all()
+        keyed = [(phrase_keys(text), (intent, target)) for text, intent, target in rows]
+        for position in (0, 1):
+            for keys, route in keyed:
+                if len(keys) > position:
+                    table.setdefault(keys[position], route)
+    with _lock:
+        _phrases[where] = (key, table)
+    return table
+
+
+def phrase_route(db: Session, text: str) -> Route | None:
+    """(intent, target) when the message is a wording staff registered; None otherwise (the classifier decides)."""
+    if not text or not text.strip():
+        return None
+    table = phrase_table(db)
+    if not table:
+        return None
+    for k in phrase_keys(text):
+        if (route := table.get(k)) is not None:
+            return route
+    return None
 
 
 # --- the not-understood list -----------------------------------------------------------------------------------

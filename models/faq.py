@@ -9,6 +9,11 @@ saves) without reading every row.
 An `NluMiss` is one normalised text that nothing understood, with how often and when it was seen: the text,
 a count, first and last seen, and nothing else (no resident, no event, no message id), so the list staff read
 cannot lead back to anyone. Rows not seen for 90 days are deleted (scheduler/faq_jobs.py).
+
+An `NluPhrase` is a resident's wording that staff taught the bot from that list (「言い換えとして登録」): the
+normalised text and the menu feature, project or action it should open (bot/faq.phrase_route, tried by the
+router before the classifier). Rows are only added and deleted, never edited, and ids are never reused (SQLite
+AUTOINCREMENT, PostgreSQL sequences), so (count, max id) tells every process when its cached copy is stale.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ FAQ_STATUSES = (DRAFT, PUBLISHED)
 QUESTION_MAX = 200
 ANSWER_MAX = 1000
 MISS_MAX = 200  # longer texts are not recorded (a long message is rarely a question to answer once)
+PHRASE_MAX = MISS_MAX
 
 
 class FaqEntry(Base):
@@ -58,3 +64,15 @@ class NluMiss(Base):
     count: Mapped[int] = mapped_column(default=1)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
+
+
+class NluPhrase(Base):
+    __tablename__ = "nlu_phrases"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted id is never handed out again (see above)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(String(PHRASE_MAX), unique=True)  # handlers.nlu.normalise form
+    intent: Mapped[str] = mapped_column(String(32))   # an INTENTS key of handlers/router.py (plan.action, events ...)
+    target: Mapped[str | None] = mapped_column(String(32))  # project or action number for plan.project / plan.action
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64), default="")  # the staff account's name (or e-mail) then

@@ -33,18 +33,20 @@ def objects_of_org_b(env: Env) -> dict[type, int]:
 
 
 def _faq_objects(env: Env) -> dict[type, int]:
-    """An FAQ entry and a not-understood text (step 10): the city's staff's, no organisation or team owns them."""
-    from models.faq import FaqEntry, NluMiss
+    """An FAQ entry, a not-understood text and a phrase taught from it (step 10): the city's staff's, no
+    organisation or team owns them."""
+    from models.faq import FaqEntry, NluMiss, NluPhrase
 
     if "faq" not in env.ids:
         now = env.rt.now()
         with env.rt.sessions() as db:
             entry = FaqEntry(question="質問", answer="答え", created_at=now, updated_at=now)
             miss = NluMiss(text="読み取れなかった言葉", count=1, first_seen=now, last_seen=now)
-            db.add_all([entry, miss])
+            phrase = NluPhrase(text="登録した言い換え", intent="help", created_at=now, created_by="職員")
+            db.add_all([entry, miss, phrase])
             db.commit()
-            env.ids["faq"], env.ids["faq_miss"] = entry.id, miss.id
-    return {FaqEntry: env.ids["faq"], NluMiss: env.ids["faq_miss"]}
+            env.ids["faq"], env.ids["faq_miss"], env.ids["faq_phrase"] = entry.id, miss.id, phrase.id
+    return {FaqEntry: env.ids["faq"], NluMiss: env.ids["faq_miss"], NluPhrase: env.ids["faq_phrase"]}
 
 
 def _survey_of_team_b(env: Env) -> dict[type, int]:

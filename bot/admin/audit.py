@@ -101,6 +101,8 @@ ACTIONS = {
     "faq.delete": "よくある質問の削除",
     "faq.add_example": "よくある質問への言い換えの追加",
     "faq_miss.delete": "読み取れなかった言葉の削除",
+    "faq_phrase.create": "言い換えの登録",
+    "faq_phrase.delete": "言い換えの削除",
 }
 
 

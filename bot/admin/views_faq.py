@@ -1,7 +1,8 @@
 """よくある質問 in the admin (step 10): the city's staff write question → answer entries with the ways residents
 phrase them, see the answer as LINE shows it, publish and unpublish them; and read what residents asked that the
-bot did not understand (text, count, last seen: no resident), to turn a line of it into a new entry or into one
-more phrasing of an existing entry in one step.
+bot did not understand (text, count, last seen: no resident), to turn a line of it into a new entry, into one
+more phrasing of an existing entry, or into a phrase that opens a menu feature, a project or an action
+(models/faq.NluPhrase, read by the router through bot/faq.phrase_route) in one step.
 
 Staff only (FAQ_MANAGE). Every save bumps the entry's `revision`, which is how bot/faq.py's per-process index in
 every web and worker process notices the change at its next message. The not-understood texts are residents'
@@ -25,7 +26,8 @@ from bot.admin.forms import REQUIRED, JaDateField, JaForm, max_len
 from bot.admin.policy import FAQ_MANAGE, requires
 from bot.clock import to_tokyo
 from handlers import faq_flex
-from models.faq import ANSWER_MAX, DRAFT, PUBLISHED, QUESTION_MAX, FaqEntry, NluMiss
+from models import plan as P
+from models.faq import ANSWER_MAX, DRAFT, PUBLISHED, QUESTION_MAX, FaqEntry, NluMiss, NluPhrase
 
 STATUS_LABELS = {DRAFT: "下書き", PUBLISHED: "公開中"}
 PAGE_SIZE = 50
@@ -265,3 +267,91 @@ def faq_miss_delete(item: NluMiss):
     g.db.commit()
     flash("一覧から削除しました。", "success")
     return redirect(url_for("admin.faq_misses", sort=request.args.get("sort") or None))
+
+
+# --- phrases: a not-understood wording that should open a feature, a project or an action ----------------------
+
+# The rich menu's features, as the router's intents (handlers/router.py INTENTS) and the menu names them.
+PHRASE_FEATURES = (("plan.list", "プロジェクト一覧"), ("places", "こどもの居場所"), ("events", "イベント"),
+                   ("volunteer", "ボランティア"), ("survey", "アンケート"), ("settings", "設定"), ("regs", "申込状況"),
+                   ("help", "ヘルプ"), ("leave", "退会"))
+
+
+def destinations() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Where a phrase may lead, grouped for the form: (group label, [(value, label)]). A value is the intent,
+    with ':' and the project or action number for the plan (numbers from the plan in the database)."""
+    groups = [("メニューの機能", [(intent, label) for intent, label in PHRASE_FEATURES])]
+    projects = P.projects(g.db)
+    if projects:
+        groups.append(("プロジェクト", [(f"plan.project:{p.number}", f"プロジェクト{p.number} {p.name}")
+                                    for p in projects]))
+    for p in projects:
+        actions = sorted(p.actions, key=lambda a: a.number)
+        if actions:
+            groups.append((f"プロジェクト{p.number}のアクション",
+                           [(f"plan.action:{a.number}", f"アクション{a.number} {a.name}") for a in actions]))
+    return groups
+
+
+def _route_value(intent: str, target: str | None) -> str:
+    return f"{intent}:{target}" if target else intent
+
+
+def _labels() -> dict[str, str]:
+    return {value: label for _group, options in destinations() for value, label in options}
+
+
+def _phrase_form(miss: NluMiss, chosen: str | None, error: str | None, status: int = 200):
+    return render_template("admin/faq_phrase.html", miss=miss, groups=destinations(), chosen=chosen,
+                           error=error), status
+
+
+@bp.route("/faq/misses/<int:item_id>/phrase", methods=["GET", "POST"])
+@requires(FAQ_MANAGE, load=NluMiss)
+def faq_miss_phrase(item: NluMiss):
+    """「言い換えとして登録」: the wording opens the chosen feature, project or action from now on."""
+    if request.method == "GET":
+        return _phrase_form(item, None, None)
+    value = request.form.get("route", "")
+    labels = _labels()
+    if value not in labels:
+        return _phrase_form(item, None, "開く先を選んでください。", 422)
+    routes = matching.phrase_table(g.db)
+    taken = next((routes[k] for k in matching.phrase_keys(item.text) if k in routes), None)
+    if taken is not None:  # the same wording (or one that folds alike) is already registered
+        where = labels.get(_route_value(*taken), taken[0])
+        return _phrase_form(item, value, f"同じ言葉がすでに「{where}」を開くよう登録されています。"
+                                         "変えるときは、言い換えの一覧で削除してから登録してください。", 409)
+    intent, _, target = value.partition(":")
+    phrase = NluPhrase(text=item.text, intent=intent, target=target or None, created_at=g.now,
+                       created_by=(g.account.display_name or g.account.email)[:64])
+    g.db.add(phrase)
+    audit.record(g.db, "faq_phrase.create", actor=g.account, obj=phrase, summary=labels[value][:100])
+    g.db.delete(item)
+    g.db.commit()
+    matching.forget_phrases()
+    flash(f"言い換えとして登録しました。LINEでこの言葉が送られると「{labels[value]}」を開きます。", "success")
+    return redirect(url_for("admin.faq_misses"))
+
+
+@bp.get("/faq/phrases")
+@requires(FAQ_MANAGE)
+def faq_phrases():
+    rows = g.db.scalars(select(NluPhrase).order_by(NluPhrase.created_at.desc(), NluPhrase.id.desc())).all()
+    labels = _labels()
+    return render_template("admin/faq_phrases.html", rows=rows,
+                           where={r.id: labels.get(_route_value(r.intent, r.target),
+                                                   _route_value(r.intent, r.target) + "（計画にありません）")
+                                  for r in rows})
+
+
+@bp.post("/faq/phrases/<int:item_id>/delete")
+@requires(FAQ_MANAGE, load=NluPhrase)
+def faq_phrase_delete(item: NluPhrase):
+    audit.record(g.db, "faq_phrase.delete", actor=g.account, obj=item,
+                 summary=_labels().get(_route_value(item.intent, item.target), item.intent)[:100])
+    g.db.delete(item)
+    g.db.commit()
+    matching.forget_phrases()
+    flash("言い換えを削除しました。LINEではこの言葉を、ほかの言葉と同じように読み取ります。", "success")
+    return redirect(url_for("admin.faq_phrases"))

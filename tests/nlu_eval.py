@@ -23,6 +23,8 @@ if str(ROOT) not in sys.path:
 
 TUNING = ROOT / "tests" / "data" / "utterances.tsv"
 TUNING_B = ROOT / "tests" / "data" / "utterances_b.tsv"
+TUNING_C = ROOT / "tests" / "data" / "utterances_c.tsv"  # a third writer, persona-varied
+TUNING_SETS = (TUNING, TUNING_B, TUNING_C)
 EXAMPLES = ROOT / "cities" / "odawara" / "nlu_examples.tsv"  # the learned layer's training data (the bot's own)
 HELDOUT_DIR = ROOT / "tests" / "data" / "nlu_heldout"
 HELDOUT_A = HELDOUT_DIR / "heldout_a.tsv"
@@ -173,7 +175,7 @@ def write_examples(out: Path = EXAMPLES) -> int:
     lines = ["# Labelled Odawara examples the learned layer (handlers/nlu_model.py) trains on at process start.",
              "# Copied from the tuning sets (tests/nlu_eval.py --write-examples); labels in router names; "
              "never held-out text.", "text\tintent\ttarget"]
-    for path in (TUNING, TUNING_B):
+    for path in TUNING_SETS:
         if not path.is_file():
             continue
         for r in load(path):
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_examples:
         print(f"{write_examples()} examples written to {EXAMPLES.relative_to(ROOT)}")
         return 0
-    files = args.files or [f for f in (TUNING, TUNING_B, HELDOUT_A) if f.is_file()]
+    files = args.files or [f for f in (*TUNING_SETS, HELDOUT_A) if f.is_file()]
     classify = pipeline() if args.pipeline else None
     for path in files:
         res = evaluate(load(path), classify=classify, keep_misses=not is_heldout(path))

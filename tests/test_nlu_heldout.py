@@ -10,10 +10,10 @@ import hashlib
 from tests import nlu_eval
 
 # The issue asks for 0.95 on both. Not yet met: these floors are the accuracy reached at the last tuning
-# step minus 1 point (83.6% in scope, 84.8% out of scope refused, rules + the learned layer), so a regression
+# step minus 1 point (84.7% in scope, 86.1% out of scope refused, rules + the learned layer on three tuning sets), so a regression
 # fails while the work goes on.
-THRESHOLD_IN_SCOPE = 0.82
-THRESHOLD_OUT_OF_SCOPE = 0.83
+THRESHOLD_IN_SCOPE = 0.83
+THRESHOLD_OUT_OF_SCOPE = 0.85
 
 
 def _sums() -> dict[str, str]:

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     load_ms = (time.perf_counter() - t0) * 1000
     tokenizer_s = ja_text.warm()  # Sudachi's dictionary: once per process (a worker warms it at start-up)
     t0 = time.perf_counter()
-    nlu.warm(args.city)  # trains the learned layer (handlers/nlu_model.py) on the city's examples
+    nlu.warm(args.city)  # loads the learned layer (handlers/nlu_model.py: the linear weights, else trains NB)
     train_ms = (time.perf_counter() - t0) * 1000
 
     intents = TABLES["INTENTS"]
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ms = sorted(times)
     n = len(ms)
     print(f"messages: {len(rows)} x {max(1, args.repeat)} = {n}   table build (once): {load_ms:.1f} ms   "
-          f"tokenizer start-up (once): {tokenizer_s * 1000:.1f} ms   model training (once): {train_ms:.1f} ms")
+          f"tokenizer start-up (once): {tokenizer_s * 1000:.1f} ms   model load (once): {train_ms:.1f} ms")
     print(f"per message (ms): median {statistics.median(ms):.3f}  p90 {_pct(ms, 90):.3f}  "
           f"p99 {_pct(ms, 99):.3f}  max {ms[-1]:.3f}  mean {statistics.fmean(ms):.3f}")
     print(f"total: {total_s * 1000:.1f} ms   accuracy: {correct / n:.1%}")

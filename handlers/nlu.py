@@ -50,11 +50,14 @@ MARGIN = 0.015    # two different answers closer than this: ask instead of guess
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) for whole-message typo matching
 FUZZY_CUTOFF_KANA = 70  # ... when message and word are all kana (weak: offered as a choice)
 # The learned layer (handlers/nlu_model.py) and how it is combined with the rule scores.
-RULE_SURE = 0.95   # a rule answer this strong (a number, a whole name) and not contested stands alone
-BLEND = 0.5        # otherwise: score = (1 - BLEND) * rule score + BLEND * model probability
-BLEND_ACCEPT = 0.45  # a blended best below this is only offered as a choice
+RULE_SURE = 0.97   # a rule answer this strong (a number, a whole name) and not contested stands alone ...
+FOREIGN = 0.5      # ... unless the model gives "unknown" (out of scope) at least this probability
+BLEND = 0.7        # otherwise: score = (1 - BLEND) * rule score + BLEND * model probability
+BLEND_ACCEPT = 0.55  # a blended best below this is only offered as a choice
 BLEND_MARGIN = 0.1  # ... and so is one closer than this to the second
-BLEND_SUGGEST = 0.3  # ... and not even offered below this (the content search answers instead)
+BLEND_SUGGEST = 0.42  # ... and not even offered below this (the content search answers instead): a model-only
+# guess needs a probability of 0.6 to be offered
+FAMILIAR = 0.6     # the model's "unknown" marks a message out of scope only when this share of its features is known
 COURTESY_YIELDS = 0.75  # a greeting or thanks gives way to any request at least this strong
 NAME_COVER = 0.85  # share of the message that must appear, in order, in a plan name
 NAME_BLOCK = 4     # ... with at least this many characters in one run
@@ -589,12 +592,37 @@ def _model(t: Tables) -> nlu_model.Model:
     example of its answer (so the model knows the vocabulary, and the tables' words reach their neighbours)."""
     m = t.__dict__.get("_model")
     if m is None:
-        rows = [(text, *_label(i, tg)) for text, i, tg in nlu_model.read_examples(Path(t.city_dir) / nlu_model.EXAMPLES)]
-        rows += [(" ".join(e.parts), *_label(e.intent, e.target)) for e in t.entries]
-        rows += [(name, *_label(i, tg)) for i, tg, name in t.names]
-        m = t.__dict__["_model"] = nlu_model.train(rows, lambda s: _features(t, s))
-        m.memory = {t.f(text): (i, tg) for text, i, tg in rows[:len(rows) - len(t.entries) - len(t.names)]}
+        examples = _training_rows(t)
+        # The linear SVM trained offline on the same rows (tests/nlu_eval.py --write-examples) generalises better;
+        # naive Bayes trained here is the fallback for a city without current weights.
+        m = nlu_model.load_linear(Path(t.city_dir))
+        if m is None:
+            m = nlu_model.train(examples, lambda s: _features(t, s))
+        m.memory = {t.f(text): (i, tg) for text, i, tg in examples[:t.__dict__["_n_examples"]]}
+        t.__dict__["_model"] = m
     return m
+
+
+def _training_rows(t: Tables) -> list[tuple[str, str, str]]:
+    """The bot's examples, then every table word and plan name as a one-line example of its answer."""
+    rows = [(text, *_label(i, tg)) for text, i, tg in nlu_model.read_examples(Path(t.city_dir) / nlu_model.EXAMPLES)]
+    t.__dict__["_n_examples"] = len(rows)
+    rows += [(" ".join(e.parts), *_label(e.intent, e.target)) for e in t.entries]
+    rows += [(name, *_label(i, tg)) for i, tg, name in t.names]
+    return rows
+
+
+def write_weights(city: str | os.PathLike | None = None) -> Path:
+    """Train the linear layer on the city's examples and table words and write its weights file (build time)."""
+    import json
+
+    t = _tables_for(city, os.environ.get("KYODO_CITY"))
+    data = nlu_model.fit_linear(_training_rows(t), lambda s: _features(t, s))
+    data = {"examples_sha256": nlu_model.examples_digest(Path(t.city_dir) / nlu_model.EXAMPLES), **data}
+    out = Path(t.city_dir) / nlu_model.WEIGHTS
+    out.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    t.__dict__.pop("_model", None)
+    return out
 
 
 def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
@@ -645,18 +673,31 @@ def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     if intent == "unknown":
         if number_alts:  # a number the plan does not have: offer where it would belong
             return Intent("unknown", None, score, _alternatives(t, number_alts))
-        if blended and raw < accept:
-            return Intent("unknown", None, score)  # nothing known, nothing clearly foreign: the content search
+        if blended and (raw < accept or ("unknown", None) not in c and _unfamiliar(t, text)):
+            # Nothing known and nothing clearly foreign (no out-of-scope word, and the model's "unknown" rests on
+            # a message it mostly does not know, such as a new event's or place's name): the content search.
+            return Intent("unknown", None, score)
         # The out-of-scope route won (weather, tax ...): handlers/fallback.py then skips the content search.
         return Intent("unknown", OUT_OF_SCOPE, score)
     close = [k for k, s in ranked[1:] if s > raw - margin and k[0] != "unknown"]
     if raw < accept or close:
+        if blended and raw < accept and not any(k[0] not in ("unknown", "courtesy") for k in c):
+            # Only the model has a guess, and a weak one: the content search (it knows this week's events, places
+            # and surveys; the model does not) answers instead of buttons made from a guess.
+            return Intent("unknown", None, score)
         floor = max(SUGGEST, raw - 0.15) if not blended else max(BLEND_SUGGEST, raw - 0.3)
         choices = [k for k, s in ranked if k[0] != "unknown" and s >= floor]
         return Intent("unknown", None, score, _alternatives(t, choices))
     if intent in ("places", "events"):
         target = _district(t, text)
     return Intent(intent, target, score)
+
+
+def _unfamiliar(t: Tables, text: str) -> bool:
+    """Too few of the message's features are known to the model for its "unknown" to mean "out of scope"."""
+    feats = set(_features(t, text))
+    table = _model(t).table
+    return not feats or sum(f in table for f in feats) < FAMILIAR * len(feats)
 
 
 def _blend(t: Tables, text: str, ranked: list) -> list:
@@ -670,11 +711,13 @@ def _blend(t: Tables, text: str, ranked: list) -> list:
         if seen[0] in ("places", "events"):
             k = next((k2 for k2, _ in ranked if k2[0] == seen[0]), k)
         return [(k, 1.0)] + [(k2, s) for k2, s in ranked if k2 != k and s < 1.0 - MARGIN], False
+    probs = model.scores(_features(t, text))
+    foreign = next((p for (intent, _), p in probs if intent == "unknown"), 0.0)
     if ranked and ranked[0][1] >= RULE_SURE and not any(s > ranked[0][1] - MARGIN for _, s in ranked[1:]):
-        return ranked, False
+        if foreign < FOREIGN or ranked[0][0][0] == "unknown":
+            return ranked, False  # unless the model sees an out-of-scope message that names a known word
     if len(ranked) > 1 and ranked[1][1] >= ACCEPT and ranked[1][1] > ranked[0][1] - MARGIN:
         return ranked, False  # the rules see two strong answers (環境と文化): ask, as they would
-    probs = model.scores(_features(t, text))
     if not probs:
         return ranked, False
     mixed: dict = {}

@@ -187,6 +187,46 @@ def write_examples(out: Path = EXAMPLES) -> int:
     return len(seen)
 
 
+def cross_validate(folds: int = 4, seed: int = 0) -> list[tuple[str, Result]]:
+    """How the learned layer generalises, measured on the tuning sets only (never a held-out file): k-fold over
+    all tuning lines, then each set left out in turn (the closest thing to a new writer). Each split trains the
+    linear layer on the rest (plus the table words) and classifies with rules + that model. Choose settings
+    (handlers/nlu.py's BLEND*, nlu_model's SVM_*) by these numbers, not by a held-out file's."""
+    import random
+
+    from handlers import nlu, nlu_model
+
+    t = nlu._tables_for(None, None)
+    sets = {p.name: load(p) for p in TUNING_SETS if p.is_file()}
+    lines = [r for rows in sets.values() for r in rows]
+    order = list(range(len(lines)))
+    random.Random(seed).shuffle(order)
+    splits = [(f"{folds}-fold", [lines[j] for j in order if j % folds != k], [lines[j] for j in order if j % folds == k])
+              for k in range(folds)]
+    splits += [(f"without {name}", [r for n, rows in sets.items() if n != name for r in rows], sets[name])
+               for name in sets]
+    base = nlu._training_rows(t)[t.__dict__["_n_examples"]:]  # the table words and plan names
+    saved = t.__dict__.get("_model")
+    out: dict[str, Result] = {}
+    try:
+        for name, train, test in splits:
+            rows = [(r["text"], *nlu._label(r["intent"], r["target"])) for r in train]
+            m = nlu_model.linear_from(nlu_model.fit_linear(rows + base, lambda s: nlu._features(t, s)))
+            m.memory = {t.f(text): (i, tg) for text, i, tg in rows}
+            t.__dict__["_model"] = m
+            res = evaluate(test, keep_misses=False)
+            acc = out.setdefault(name, Result())
+            for k in ("n_in", "ok_in", "n_out", "ok_out"):
+                setattr(acc, k, getattr(acc, k) + getattr(res, k))
+            acc.by_intent.update(res.by_intent)
+            acc.ok_by_intent.update(res.ok_by_intent)
+    finally:
+        t.__dict__.pop("_model", None)  # the next classify loads the real weights again
+        if saved is not None:
+            t.__dict__["_model"] = saved
+    return list(out.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path)
@@ -194,10 +234,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pipeline", action="store_true",
                     help="count the content search's bubbles as the answer when the classifier is unsure")
     ap.add_argument("--write-examples", action="store_true",
-                    help=f"rewrite {EXAMPLES.relative_to(ROOT)} from the tuning sets and stop")
+                    help=f"rewrite {EXAMPLES.relative_to(ROOT)} from the tuning sets, retrain the linear layer's weights "
+                    "beside it, and stop")
+    ap.add_argument("--cv", action="store_true", help="cross-validate the learned layer on the tuning sets")
     args = ap.parse_args(argv)
+    if args.cv:
+        for name, res in cross_validate():
+            print(summary(name, res).splitlines()[0])
+        return 0
     if args.write_examples:
         print(f"{write_examples()} examples written to {EXAMPLES.relative_to(ROOT)}")
+        from handlers import nlu
+
+        # The linear layer's weights are trained on exactly these examples (scikit-learn: a test extra).
+        print(f"weights written to {nlu.write_weights(EXAMPLES.parent).relative_to(ROOT)}")
         return 0
     files = args.files or [f for f in (*TUNING_SETS, HELDOUT_A) if f.is_file()]
     classify = pipeline() if args.pipeline else None

@@ -149,6 +149,30 @@ def test_the_learned_layer_has_every_tuning_line(path):
     assert not missing, f"{len(missing)} lines missing: run tests/nlu_eval.py --write-examples"
 
 
+def test_the_linear_weights_are_trained_on_the_current_examples():
+    """cities/odawara/nlu_weights.json is rebuilt with the examples (tests/nlu_eval.py --write-examples); stale
+    weights would be ignored at start (naive Bayes instead), so a forgotten rebuild fails here, not in production."""
+    import json
+
+    from handlers import nlu_model
+
+    data = json.loads((CITY / nlu_model.WEIGHTS).read_text(encoding="utf-8"))
+    assert data["examples_sha256"] == nlu_model.examples_digest(CITY / nlu_model.EXAMPLES), \
+        "nlu_examples.tsv changed: run tests/nlu_eval.py --write-examples"
+    assert isinstance(nlu._model(nlu._tables_for(None, None)), nlu_model.LinearModel)
+    assert {tuple(lab) for lab in data["labels"]} >= {("help", ""), ("unknown", ""), ("plan.action", "702")}
+
+
+def test_a_city_without_weights_trains_naive_bayes(tmp_path):
+    from handlers import nlu_model
+
+    (tmp_path / "plan.yaml").write_text("projects: []\n", encoding="utf-8")
+    (tmp_path / nlu_model.EXAMPLES).write_text("text\tintent\ttarget\nヘルプ\thelp\t\n", encoding="utf-8")
+    (tmp_path / nlu_model.WEIGHTS).write_text('{"examples_sha256": "stale"}', encoding="utf-8")
+    t = nlu.tables(str(tmp_path))
+    assert isinstance(nlu._model(t), nlu_model.Model)  # stale weights are never used
+
+
 def test_every_unknown_line_is_unknown():
     rows = [r for r in load_labelled() if r["intent"] == "unknown"]
     assert len(rows) >= 30

@@ -10,10 +10,10 @@ import hashlib
 from tests import nlu_eval
 
 # The issue asks for 0.95 on both. Not yet met: these floors are the accuracy reached at the last tuning
-# step minus 1 point (84.7% in scope, 86.1% out of scope refused, rules + the learned layer on three tuning sets), so a regression
-# fails while the work goes on.
-THRESHOLD_IN_SCOPE = 0.83
-THRESHOLD_OUT_OF_SCOPE = 0.85
+# step minus 1 point (89.4% in scope, 92.4% out of scope refused: rules + the linear layer trained on three
+# tuning sets, its settings chosen by cross-validation on them), so a regression fails while the work goes on.
+THRESHOLD_IN_SCOPE = 0.88
+THRESHOLD_OUT_OF_SCOPE = 0.91
 
 
 def _sums() -> dict[str, str]:

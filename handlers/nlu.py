@@ -12,9 +12,9 @@
    places/events. A close call between candidates, or a weak one, returns "unknown" with the 2-3
    closest `alternatives`, which the bot offers as quick replies.
 
-No Japanese tokenizer: messages are short, and substring + name coverage + fuzzy matching on folded kana
-already separates the intents; the one thing a tokenizer would add, kana readings of kanji words, is a
-few lines of data (synonyms.yaml), whereas a tokenizer costs start-up time and per-message time.
+4. The learned layer (handlers/nlu_model.py: a linear SVM over Sudachi words, kana readings and character grams,
+   weights trained offline on cities/<city>/nlu_examples.tsv) is blended with the rule scores unless a rule answer
+   is sure; its settings are chosen by cross-validation on the tuning sets (tests/nlu_eval.py --cv).
 All words, names and numbers come from data files; nothing city-specific is written here.
 """
 from __future__ import annotations

@@ -4,7 +4,6 @@ Run with -s to see the confusion of the misses (they are printed on failure too)
 """
 from __future__ import annotations
 
-import csv
 import statistics
 import time
 from collections import Counter
@@ -14,6 +13,7 @@ import pytest
 import yaml
 
 from handlers import nlu
+from tests import nlu_eval
 
 ROOT = Path(__file__).resolve().parent.parent
 UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
@@ -23,7 +23,7 @@ TUNING_SETS = [pytest.param(p, id=p.name) for p in (UTTERANCES, UTTERANCES_B, UT
 CITY = ROOT / "cities" / "odawara"
 
 # The one place where the labelled set's names differ from the router's intent names.
-LABEL_TO_INTENT = {"plan.thisyear": "plan.year"}
+LABEL_TO_INTENT = nlu_eval.LABEL_TO_INTENT
 INTENTS = {"help", "leave", "plan.list", "plan.project", "plan.action", "plan.year", "plan.vision",
            "places", "events", "regs", "volunteer", "survey", "settings", "courtesy", "unknown"}
 COURTESY = {"greeting", "thanks", "ack", "bye", "complaint", "insult"}
@@ -64,15 +64,9 @@ HELD_OUT = [
 
 
 def load_labelled(path: Path = UTTERANCES) -> list[dict]:
-    """The labelled set with `intent` mapped to router names; also used by bench/intent.py."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
-    for r in rows:
-        r["label"] = r["intent"]
-        r["intent"] = LABEL_TO_INTENT.get(r["intent"], r["intent"])
-        r["target"] = r.get("target") or ""
-        r["note"] = r.get("note") or ""
-    return rows
+    """The labelled set with `intent` mapped to router names (tests/nlu_eval.py reads it); also used by
+    bench/intent.py."""
+    return nlu_eval.load(path)
 
 
 def _score(rows: list[dict]) -> tuple[int, list[tuple[dict, nlu.Intent]]]:

@@ -28,6 +28,7 @@ TUNING_SETS = (TUNING, TUNING_B, TUNING_C)
 EXAMPLES = ROOT / "cities" / "odawara" / "nlu_examples.tsv"  # the learned layer's training data (the bot's own)
 HELDOUT_DIR = ROOT / "tests" / "data" / "nlu_heldout"
 HELDOUT_A = HELDOUT_DIR / "heldout_a.tsv"
+HELDOUT_B = HELDOUT_DIR / "heldout_b.tsv"  # written after the design, to check nothing was tuned to A
 # The one place where the labelled sets' names differ from the router's intent names.
 LABEL_TO_INTENT = {"plan.thisyear": "plan.year"}
 
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         # The linear layer's weights are trained on exactly these examples (scikit-learn: a test extra).
         print(f"weights written to {nlu.write_weights(EXAMPLES.parent).relative_to(ROOT)}")
         return 0
-    files = args.files or [f for f in (*TUNING_SETS, HELDOUT_A) if f.is_file()]
+    files = args.files or [f for f in (*TUNING_SETS, HELDOUT_A, HELDOUT_B) if f.is_file()]
     classify = pipeline() if args.pipeline else None
     for path in files:
         res = evaluate(load(path), classify=classify, keep_misses=not is_heldout(path))

@@ -10,13 +10,15 @@
 
 Text the classifier recognised as outside the service (weather, garbage days, tax: an Intent whose target is
 OUT_OF_SCOPE) skips the content search: refusing it politely is the right answer, a bubble about the plan is
-not. bot/faq.py and handlers/faq.py (part F) are imported late, so this module works without them.
+not.
 """
 from __future__ import annotations
 
 import logging
 
+from bot import faq
 from handlers import common, content
+from handlers import faq as faq_view
 from handlers.context import Ctx
 from handlers.nlu import OUT_OF_SCOPE  # the classifier's target for its out-of-scope route
 
@@ -28,21 +30,12 @@ def _raw(ctx: Ctx) -> str:
 
 
 def _faq_answer(ctx: Ctx, text: str) -> list[dict] | None:
-    try:
-        from bot import faq
-        from handlers.faq import answer
-    except ImportError:
-        return None
     hit = faq.match(ctx.db, text)
-    return answer(hit[0]) if hit else None
+    return faq_view.answer(hit[0]) if hit else None
 
 
 def _record_miss(ctx: Ctx, text: str) -> None:
     """Count the miss in a savepoint: a failure here must not cost the resident their answer."""
-    try:
-        from bot import faq
-    except ImportError:
-        return
     try:
         with ctx.db.begin_nested():
             faq.record_miss(ctx.db, text, ctx.now)
@@ -65,5 +58,5 @@ def answer_unknown(ctx: Ctx) -> list[dict]:
     return common.not_understood(ctx)
 
 
-# The router's table entry for intent "unknown" (the lead adds this module to handlers/router.py FEATURES).
+# The router's table entry for intent "unknown" (this module is in handlers/router.py FEATURES).
 INTENTS = {"unknown": answer_unknown}

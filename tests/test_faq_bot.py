@@ -3,32 +3,18 @@ publish it; a resident's paraphrase, sent as a signed webhook through the emulat
 message nothing understands is counted in the not-understood list (text and count, no resident); the answer's
 button (faq, id=) shows it while it is published.
 
-The free-text half needs handlers/fallback.py (part S) wired into handlers/router.py by the lead, and the button
-half handlers/faq.py in the router's FEATURES; each test skips with that reason until its wiring is there, and
-runs from then on. bot/faq.match itself is covered without the router in tests/test_faq_match.py."""
+bot/faq.match itself is covered without the router in tests/test_faq_match.py."""
 from __future__ import annotations
 
-import inspect
-
-import pytest
 from sqlalchemy import select
 
 from bot.postback import encode
-from handlers import router
 from models.faq import FaqEntry, NluMiss
 from tests.admin_support import Client, seed
 from tests.chat_support import Chat, texts
 from tests.listings_admin_support import created_id
 
 NOT_UNDERSTOOD_WORDS = ("読み取れ", "わかりませんでした")
-
-
-def fallback_wired() -> bool:
-    return "fallback" in inspect.getsource(router)
-
-
-def faq_button_wired() -> bool:
-    return "faq" in router.TABLES["POSTBACKS"]
 
 
 def staff_client(bot) -> Client:
@@ -49,7 +35,6 @@ def all_text(messages) -> str:
     return "\n".join(texts(messages)) + "\n".join(m.get("altText", "") for m in messages)
 
 
-@pytest.mark.skipif(not fallback_wired(), reason="handlers/fallback.py is not wired into handlers/router.py yet")
 def test_a_residents_paraphrase_reaches_the_entry_staff_published(bot, emulator, user_id):
     c = staff_client(bot)
     eid = publish_entry(c)
@@ -64,7 +49,6 @@ def test_a_residents_paraphrase_reaches_the_entry_staff_published(bot, emulator,
     assert "粗大ごみ受付センター" not in all_text(chat.say("粗大ゴミってどうやって出すの？"))
 
 
-@pytest.mark.skipif(not fallback_wired(), reason="handlers/fallback.py is not wired into handlers/router.py yet")
 def test_what_nothing_understands_is_counted_without_the_resident(bot, emulator, user_id):
     from emulator import new_user_id
 
@@ -80,7 +64,6 @@ def test_what_nothing_understands_is_counted_without_the_resident(bot, emulator,
     assert text in page and user_id not in page
 
 
-@pytest.mark.skipif(not faq_button_wired(), reason="handlers/faq.py is not in handlers/router.py FEATURES yet")
 def test_the_answer_button_shows_a_published_entry_only(bot, emulator, user_id):
     c = staff_client(bot)
     eid = publish_entry(c)

@@ -9,13 +9,11 @@ structure_problems is shown on the survey's page (a draft may be incomplete; ope
 remain, and an open survey is never left unanswerable), and once anyone has answered, breaking_changes refuses
 what would break their answers (409, the page says why, nothing saved).
 
-The LINE side's pieces are imported late so the admin works before they land: handlers/surveys_flex.py (helper
-A: the preview) and bot/survey_notices.py (helper D: invitations queued on 公開, cancelled on 締め切る).
+The LINE side's pieces: handlers/surveys_flex.py draws the preview; bot/survey_notices.py queues the invitation on
+公開 and withdraws what has not been sent on 締め切る / 下書きに戻す / 削除.
 """
 from __future__ import annotations
 
-import importlib
-import logging
 import re
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -25,6 +23,7 @@ from sqlalchemy import exists, func, select
 from bot import publish as publishing
 from bot import segments
 from bot import survey_logic as logic
+from bot import survey_notices
 from bot.admin import announce_flow, audit
 from bot.admin import listing_flow as flow
 from bot.admin import survey_forms as sf
@@ -32,32 +31,15 @@ from bot.admin.blueprint import bp
 from bot.admin.forms import choices
 from bot.admin.policy import CONTENT_ALL, SURVEYS_MANAGE, has, requires, scope
 from bot.clock import to_tokyo, utc
+from handlers import surveys_flex
 from models.accounts import AuditEntry, SurveyTeam
 from models.publications import EXPANDING, SCHEDULED, Publication
 from models.surveys import (CLOSED, DRAFT, END, IN_PROGRESS, MULTI, NUMBER, OPEN, SCALE, SINGLE, SUBMITTED, TEXT,
                             DATE, DISTRICT, Survey, SurveyQuestion, SurveyResponse)
 
-log = logging.getLogger("kyodo.admin")
-
 STATUS_LABELS = {DRAFT: "下書き", OPEN: "公開中", CLOSED: "締切"}
 PAGE_SIZE = 50
 KEY_RE = re.compile(r"^q(\d+)\b")
-
-
-# --- the LINE side's modules, imported late -----------------------------------------------------------------
-
-def _optional(module: str, name: str):
-    """A function of another helper's module, or None while it is not there yet (the admin keeps working)."""
-    try:
-        mod = importlib.import_module(module)
-    except Exception:  # noqa: BLE001 - another part's module; its absence must not stop the builder
-        log.exception("admin: %s could not be imported", module)
-        return None
-    return getattr(mod, name, None)
-
-
-def _notices(name: str):
-    return _optional("bot.survey_notices", name)
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -262,11 +244,10 @@ def _refresh_invitation(item: Survey, was: tuple) -> str:
     if item.status != OPEN or item.invite_publication_id is None or was == _invite_facts(item):
         return ""
     status = g.db.scalar(select(Publication.status).where(Publication.id == item.invite_publication_id))
-    opened = _notices("on_opened")
-    if status not in (SCHEDULED, EXPANDING) or opened is None:
+    if status not in (SCHEDULED, EXPANDING):
         return ""
     publishing.cancel(g.db, item.invite_publication_id)
-    opened(g.db, item, now=g.now)
+    survey_notices.on_opened(g.db, item, now=g.now)
     return "まだ送っていない回答のお願いも、新しい内容にしました。"
 
 
@@ -480,10 +461,8 @@ def survey_open(item: Survey):
         item.remind_at = None  # a reminder time already past would go out at once: dropped, and said so
         flash("リマインドの日時が過ぎていたため、リマインドは送りません。送るときは設定で日時を入れ直してください。", "warning")
     item.status, item.updated_at = OPEN, g.now
-    told = ""
-    if (opened := _notices("on_opened")) is not None:
-        opened(g.db, item, now=g.now)
-        told = "対象の方に、回答のお願いをLINEでお送りします（夜間は朝になってから届きます）。"
+    survey_notices.on_opened(g.db, item, now=g.now)
+    told = "対象の方に、回答のお願いをLINEでお送りします（夜間は朝になってから届きます）。"
     item.opened_at = item.opened_at or g.now
     audit.record(g.db, "survey.open", actor=g.account, obj=item, summary=item.title)
     start = "" if utc(item.opens_at) <= g.now else f"受付開始（{to_tokyo(item.opens_at):%m/%d %H:%M}）から"
@@ -491,8 +470,7 @@ def survey_open(item: Survey):
 
 
 def _stop_notices(item: Survey) -> None:
-    if (closed := _notices("on_closed")) is not None:
-        closed(g.db, item)
+    survey_notices.on_closed(g.db, item)
 
 
 @bp.post("/surveys/<int:item_id>/close")
@@ -605,22 +583,18 @@ def _example_answer(q: SurveyQuestion, district_keys: list[str]):
 @requires(SURVEYS_MANAGE, load=Survey)
 def survey_preview(item: Survey):
     pairs = _district_pairs()
-    question_messages = _optional("handlers.surveys_flex", "question_messages")
-    confirmation_messages = _optional("handlers.surveys_flex", "confirmation_messages")
     qs = logic.ordered(item.questions)
     labels = _labels(qs)
     shown, failed = [], False
     for q in qs:
-        messages = None
-        if question_messages is not None:
-            messages = flow.safe_bubble(question_messages, item, q, district_names=pairs)
-            failed = failed or messages is None
+        messages = flow.safe_bubble(surveys_flex.question_messages, item, q, district_names=pairs)
+        failed = failed or messages is None
         if messages is None:
             messages = _plain_messages(item, q, pairs)
         shown.append({"q": q, "label": labels[q.key], "kind": logic.KIND_LABELS.get(q.kind, q.kind),
                       "html": Markup("").join(_draw(m) for m in messages), "rules": _rules_text(q, labels)})
     confirm = None
-    if confirmation_messages is not None and qs and not logic.structure_problems(qs):
+    if qs and not logic.structure_problems(qs):
         keys = [k for k, _ in pairs]
         answers: dict = {}
         key = logic.first_key(qs)
@@ -628,8 +602,8 @@ def survey_preview(item: Survey):
         while key != END and key not in answers:
             answers[key] = _example_answer(by_key[key], keys)
             key = logic.next_key(qs, key, answers[key])
-        messages = flow.safe_bubble(confirmation_messages, item, answers, district_names=pairs)
+        messages = flow.safe_bubble(surveys_flex.confirmation_messages, item, answers, district_names=pairs)
         if messages:
             confirm = Markup("").join(_draw(m) for m in messages)
     return render_template("admin/surveys_preview.html", item=item, shown=shown, confirm=confirm,
-                           fallback=question_messages is None, failed=failed)
+                           failed=failed)

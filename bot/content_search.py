@@ -363,18 +363,9 @@ def _survey_docs(db: Session, now: datetime, old: dict[int, Doc]) -> list[Doc]:
     return docs
 
 
-def _faq_model():
-    try:
-        from models.faq import FaqEntry
-    except ImportError:  # part F not in this tree yet
-        return None
-    return FaqEntry
-
-
 def _faq_docs(db: Session, old: dict[int, Doc]) -> list[Doc]:
-    FaqEntry = _faq_model()
-    if FaqEntry is None:
-        return []
+    from models.faq import FaqEntry
+
     docs = []
     for e in db.scalars(select(FaqEntry).where(FaqEntry.status == "published")):
         examples = e.examples if isinstance(e.examples, list) else str(e.examples or "").splitlines()
@@ -401,12 +392,13 @@ def _table_key(db: Session, model, title_col=None, where=None) -> tuple:
 def versions(db: Session, city: str) -> dict[str, tuple]:
     """One cheap key per source: a change to any row (added, edited, withdrawn, deleted) changes it."""
     from models.events import Event, EventOccurrence
+    from models.faq import FaqEntry
     from models.places import Place
     from models.plan import Action, PlanInfo, Project, RoadmapItem
     from models.surveys import Survey
     from models.volunteer import Opportunity, Shift
 
-    keys = {
+    return {
         "plan": (_table_key(db, Project, Project.name), _table_key(db, Action, Action.name),
                  _table_key(db, RoadmapItem, RoadmapItem.text), str(db.scalar(select(PlanInfo.updated_at))),
                  _synonyms_stamp(city)),
@@ -415,12 +407,8 @@ def versions(db: Session, city: str) -> dict[str, tuple]:
         "places": (_table_key(db, Place),),
         "volunteer": (_table_key(db, Opportunity, Opportunity.title), _table_key(db, Shift)),
         "surveys": (_table_key(db, Survey, Survey.title),),
-        "faq": (),
+        "faq": (_table_key(db, FaqEntry, FaqEntry.question),),
     }
-    FaqEntry = _faq_model()
-    if FaqEntry is not None:
-        keys["faq"] = (_table_key(db, FaqEntry, FaqEntry.question),)
-    return keys
 
 
 def _build_source(name: str, db: Session, city: str, now: datetime, old: list[Doc]) -> list[Doc]:

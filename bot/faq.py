@@ -24,7 +24,6 @@ number and e-mail addresses are masked, and texts that are only numbers or symbo
 from __future__ import annotations
 
 import math
-import os
 import re
 import threading
 import unicodedata
@@ -238,14 +237,11 @@ _generation = 0  # bumped by forget_phrases(): a change made in this process is 
 
 
 def phrase_keys(text: str) -> tuple[str, ...]:
-    """The forms a text is compared by: folded (handlers.nlu.fold with the city's rewrites), and that without
-    its trailing fillers (について教えて, って何 ...), in that order, without repeats or empties."""
-    from handlers import nlu  # the classifier's own folding, so a phrase and a message fold alike
+    """The forms a text is compared by: the classifier's own (handlers.nlu.lookup_forms), so a phrase and a
+    message fold alike."""
+    from handlers import nlu
 
-    t = nlu._tables_for(None, os.environ.get("KYODO_CITY"))
-    full = t.f(text or "")
-    core = nlu._strip_fillers(t, full) if full else ""
-    return tuple(dict.fromkeys(k for k in (full, core) if k))
+    return nlu.lookup_forms(text)
 
 
 def forget_phrases() -> None:

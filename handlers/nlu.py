@@ -345,6 +345,15 @@ def _strip_fillers(t: Tables, key: str) -> str:
     return key
 
 
+def lookup_forms(text: str, city: str | os.PathLike | None = None) -> tuple[str, ...]:
+    """The forms a message is looked up by elsewhere (staff's registered phrasings, bot/faq.py): folded as the
+    classifier folds it, then without its trailing fillers (について教えて, って何 ...); no repeats or empties."""
+    t = _tables_for(city, os.environ.get("KYODO_CITY"))
+    full = t.f(text or "")
+    core = _strip_fillers(t, full) if full else ""
+    return tuple(dict.fromkeys(k for k in (full, core) if k))
+
+
 def _entry_score(e: Entry, key: str, core: str) -> float | None:
     if e.exact:
         if e.parts[0] not in (key, core):

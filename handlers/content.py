@@ -10,14 +10,7 @@ from sqlalchemy import select
 from bot import content_search
 from bot.clock import utc
 from handlers import content_flex as F
-from handlers.context import Ctx
-
-
-def _raw_text(ctx: Ctx) -> str:
-    """The resident's words as typed (Sudachi reads them better than the folded form), else ctx.text."""
-    msg = (ctx.event or {}).get("message") if isinstance(ctx.event, dict) else None
-    raw = msg.get("text") if isinstance(msg, dict) else None
-    return raw if isinstance(raw, str) and raw.strip() else (ctx.text or "")
+from handlers.context import Ctx, raw_text
 
 
 def _event_card(ctx: Ctx, m: content_search.Match) -> F.Card | None:
@@ -80,7 +73,7 @@ def card(ctx: Ctx, m: content_search.Match) -> F.Card | None:
 
 
 def matches(ctx: Ctx, text: str | None = None) -> list[content_search.Match]:
-    return content_search.search(ctx.db, text if text is not None else _raw_text(ctx), ctx.now,
+    return content_search.search(ctx.db, text if text is not None else raw_text(ctx), ctx.now,
                                  city=getattr(ctx.config, "city", None) or "odawara",
                                  limit=content_search.LIMIT + 2)  # spares for matches gone for this resident
 

@@ -40,3 +40,12 @@ class Ctx:
     @classmethod
     def load_state(cls, db: Session, user: User | None, now: datetime) -> ConversationState | None:
         return get_state(db, user.id, now) if user is not None else None
+
+
+def raw_text(ctx: Ctx) -> str:
+    """The resident's message as typed, for reading it into words (Sudachi reads the typed text better than the
+    router's folded `ctx.text`: 子ども and ｺﾄﾞﾓ keep their own readings); `ctx.text` when the event carries no
+    text (a handler called with a postback or a hand-made event)."""
+    msg = ctx.event.get("message") if isinstance(ctx.event, dict) else None
+    raw = msg.get("text") if isinstance(msg, dict) else None
+    return raw if isinstance(raw, str) and raw.strip() else (ctx.text or "")

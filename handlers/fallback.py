@@ -19,14 +19,10 @@ import logging
 from bot import faq
 from handlers import common, content
 from handlers import faq as faq_view
-from handlers.context import Ctx
+from handlers.context import Ctx, raw_text
 from handlers.nlu import OUT_OF_SCOPE  # the classifier's target for its out-of-scope route
 
 log = logging.getLogger("kyodo.fallback")
-
-
-def _raw(ctx: Ctx) -> str:
-    return content._raw_text(ctx)
 
 
 def _faq_answer(ctx: Ctx, text: str) -> list[dict] | None:
@@ -48,7 +44,7 @@ def out_of_scope(intent) -> bool:
 
 
 def answer_unknown(ctx: Ctx) -> list[dict]:
-    text = _raw(ctx)
+    text = raw_text(ctx)
     if (replies := _faq_answer(ctx, text)) is not None:
         return replies
     if not getattr(ctx.intent, "alternatives", None):

@@ -133,3 +133,16 @@ def test_an_faq_entry_answers_a_paraphrase(city, wired, emulator, user_id):
         db.commit()
     got = Chat(city, emulator, user_id).say("粗大ごみはどうやって出せばいいですか")
     assert any("環境事業センターに電話で申し込んでください。" in t for t in texts(got))
+
+
+def test_raw_text_is_the_message_as_typed_else_the_folded_text():
+    """handlers/context.raw_text (fallback and content search read the typed words, not the router's fold)."""
+    from handlers.context import Ctx, raw_text
+
+    def ctx(event):
+        return Ctx(event=event, user=None, db=None, now=NOON, config=None, text="こどもしょくどう")
+
+    assert raw_text(ctx({"type": "message", "message": {"type": "text", "text": "ｺﾄﾞﾓ食堂"}})) == "ｺﾄﾞﾓ食堂"
+    assert raw_text(ctx({"type": "message", "message": {"type": "text", "text": "  "}})) == "こどもしょくどう"
+    assert raw_text(ctx({"type": "postback", "postback": {"data": "v=1&a=help"}})) == "こどもしょくどう"
+    assert raw_text(ctx({"type": "message", "message": "not an object"})) == "こどもしょくどう"

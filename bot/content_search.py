@@ -5,7 +5,8 @@ entries, ranked by BM25 (k1 1.2, b 0.75) over Sudachi's normalised words (bot/ja
 
 Why an in-memory index: a message must cost well under 10 ms with 20,000 events, and a LIKE over every table
 cannot rank. The index lives per process (per database URL and city) and is rebuilt only when a cheap version
-key changes (count, max id, max updated_at and title lengths per source), checked at most every
+key changes (count, max id, max updated_at and title lengths per source; FAQ entries add the sum of their
+revisions, bot/faq.version, so two edits in one clock instant are seen), checked at most every
 CHECK_INTERVAL_S seconds, never per message; only the sources whose key changed are read again, and documents
 whose row did not change keep their words (no second tokenising of 20,000 events). Time alone (an event
 ending, a survey closing) needs no rebuild: each document keeps its validity window and a query drops what is
@@ -276,7 +277,8 @@ def _district_names(db: Session) -> dict[str, str]:
 
 
 def _cached(old: dict[int, Doc], kind: str, ref: int, stamp, make) -> Doc:
-    """The document as built before while its row is unchanged (same updated_at), else a new one."""
+    """The document as built before while its row is unchanged (same stamp: updated_at, or an FAQ entry's
+    revision with it), else a new one."""
     d = old.get(ref)
     if d is not None and d.stamp == stamp and d.kind == kind:
         return d
@@ -370,10 +372,12 @@ def _faq_docs(db: Session, old: dict[int, Doc]) -> list[Doc]:
     for e in db.scalars(select(FaqEntry).where(FaqEntry.status == "published")):
         examples = e.examples if isinstance(e.examples, list) else str(e.examples or "").splitlines()
 
-        def make(e=e, examples=examples):
-            return _fill(Doc("faq", e.id, e.question, (e.answer or "")[:60], e.updated_at),
+        stamp = (e.revision, e.updated_at)  # the revision tells two saves in one instant apart
+
+        def make(e=e, examples=examples, stamp=stamp):
+            return _fill(Doc("faq", e.id, e.question, (e.answer or "")[:60], stamp),
                          [(e.question, TITLE_W), (" ".join(map(str, examples)), TITLE_W), (e.answer or "", BODY_W)])
-        docs.append(_cached(old, "faq", e.id, e.updated_at, make))
+        docs.append(_cached(old, "faq", e.id, stamp, make))
     return docs
 
 
@@ -391,8 +395,8 @@ def _table_key(db: Session, model, title_col=None, where=None) -> tuple:
 
 def versions(db: Session, city: str) -> dict[str, tuple]:
     """One cheap key per source: a change to any row (added, edited, withdrawn, deleted) changes it."""
+    from bot import faq
     from models.events import Event, EventOccurrence
-    from models.faq import FaqEntry
     from models.places import Place
     from models.plan import Action, PlanInfo, Project, RoadmapItem
     from models.surveys import Survey
@@ -407,7 +411,7 @@ def versions(db: Session, city: str) -> dict[str, tuple]:
         "places": (_table_key(db, Place),),
         "volunteer": (_table_key(db, Opportunity, Opportunity.title), _table_key(db, Shift)),
         "surveys": (_table_key(db, Survey, Survey.title),),
-        "faq": (_table_key(db, FaqEntry, FaqEntry.question),),
+        "faq": faq.version(db),  # with the entries' revisions: an edit in the same instant as another is seen
     }
 
 

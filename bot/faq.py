@@ -182,18 +182,20 @@ _lock = threading.Lock()
 _indexes: dict[str, _Index] = {}
 
 
-def _version(db: Session) -> tuple:
-    """Changes whenever an entry is added, edited, published, unpublished or deleted (revision goes up on every
-    save: bot/admin/views_faq.py)."""
+def version(db: Session) -> tuple:
+    """One aggregate over the entries that changes whenever one is added, edited, published, unpublished or
+    deleted: the revisions' sum goes up with every save (bot/admin/views_faq.touch), so two edits in the same
+    clock instant are told apart, which updated_at alone cannot. This index and bot/content_search.py read it."""
     published = func.sum(case((FaqEntry.status == PUBLISHED, 1), else_=0))
-    row = db.execute(select(func.count(), func.max(FaqEntry.id), func.sum(FaqEntry.revision), published)).one()
-    return tuple(int(v or 0) for v in row)
+    row = db.execute(select(func.count(), func.max(FaqEntry.id), func.sum(FaqEntry.revision), published,
+                            func.max(FaqEntry.updated_at))).one()
+    return tuple(str(v) for v in row)
 
 
 def index_for(db: Session) -> _Index:
     bind = db.get_bind()
     where = bind.url.render_as_string(hide_password=True)
-    key = _version(db)
+    key = version(db)
     current = _indexes.get(where)
     if current is not None and current.key == key:
         return current

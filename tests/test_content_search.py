@@ -153,6 +153,26 @@ def test_faq_entries_are_searched_when_part_f_is_there(city, fresh):
         assert ("faq", e.id) in top(db, "粗大ごみを出したい")
 
 
+def test_an_faq_entry_edited_in_the_same_instant_is_read_again(city, fresh):
+    """The admin saves an edit with the clock where it was (two saves in one instant, a frozen clock): updated_at
+    and the question stay the same, the revision goes up (bot/admin/views_faq.touch), and the index notices."""
+    from models.faq import FaqEntry
+
+    with city.rt.sessions() as db:
+        e = FaqEntry(question="粗大ごみの出し方", answer="環境事業センターに電話で申し込んでください。",
+                     examples=["大きなごみを捨てたい"], status="published", created_at=NOON, updated_at=NOON)
+        db.add(e)
+        db.commit()
+        assert ("faq", e.id) not in top(db, "古いタンスを引き取ってほしい")
+        e.examples, e.revision = ["大きなごみを捨てたい", "古いタンスを引き取ってほしい"], e.revision + 1
+        db.commit()
+        assert ("faq", e.id) in top(db, "古いタンスを引き取ってほしい")
+        e.answer, e.revision = "クリーンセンターへ持ち込めます。", e.revision + 1  # the answer (the bubble's line)
+        db.commit()
+        hit = [m for m in CS.search(db, "古いタンスを引き取ってほしい", NOON) if m.kind == "faq"]
+        assert [m.subtitle for m in hit] == ["クリーンセンターへ持ち込めます。"]
+
+
 def test_the_index_is_checked_at_most_every_interval_and_keeps_unchanged_rows(city, monkeypatch):
     CS.invalidate()
     monkeypatch.setattr(CS, "CHECK_INTERVAL_S", 30.0)

@@ -8,14 +8,17 @@ entry scores its best phrasing. Features, from bot.ja_text (Sudachi, loaded once
     受け取り / 受け取る share most), weight BIGRAM_WEIGHT: paraphrases rarely repeat the same word forms;
   - the kanji of those words (出し方 / 出す share 出), weight KANJI_WEIGHT;
 each scaled by an idf over the entries' phrasings. The index is built once per process and rebuilt when the
-entries change, noticed by one aggregate query (count, max id, sum of revisions), so an edit in the admin
-reaches every process's next message.
+entries change, noticed by one aggregate query (`version`: count, max id, sum of revisions ...).
 
 `phrase_route(db, text)`: the intent and target staff gave a resident's wording in the admin (「言い換えとして登録」),
 tried by the router before the classifier. A message matches a phrase when its folded form (handlers.nlu.fold
 with the city's spelling rewrites) is the same, also after trailing fillers (について教えて ...) are cut off either.
-The phrases are held per process and re-read when (count, max id) of the table moves: one aggregate over a small
-table per message, and ids are never reused (models/faq.py), so an add or a delete is always noticed.
+The phrases are held per process and re-read when (count, max id) of the table moves: ids are never reused
+(models/faq.py), so an add or a delete is always noticed.
+
+Both copies ask for their version at most every CHECK_INTERVAL_S seconds, not on every typed message (the router
+consults both for each one); the admin calls `forget()` after a change, so the process that made it asks at its
+next message, and every other process within the interval.
 
 `record_miss(db, text, now)`: one row per normalised text with a count (INSERT ... ON CONFLICT on both
 databases), in the caller's transaction. Nothing about the resident is stored; digits that could be a phone
@@ -26,6 +29,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -176,10 +180,47 @@ def decide(ranked: list[tuple[int, float]]) -> tuple[int, float] | None:
     return ranked[0]
 
 
-# --- the per-process index ---------------------------------------------------------------------------------------
+# --- the per-process copies -------------------------------------------------------------------------------------
 
+CHECK_INTERVAL_S = 30.0  # how often a process may ask the database whether its copies are stale (tests set 0)
 _lock = threading.Lock()
-_indexes: dict[str, _Index] = {}
+_generation = 0  # bumped by forget(): a change made in this process is seen at the next message
+
+
+@dataclass(frozen=True)
+class _Copy:
+    key: tuple        # the version it was read at
+    value: object
+    generation: int
+    checked: float    # time.monotonic() of the version query
+
+
+_indexes: dict[str, _Copy] = {}
+_phrases: dict[str, _Copy] = {}
+
+
+def forget() -> None:
+    """The admin calls this after a change to entries or phrases: this process asks for the version at its next
+    message instead of waiting for CHECK_INTERVAL_S (other processes notice within that interval)."""
+    global _generation
+    with _lock:
+        _generation += 1
+
+
+def _current(store: dict[str, _Copy], db: Session, version_of, read):
+    """This process's copy for the session's database: the version is asked for at most every CHECK_INTERVAL_S
+    (a typed message would otherwise pay one query per copy), or at once after forget(); `read(db, key)` runs only
+    when the version moved."""
+    where = db.get_bind().url.render_as_string(hide_password=True)
+    generation, now = _generation, time.monotonic()
+    copy = store.get(where)
+    if copy is not None and copy.generation == generation and now - copy.checked < CHECK_INTERVAL_S:
+        return copy.value
+    key = version_of(db)
+    value = copy.value if copy is not None and copy.key == key else read(db, key)
+    with _lock:
+        store[where] = _Copy(key, value, generation, now)
+    return value
 
 
 def version(db: Session) -> tuple:
@@ -192,19 +233,14 @@ def version(db: Session) -> tuple:
     return tuple(str(v) for v in row)
 
 
-def index_for(db: Session) -> _Index:
-    bind = db.get_bind()
-    where = bind.url.render_as_string(hide_password=True)
-    key = version(db)
-    current = _indexes.get(where)
-    if current is not None and current.key == key:
-        return current
+def _read_index(db: Session, key: tuple) -> _Index:
     rows = db.execute(select(FaqEntry.id, FaqEntry.question, FaqEntry.examples)
                       .where(FaqEntry.status == PUBLISHED).order_by(FaqEntry.id)).all()
-    built = build_index([(eid, [q, *(ex or [])]) for eid, q, ex in rows], key)
-    with _lock:
-        _indexes[where] = built
-    return built
+    return build_index([(eid, [q, *(ex or [])]) for eid, q, ex in rows], key)
+
+
+def index_for(db: Session) -> _Index:
+    return _current(_indexes, db, version, _read_index)
 
 
 def match(db: Session, text: str) -> tuple[FaqEntry, float] | None:
@@ -234,8 +270,6 @@ def suggest(db: Session, text: str, entries: list[FaqEntry]) -> int | None:
 # --- phrases staff taught the router ---------------------------------------------------------------------------
 
 Route = tuple[str, "str | None"]
-_phrases: dict[str, tuple[tuple, dict[str, Route]]] = {}
-_generation = 0  # bumped by forget_phrases(): a change made in this process is seen at once
 
 
 def phrase_keys(text: str) -> tuple[str, ...]:
@@ -246,33 +280,28 @@ def phrase_keys(text: str) -> tuple[str, ...]:
     return nlu.lookup_forms(text)
 
 
-def forget_phrases() -> None:
-    """Drop this process's copy (the admin calls it after a change; other processes notice by the version)."""
-    global _generation
-    with _lock:
-        _generation += 1
-
-
-def phrase_table(db: Session) -> dict[str, Route]:
-    """Folded key -> (intent, target) of every phrase; a phrase's full form wins over another's shortened one,
-    and an older phrase over a newer one."""
-    where = db.get_bind().url.render_as_string(hide_password=True)
+def _phrases_version(db: Session) -> tuple:
+    """(count, max id): phrases are only added and deleted and ids are never reused (models/faq.py)."""
     count, top = db.execute(select(func.count(), func.max(NluPhrase.id))).one()
-    key = (_generation, int(count or 0), int(top or 0))
-    cached = _phrases.get(where)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    return int(count or 0), int(top or 0)
+
+
+def _read_phrases(db: Session, key: tuple) -> dict[str, Route]:
     table: dict[str, Route] = {}
-    if count:
+    if key[0]:
         rows = db.execute(select(NluPhrase.text, NluPhrase.intent, NluPhrase.target).order_by(NluPhrase.id)).all()
         keyed = [(phrase_keys(text), (intent, target)) for text, intent, target in rows]
         for position in (0, 1):
             for keys, route in keyed:
                 if len(keys) > position:
                     table.setdefault(keys[position], route)
-    with _lock:
-        _phrases[where] = (key, table)
     return table
+
+
+def phrase_table(db: Session) -> dict[str, Route]:
+    """Folded key -> (intent, target) of every phrase; a phrase's full form wins over another's shortened one,
+    and an older phrase over a newer one."""
+    return _current(_phrases, db, _phrases_version, _read_phrases)
 
 
 def phrase_route(db: Session, text: str) -> Route | None:

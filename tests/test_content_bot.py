@@ -17,6 +17,7 @@ from tests.events_support import add_event
 from tests.places_support import add_place
 from tests.surveys_support import build_survey
 from tests.test_events_bot import NOON, at, bubbles, city  # noqa: F401  (city: the plan loaded, clock at NOON)
+from tests.test_faq_bot import faq_fresh  # noqa: F401  (autouse: FAQ rows written here are seen at once)
 from tests.volunteer_support import add_opportunity, add_shift
 
 # Situations the plan's action 702 (地域交通のリ・デザイン) is about. The classifier (handlers/nlu.py) may learn

@@ -15,6 +15,7 @@ from bot import faq
 from models.faq import DRAFT, PUBLISHED, FaqEntry, NluMiss
 from tests.admin_support import T0
 from tests.listings_admin_support import created_id
+from tests.test_faq_bot import faq_fresh  # noqa: F401  (autouse)
 
 NEW = "/admin/faq/new"
 

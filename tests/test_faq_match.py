@@ -13,6 +13,7 @@ from bot import faq
 from models.faq import DRAFT, PUBLISHED, FaqEntry, NluMiss
 from scheduler import faq_jobs
 from tests.admin_support import T0
+from tests.test_faq_bot import faq_fresh  # noqa: F401  (autouse)
 
 ENTRIES = [
     ("粗大ごみの出し方を教えてください", "粗大ごみは事前の申し込みが必要です。", ["粗大ごみを出したい", "大きいごみの捨て方"]),

@@ -14,7 +14,7 @@ from bot.plan_loader import default_plan_path, load
 from models.faq import NluMiss, NluPhrase
 from tests.admin_support import T0
 from tests.chat_support import Chat
-from tests.test_faq_bot import all_text, staff_client
+from tests.test_faq_bot import all_text, faq_fresh, staff_client  # noqa: F401  (faq_fresh: autouse)
 
 WORDS = "ぴよぴよぽんぽこりん"  # nothing in the bot understands this
 
@@ -108,8 +108,8 @@ def test_the_form_checks_the_choice_and_refuses_a_wording_already_registered(adm
 
 
 def test_a_change_made_by_another_process_is_noticed(admin_env):
-    """No forget_phrases() here: the version (count, max id) alone must show an add, a delete, and a delete
-    followed by an add (ids are never reused, SQLite included)."""
+    """No forget() here: the version (count, max id) alone must show an add, a delete, and a delete followed by
+    an add (ids are never reused, SQLite included)."""
     now = T0
     with admin_env.db() as db:
         db.add(NluPhrase(text="くるくるバス", intent="plan.action", target="702", created_at=now, created_by="x"))

@@ -5,7 +5,8 @@ more phrasing of an existing entry, or into a phrase that opens a menu feature, 
 (models/faq.NluPhrase, read by the router through bot/faq.phrase_route) in one step.
 
 Staff only (FAQ_MANAGE). Every save bumps the entry's `revision`, which is how bot/faq.py's per-process index in
-every web and worker process notices the change at its next message. The not-understood texts are residents'
+every web and worker process notices the change: this process at its next message (`_commit` calls
+bot/faq.forget), the others within bot/faq.CHECK_INTERVAL_S. The not-understood texts are residents'
 words: they never go into the audit log's summary.
 """
 from __future__ import annotations
@@ -79,6 +80,13 @@ def touch(entry: FaqEntry) -> None:
     entry.updated_at = g.now
 
 
+def _commit() -> None:
+    """Commit a change to entries or phrases; this process's bot/faq.py copies look at it at the next message
+    (other processes within bot/faq.CHECK_INTERVAL_S)."""
+    g.db.commit()
+    matching.forget()
+
+
 def _miss_from_args() -> NluMiss | None:
     raw = request.values.get("miss", "")
     return g.db.get(NluMiss, int(raw)) if raw.isdigit() and 0 < int(raw) < 2 ** 31 else None
@@ -132,7 +140,7 @@ def _compose(item: FaqEntry | None):
         audit.record(g.db, "faq.publish", actor=g.account, obj=item, summary=item.question[:100])
     if miss is not None:  # the line is answered now: it leaves the list
         g.db.delete(miss)
-    g.db.commit()
+    _commit()
     flash(("公開しました。LINEで質問されると、この答えをお返しします。" if publish else "保存しました（下書き）。"
            "「公開する」を押すとLINEで答えます。") if new or publish else "保存しました。", "success")
     return redirect(url_for("admin.faq_entry", item_id=item.id))
@@ -180,7 +188,7 @@ def _step(item: FaqEntry, status: str, action: str, message: str):
         item.status = status
         touch(item)
         audit.record(g.db, action, actor=g.account, obj=item, summary=item.question[:100])
-    g.db.commit()
+    _commit()
     flash(message, "success")
     return redirect(url_for("admin.faq_entry", item_id=item.id))
 
@@ -202,7 +210,7 @@ def faq_unpublish(item: FaqEntry):
 def faq_delete(item: FaqEntry):
     audit.record(g.db, "faq.delete", actor=g.account, obj=item, summary=item.question[:100])
     g.db.delete(item)
-    g.db.commit()
+    _commit()
     flash("削除しました。", "success")
     return redirect(url_for("admin.faq"))
 
@@ -254,7 +262,7 @@ def faq_miss_append(item: NluMiss):
         touch(entry)
     audit.record(g.db, "faq.add_example", actor=g.account, obj=entry, summary=entry.question[:100])
     g.db.delete(item)
-    g.db.commit()
+    _commit()
     flash(f"「{entry.question}」の言い方の例に追加しました。", "success")
     return redirect(url_for("admin.faq_misses"))
 
@@ -316,6 +324,7 @@ def faq_miss_phrase(item: NluMiss):
     labels = _labels()
     if value not in labels:
         return _phrase_form(item, None, "開く先を選んでください。", 422)
+    matching.forget()  # the check below reads the phrases as they are now, not this process's copy of them
     routes = matching.phrase_table(g.db)
     taken = next((routes[k] for k in matching.phrase_keys(item.text) if k in routes), None)
     if taken is not None:  # the same wording (or one that folds alike) is already registered
@@ -328,8 +337,7 @@ def faq_miss_phrase(item: NluMiss):
     g.db.add(phrase)
     audit.record(g.db, "faq_phrase.create", actor=g.account, obj=phrase, summary=labels[value][:100])
     g.db.delete(item)
-    g.db.commit()
-    matching.forget_phrases()
+    _commit()
     flash(f"言い換えとして登録しました。LINEでこの言葉が送られると「{labels[value]}」を開きます。", "success")
     return redirect(url_for("admin.faq_misses"))
 
@@ -351,7 +359,6 @@ def faq_phrase_delete(item: NluPhrase):
     audit.record(g.db, "faq_phrase.delete", actor=g.account, obj=item,
                  summary=_labels().get(_route_value(item.intent, item.target), item.intent)[:100])
     g.db.delete(item)
-    g.db.commit()
-    matching.forget_phrases()
+    _commit()
     flash("言い換えを削除しました。LINEではこの言葉を、ほかの言葉と同じように読み取ります。", "success")
     return redirect(url_for("admin.faq_phrases"))

@@ -8,7 +8,9 @@ entry scores its best phrasing. Features, from bot.ja_text (Sudachi, loaded once
     受け取り / 受け取る share most), weight BIGRAM_WEIGHT: paraphrases rarely repeat the same word forms;
   - the kanji of those words (出し方 / 出す share 出), weight KANJI_WEIGHT;
 each scaled by an idf over the entries' phrasings. The index is built once per process and rebuilt when the
-entries change, noticed by one aggregate query (`version`: count, max id, sum of revisions ...).
+entries change, noticed by one aggregate query (`version`: count, max id, sum of revisions ...). `split` tells
+how much of a match rests on words that name a menu feature (handlers/faq.weigh sets an entry against the
+classifier's route with it).
 
 `phrase_route(db, text)`: the intent and target staff gave a resident's wording in the admin (「言い換えとして登録」),
 tried by the router before the classifier. A message matches a phrase when its folded form (handlers.nlu.fold
@@ -33,6 +35,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 import jaconv
 from sqlalchemy import case, delete, func, select
@@ -79,8 +82,9 @@ def _reading(t: ja_text.Token) -> str:
     return reading
 
 
-def features(text: str) -> dict[str, float]:
-    """Raw feature weights of a text (before idf): words, reading bigrams, kanji."""
+def features(text: str, leave_out: Callable[[ja_text.Token], bool] | None = None) -> dict[str, float]:
+    """Raw feature weights of a text (before idf): words, reading bigrams, kanji. Words `leave_out` picks count
+    for nothing, like a particle (`split`)."""
     out: dict[str, float] = {}
 
     def add(key: str, w: float) -> None:
@@ -90,7 +94,7 @@ def features(text: str) -> dict[str, float]:
     for t in ja_text.tokens(text):
         word = t.norm.lower()
         if (t.pos not in ja_text.CONTENT_POS or word in ja_text.STOP or word in _FILLERS
-                or (len(word) == 1 and "\u3041" <= word <= "\u309f")):
+                or (len(word) == 1 and "\u3041" <= word <= "\u309f") or (leave_out is not None and leave_out(t))):
             if runs[-1]:
                 runs.append("")  # a particle between two words: no bigram across it
             continue
@@ -152,11 +156,14 @@ def build_index(entries: list[tuple[int, list[str]]], key: tuple = ()) -> _Index
     return _Index(key, idf, default_idf, tuple(phrasings), {f: tuple(v) for f, v in postings.items()})
 
 
+def _query(index: _Index, text: str) -> dict[str, float]:
+    return _unit({f: w * index.idf.get(f, index.default_idf) for f, w in features(text).items()})
+
+
 def rank(index: _Index, text: str) -> list[tuple[int, float]]:
     """(entry id, best cosine over its phrasings and their sum) for every entry sharing a feature with `text`,
     best first."""
-    feats = features(text)
-    query = _unit({f: w * index.idf.get(f, index.default_idf) for f, w in feats.items()})
+    query = _query(index, text)
     if not query:
         return []
     scores: dict[int, float] = {}
@@ -178,6 +185,26 @@ def decide(ranked: list[tuple[int, float]]) -> tuple[int, float] | None:
     if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < MARGIN and ranked[0][1] < SURE:
         return None
     return ranked[0]
+
+
+def split(index: _Index, text: str, entry_id: int, claimed: Callable[[ja_text.Token], bool]) -> tuple[float, float]:
+    """(cosine, own): the message's cosine with the entry's best phrasing, and the part of that sum carried by the
+    features of words `claimed` does not pick (handlers/faq.py: the words that name a menu feature on their own).
+    「こども食堂はお金がかかりますか」 against 「こども食堂の利用にお金はかかりますか」: こども食堂 is claimed, お金
+    and かかる are the entry's own. When no word of the message is claimed, own is 0: what made the claim is not in
+    its words, so none of the match can be told apart from it."""
+    query = _query(index, text)
+    mine = features(text, leave_out=claimed)
+    none_claimed = mine == features(text)
+    best = (0.0, 0.0)
+    for p in index.phrasings:
+        if p.entry_id != entry_id:
+            continue
+        cosine = sum(w * p.vector.get(f, 0.0) for f, w in query.items())
+        if cosine > best[0]:
+            own = 0.0 if none_claimed else sum(w * p.vector.get(f, 0.0) for f, w in query.items() if f in mine)
+            best = (cosine, own)
+    return best
 
 
 # --- the per-process copies -------------------------------------------------------------------------------------

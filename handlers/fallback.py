@@ -1,10 +1,12 @@
 """What a message gets when the classifier is not confident (the router calls `answer_unknown` for intent
-"unknown"): never "could not read that" while something the city published answers it.
+"unknown"): never "could not read that" while something the city published answers it. An FAQ entry the city
+wrote for the question has already been tried: the router asks handlers/faq.weigh for every typed message, and a
+message an entry answers arrives as the intent "faq", not here.
 
-  1. an FAQ entry the city wrote for this question (bot/faq.py: match) → its answer;
-  2. a close call between routes → the classifier's 2-3 guesses as buttons (handlers/common.not_understood);
-  3. the content itself (bot/content_search.py through handlers/content.py) → 「こちらが関係ありそうです」;
-  4. otherwise the short not-understood answer with the menu, and the text is counted in the not-understood
+  1. a close call (between routes, or between an FAQ entry and a route) → 2-3 guesses as buttons
+     (handlers/common.not_understood);
+  2. the content itself (bot/content_search.py through handlers/content.py) → 「こちらが関係ありそうです」;
+  3. otherwise the short not-understood answer with the menu, and the text is counted in the not-understood
      list (bot/faq.py: record_miss: normalised text and a count, nothing about the resident) so staff can add
      an FAQ entry or a synonym for it.
 
@@ -18,16 +20,10 @@ import logging
 
 from bot import faq
 from handlers import common, content
-from handlers import faq as faq_view
 from handlers.context import Ctx, raw_text
 from handlers.nlu import OUT_OF_SCOPE  # the classifier's target for its out-of-scope route
 
 log = logging.getLogger("kyodo.fallback")
-
-
-def _faq_answer(ctx: Ctx, text: str) -> list[dict] | None:
-    hit = faq.match(ctx.db, text)
-    return faq_view.answer(hit[0]) if hit else None
 
 
 def _record_miss(ctx: Ctx, text: str) -> None:
@@ -45,8 +41,6 @@ def out_of_scope(intent) -> bool:
 
 def answer_unknown(ctx: Ctx) -> list[dict]:
     text = raw_text(ctx)
-    if (replies := _faq_answer(ctx, text)) is not None:
-        return replies
     if not getattr(ctx.intent, "alternatives", None):
         if not out_of_scope(ctx.intent) and (replies := content.answer(ctx, text)) is not None:
             return replies

@@ -31,8 +31,9 @@ Handler = Callable[[Ctx], "list[dict] | None"]
 
 # `common` supplies defaults (help, placeholders for features still to come); every other module
 # may override those but may not claim a key another feature module already owns.
-# `fallback` answers the classifier's "unknown" (an FAQ entry, the close guesses, the content search, or the
-# short not-understood answer with the miss counted); `courtesy` greetings, thanks, complaints.
+# `faq` answers its entries as the intent "faq" (handlers/faq.weigh sets them against the classifier's answer);
+# `fallback` answers "unknown" (the close guesses, the content search, or the short not-understood answer with
+# the miss counted); `courtesy` greetings, thanks, complaints.
 # `crisis` first: its COMMAND (死にたい, DV ...) is tried before every other command, flow and the classifier.
 FEATURES = [crisis, account, plan, location, settings, staff_link, places, events, volunteer, surveys, faq, courtesy,
             fallback]
@@ -124,9 +125,11 @@ def _route_text(ctx: Ctx, raw: str) -> list[dict]:
         replies = flow(ctx)
         if replies is not None:
             return replies
-    # A wording staff taught in the admin (the not-understood list's 「言い換えとして登録」) goes where they said.
+    # A wording staff taught in the admin (the not-understood list's 「言い換えとして登録」) goes where they said;
+    # otherwise the classifier's answer and the FAQ entry the message asks compete (handlers/faq.weigh).
     route = faq_phrases.phrase_route(ctx.db, raw)
-    ctx.intent = nlu.Intent(route[0], route[1], 1.0) if route is not None else nlu.classify(raw)
+    ctx.intent = (nlu.Intent(route[0], route[1], 1.0) if route is not None
+                  else faq.weigh(ctx, raw, nlu.classify(raw)))
     handler = TABLES["INTENTS"].get(ctx.intent.name, common.not_understood)
     return handler(ctx) or common.not_understood(ctx)
 

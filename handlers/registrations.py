@@ -6,7 +6,7 @@ Generic over RegistrationSlot.kind: each feature registers a describer for its k
 query. Cancelling goes through bot.registrations.cancel; whoever is promoted from the waitlist is told by the
 kind's own notifier (bot.registrations.on_promoted), not here.
 
-Reached by the "regs" postback and typed 申込状況 (the NLU's "regs" intent, handlers/core_keywords.yaml). The
+Reached by the "regs" postback and typed 申込状況 (the NLU's "regs" intent, words in events_vocab.yaml `nlu:`). The
 tables are exported through handlers/events.py (the router's FEATURES list is not this module's).
 """
 from __future__ import annotations

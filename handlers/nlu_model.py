@@ -88,11 +88,14 @@ class Model:
 
 
 def read_examples(path: Path) -> list[tuple[str, str, str]]:
-    """(text, intent, target) rows; lines starting with # are comments."""
+    """(text, intent, target) rows; lines starting with # before the header are comments (after it, #702 is a
+    resident's message)."""
     if not Path(path).is_file():
         return []
     with Path(path).open(encoding="utf-8", newline="") as fh:
-        lines = [ln for ln in fh if ln.strip() and not ln.startswith("#")]
+        lines = [ln for ln in fh if ln.strip()]
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
     rows = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
     return [(r["text"], r["intent"], r.get("target") or "") for r in rows if r.get("text") and r.get("intent")]
 

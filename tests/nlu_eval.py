@@ -22,9 +22,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TUNING = ROOT / "tests" / "data" / "utterances.tsv"
-TUNING_B = ROOT / "tests" / "data" / "utterances_b.tsv"
-TUNING_C = ROOT / "tests" / "data" / "utterances_c.tsv"  # a third writer, persona-varied
-TUNING_SETS = (TUNING, TUNING_B, TUNING_C)
+# Every tuning set, one per writer (utterances.tsv, utterances_b.tsv, ...): see tests/data/README.md.
+TUNING_SETS = tuple(sorted((ROOT / "tests" / "data").glob("utterances*.tsv")))
 EXAMPLES = ROOT / "cities" / "odawara" / "nlu_examples.tsv"  # the learned layer's training data (the bot's own)
 HELDOUT_DIR = ROOT / "tests" / "data" / "nlu_heldout"
 HELDOUT_A = HELDOUT_DIR / "heldout_a.tsv"
@@ -135,8 +134,8 @@ class Answer:
 
 def pipeline(city: str = "odawara"):
     """A classify function that also runs the content search on the Odawara plan (a scratch SQLite database),
-    as handlers/fallback.py does: unknown, not out of scope, no close call → the bubbles count as the answer
-    (an out-of-scope line is then right only when no bubble is offered)."""
+    as handlers/fallback.py does: unknown and no close call → the bubbles count as the answer (out of scope: only
+    bubbles whose title the text names); an out-of-scope line is then right only when no bubble is offered."""
     import tempfile
     from datetime import datetime, timezone
 
@@ -146,7 +145,7 @@ def pipeline(city: str = "odawara"):
     from bot.migrate import upgrade
     from bot.plan_loader import load as load_plan
     from bot.runtime import build_runtime
-    from handlers import nlu
+    from handlers import content, nlu
 
     tmp = tempfile.mkdtemp()
     url = f"sqlite:///{tmp}/eval.sqlite3"
@@ -158,10 +157,12 @@ def pipeline(city: str = "odawara"):
 
     def classify(text: str) -> Answer:
         got = nlu.classify(text)
-        if got.name != "unknown" or got.alternatives or got.target == nlu.OUT_OF_SCOPE:
+        if got.name != "unknown" or got.alternatives:
             return Answer(got.name, got.target, got.score, got.alternatives)
         with rt.sessions() as db:
             found = content_search.search(db, text, now, city=city)
+        if got.target == nlu.OUT_OF_SCOPE:  # only titles the message names (handlers/fallback.py)
+            found = [m for m in found if content.names(m.title, text)]
         matches = tuple(SimpleNamespace(intent=MATCH_INTENT.get(m.kind, m.kind),
                                         target=str(m.ref) if m.kind in ("action", "project") else "")
                         for m in found)

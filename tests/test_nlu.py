@@ -17,9 +17,7 @@ from tests import nlu_eval
 
 ROOT = Path(__file__).resolve().parent.parent
 UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
-UTTERANCES_B = ROOT / "tests" / "data" / "utterances_b.tsv"  # the second, more varied tuning set
-UTTERANCES_C = ROOT / "tests" / "data" / "utterances_c.tsv"  # a third writer: personas, more out of scope
-TUNING_SETS = [pytest.param(p, id=p.name) for p in (UTTERANCES, UTTERANCES_B, UTTERANCES_C)]
+TUNING_SETS = [pytest.param(p, id=p.name) for p in nlu_eval.TUNING_SETS]  # one per writer
 CITY = ROOT / "cities" / "odawara"
 
 # The one place where the labelled set's names differ from the router's intent names.

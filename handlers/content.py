@@ -78,10 +78,23 @@ def matches(ctx: Ctx, text: str | None = None) -> list[content_search.Match]:
                                  limit=content_search.LIMIT + 2)  # spares for matches gone for this resident
 
 
-def answer(ctx: Ctx, text: str | None = None) -> list[dict] | None:
-    """「こちらが関係ありそうです」 with one bubble per match, or None when nothing matches well."""
+def names(title: str, text: str) -> bool:
+    """The message is the title of something published, or a good part of it (「ひまわり亭」): folded alike."""
+    from handlers import nlu
+
+    said, name = nlu.lookup_forms(text), nlu.lookup_forms(title)
+    return bool(said and name) and any(len(s) >= 2 and (s in name[0] or name[0] in s) for s in said)
+
+
+def answer(ctx: Ctx, text: str | None = None, named_only: bool = False) -> list[dict] | None:
+    """「こちらが関係ありそうです」 with one bubble per match, or None when nothing matches well. `named_only`: only
+    matches whose title the message names (for a message the classifier took to be out of scope: a new place's
+    name looks foreign to it, but a resident who types it wants that place)."""
     cards = []
+    text = text if text is not None else raw_text(ctx)
     for m in matches(ctx, text):
+        if named_only and not names(m.title, text):
+            continue
         c = card(ctx, m)
         if c is not None:
             cards.append(c)

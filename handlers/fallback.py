@@ -11,8 +11,8 @@ message an entry answers arrives as the intent "faq", not here.
      an FAQ entry or a synonym for it.
 
 Text the classifier recognised as outside the service (weather, garbage days, tax: an Intent whose target is
-OUT_OF_SCOPE) skips the content search: refusing it politely is the right answer, a bubble about the plan is
-not.
+OUT_OF_SCOPE) gets only what it names outright (the title of a new place or event, which the classifier has
+never seen); otherwise refusing it politely is the right answer, a bubble about the plan is not.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def out_of_scope(intent) -> bool:
 def answer_unknown(ctx: Ctx) -> list[dict]:
     text = raw_text(ctx)
     if not getattr(ctx.intent, "alternatives", None):
-        if not out_of_scope(ctx.intent) and (replies := content.answer(ctx, text)) is not None:
+        if (replies := content.answer(ctx, text, named_only=out_of_scope(ctx.intent))) is not None:
             return replies
     _record_miss(ctx, text)
     return common.not_understood(ctx)

@@ -124,6 +124,19 @@ def test_out_of_scope_gets_the_short_answer_and_is_counted_without_the_resident(
     assert not any(user_id in str(v) for r in rows for v in r)
 
 
+def test_a_published_name_is_answered_even_when_it_looks_out_of_scope(city, wired, emulator, user_id):
+    # 天気 is an out-of-scope word (weather); a place the city publishes under a name containing it is still
+    # answered when the resident types that name, while a weather question stays refused.
+    with city.rt.sessions() as db:
+        add_place(db, NOON, "お天気ひろば", description="雨の日も遊べる室内のひろば")
+        db.commit()
+    assert nlu.classify("お天気ひろば").target == nlu.OUT_OF_SCOPE
+    chat = Chat(city, emulator, user_id)
+    assert card_titles(chat.say("お天気ひろば")) == ["お天気ひろば"]
+    got = chat.say("明日の天気はどうですか")
+    assert not is_content_answer(got) and bubbles(got) == []
+
+
 def test_an_faq_entry_answers_a_paraphrase(city, wired, emulator, user_id):
     faq = pytest.importorskip("models.faq")
     pytest.importorskip("bot.faq")

@@ -641,8 +641,25 @@ def write_weights(city: str | os.PathLike | None = None) -> Path:
     return out
 
 
+_ROMAJI = re.compile(r"[a-z][a-z' -]{3,}")  # 「borantia」「kea taun」: Japanese typed in the alphabet
+
+
 def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     """The intent of one message. `city` is a folder name under cities/ or a path (default KYODO_CITY)."""
+    got = _classify(text, city)
+    if got.name == "unknown" and not got.alternatives and got.target != OUT_OF_SCOPE:
+        folded = unicodedata.normalize("NFKC", text or "").strip().lower()
+        if _ROMAJI.fullmatch(folded):  # English words (help, menu) were tried as typed first
+            kana = jaconv.alphabet2kana(folded.replace("'", ""))
+            # Every letter read as kana, and not a keyboard mash (asdfgh reads as あっっっっう): it was romaji.
+            if not re.search("[a-z]|っっ|っ$|っ ", kana):
+                again = _classify(kana, city)
+                if again.name != "unknown" or again.alternatives:
+                    return again
+    return got
+
+
+def _classify(text: str, city: str | os.PathLike | None) -> Intent:
     t = _tables_for(city, os.environ.get("KYODO_CITY"))
     full = t.f(text or "")
     if not full:

@@ -237,6 +237,15 @@ def test_word_cues_are_weighed_with_the_model_but_numbers_stand():
     assert (got.name, got.target) == ("plan.year", "3")
 
 
+@pytest.mark.parametrize("text, intent", [
+    ("kodomo shokudou", "places"), ("tsuuchi wo tomete", "settings"), ("herupu", "help"),
+    ("help", "help"), ("asdfgh", "unknown"), ("zxcvbn", "unknown")])
+def test_romaji_is_read_as_kana(text, intent):
+    # Written for this test (not in any tuning set): Japanese typed in the alphabet is read as kana when the
+    # letters as typed mean nothing; English words and keyboard mashes are not turned into Japanese.
+    assert nlu.classify(text).name == intent
+
+
 def test_close_calls_offer_postback_alternatives():
     got = nlu.classify("環境と文化")  # two projects, equally likely
     assert got.name == "unknown"

@@ -86,8 +86,8 @@ _ORDINAL = re.compile(r"(?<!\d)(\d{1,2})\s*(?:番目|つ目|つめ|こ目)")
 _BANGO = re.compile(r"(?<!\d)(\d{1,2})\s*番(?!地|線|目)")
 _A_AFTER = re.compile(rf"{ACTION_WORDS}\s*(?:no\.?|番号|ナンバー|の)?\s*(\d{{1,4}})")
 _THREE = re.compile(r"(?<![\d,:/])(?<!\d\.)(\d{3})(?![\d.,:/])")
-_YEAR = re.compile(r"(?<!\d)(20\d\d)\s*年(度)?")
-_REIWA = re.compile(r"(?:令和|r)\s*(\d{1,2})\s*年(度)?")
+_YEAR = re.compile(r"(?<!\d)(20\d\d)\s*(?:年|ねん)(度|ど)?")
+_REIWA = re.compile(r"(?:令和|れいわ|レイワ|r)\s*(\d{1,2})\s*(?:年|ねん)(度|ど)?")  # older writers spell it in kana
 _RELATIVE = (("再来年", 2), ("さらいねん", 2), ("来年", 1), ("らいねん", 1), ("今年", 0), ("ことし", 0), ("こんねんど", 0),
              ("本年度", 0), ("今期", 0))
 

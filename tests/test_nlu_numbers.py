@@ -29,6 +29,9 @@ from handlers.nlu_numbers import kanji_number, parse
     ("2026年は何するの", [], [], [2026]),
     ("２０２６年度の予定", [], [], [2026]),
     ("令和8年度", [], [], [2026]),
+    ("れいわ8ねんど", [], [], [2026]),
+    ("レイワ10ねん は なにを しますか", [], [], [2028]),
+    ("2027ねん", [], [], [2027]),
     ("令和八年度の予定", [], [], [2026]),
     # Not plan numbers: counts, measures, dates, times and words with numerals inside.
     ("7つのプロジェクト", [], [], []),

@@ -45,16 +45,26 @@ def database_url(tmp_path_factory):
         yield url
 
 
+# Every sequence that has handed out a number back to its start, as TRUNCATE ... RESTART IDENTITY did.
+RESTART_SEQUENCES = ("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
+                     "FROM pg_sequences WHERE last_value IS NOT NULL")
+
+
 def wipe(rt: Runtime) -> None:
+    """Empty every table (children first) and, on PostgreSQL, restart the id sequences."""
     import models
 
     with rt.engine.begin() as conn:
         tables = [t.name for t in reversed(models.Base.metadata.sorted_tables)]
         if rt.engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))
+            # DELETE, not TRUNCATE: TRUNCATE gives each of the 49 tables new files, 0.1-0.4 s per test on this
+            # machine against ~0.02 s for DELETEs of a test's few rows. The lock waits for any transaction still
+            # open on these tables, as TRUNCATE's did; the sequences restart below as RESTART IDENTITY did.
+            conn.execute(text("LOCK TABLE " + ", ".join(f'"{t}"' for t in tables) + " IN ACCESS EXCLUSIVE MODE"))
+        for t in tables:
+            conn.execute(text(f'DELETE FROM "{t}"'))
+        if rt.engine.dialect.name == "postgresql":
+            conn.execute(text(RESTART_SEQUENCES))
 
 
 @pytest.fixture(scope="session")

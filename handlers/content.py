@@ -72,10 +72,30 @@ def card(ctx: Ctx, m: content_search.Match) -> F.Card | None:
     return None
 
 
-def matches(ctx: Ctx, text: str | None = None) -> list[content_search.Match]:
+# What the fallback may offer for a message only the learned layer took to be out of scope: this week's content
+# (names the model has never seen), matched strongly; the plan's own items it knows, so not those.
+NEW_CONTENT = ("event", "place", "volunteer", "survey")
+STRONG = 2.0  # ... scoring at least this many times content_search.MIN_SCORE
+
+
+def matches(ctx: Ctx, text: str | None = None, kinds: tuple[str, ...] | None = None) -> list[content_search.Match]:
     return content_search.search(ctx.db, text if text is not None else raw_text(ctx), ctx.now,
-                                 city=getattr(ctx.config, "city", None) or "odawara",
+                                 city=getattr(ctx.config, "city", None) or "odawara", kinds=kinds,
                                  limit=content_search.LIMIT + 2)  # spares for matches gone for this resident
+
+
+def offered(found: list[content_search.Match], text: str, foreign: str | None) -> list[content_search.Match]:
+    """The matches a message may be offered, by how the classifier saw it: `foreign` is None (unsure: all),
+    nlu.OUT_OF_SCOPE (an out-of-scope word: only titles it names) or nlu.LOOKS_OUT_OF_SCOPE (only the model
+    thought so: strong matches among NEW_CONTENT)."""
+    from handlers import nlu
+
+    if foreign == nlu.OUT_OF_SCOPE:
+        return [m for m in found if names(m.title, text)]
+    if foreign == nlu.LOOKS_OUT_OF_SCOPE:
+        return [m for m in found if names(m.title, text)
+                or (m.kind in NEW_CONTENT and m.score >= STRONG * content_search.MIN_SCORE)]
+    return found
 
 
 def names(title: str, text: str) -> bool:
@@ -86,15 +106,13 @@ def names(title: str, text: str) -> bool:
     return bool(said and name) and any(len(s) >= 2 and (s in name[0] or name[0] in s) for s in said)
 
 
-def answer(ctx: Ctx, text: str | None = None, named_only: bool = False) -> list[dict] | None:
-    """「こちらが関係ありそうです」 with one bubble per match, or None when nothing matches well. `named_only`: only
-    matches whose title the message names (for a message the classifier took to be out of scope: a new place's
-    name looks foreign to it, but a resident who types it wants that place)."""
+def answer(ctx: Ctx, text: str | None = None, foreign: str | None = None) -> list[dict] | None:
+    """「こちらが関係ありそうです」 with one bubble per match, or None when nothing matches well. `foreign`: the
+    classifier's out-of-scope target, if any (see `offered`: a new place's name looks foreign to the classifier,
+    but a resident who types it wants that place)."""
     cards = []
     text = text if text is not None else raw_text(ctx)
-    for m in matches(ctx, text):
-        if named_only and not names(m.title, text):
-            continue
+    for m in offered(matches(ctx, text), text, foreign):
         c = card(ctx, m)
         if c is not None:
             cards.append(c)

@@ -12,7 +12,9 @@ message an entry answers arrives as the intent "faq", not here.
 
 Text the classifier recognised as outside the service (weather, garbage days, tax: an Intent whose target is
 OUT_OF_SCOPE) gets only what it names outright (the title of a new place or event, which the classifier has
-never seen); otherwise refusing it politely is the right answer, a bubble about the plan is not.
+never seen); text only the learned layer took to be outside (LOOKS_OUT_OF_SCOPE) also gets a strong match among
+this week's events, places, shifts and surveys (handlers/content.offered). Otherwise refusing it politely is the
+right answer, a bubble about the plan is not.
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ import logging
 from bot import faq
 from handlers import common, content
 from handlers.context import Ctx, raw_text
-from handlers.nlu import OUT_OF_SCOPE  # the classifier's target for its out-of-scope route
 
 log = logging.getLogger("kyodo.fallback")
 
@@ -35,14 +36,11 @@ def _record_miss(ctx: Ctx, text: str) -> None:
         log.warning("not-understood list: could not count a miss (%s)", type(exc).__name__)
 
 
-def out_of_scope(intent) -> bool:
-    return getattr(intent, "name", None) == "unknown" and getattr(intent, "target", None) == OUT_OF_SCOPE
-
-
 def answer_unknown(ctx: Ctx) -> list[dict]:
     text = raw_text(ctx)
     if not getattr(ctx.intent, "alternatives", None):
-        if (replies := content.answer(ctx, text, named_only=out_of_scope(ctx.intent))) is not None:
+        foreign = getattr(ctx.intent, "target", None) if getattr(ctx.intent, "name", None) == "unknown" else None
+        if (replies := content.answer(ctx, text, foreign=foreign)) is not None:
             return replies
     _record_miss(ctx, text)
     return common.not_understood(ctx)

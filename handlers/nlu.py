@@ -87,6 +87,7 @@ class Intent:
 
 UNKNOWN = Intent("unknown", score=0.0)
 OUT_OF_SCOPE = "out_of_scope"  # Intent.target when the message is about something the service does not do
+LOOKS_OUT_OF_SCOPE = "looks_out_of_scope"  # ... when only the learned layer thinks so (no out-of-scope word)
 
 # ---------------------------------------------------------------- folding
 
@@ -647,7 +648,7 @@ _ROMAJI = re.compile(r"[a-z][a-z' -]{3,}")  # 「borantia」「kea taun」: Japa
 def classify(text: str, city: str | os.PathLike | None = None) -> Intent:
     """The intent of one message. `city` is a folder name under cities/ or a path (default KYODO_CITY)."""
     got = _classify(text, city)
-    if got.name == "unknown" and not got.alternatives and got.target != OUT_OF_SCOPE:
+    if got.name == "unknown" and not got.alternatives and got.target != OUT_OF_SCOPE:  # a guess may be romaji
         folded = unicodedata.normalize("NFKC", text or "").strip().lower()
         if _ROMAJI.fullmatch(folded):  # English words (help, menu) were tried as typed first
             kana = jaconv.alphabet2kana(folded.replace("'", ""))
@@ -712,6 +713,10 @@ def _classify(text: str, city: str | os.PathLike | None) -> Intent:
             # Nothing known and nothing clearly foreign (no out-of-scope word, and the model's "unknown" rests on
             # a message it mostly does not know, such as a new event's or place's name): the content search.
             return Intent("unknown", None, score)
+        if blended and ("unknown", None) not in c:
+            # Only the model says so (no out-of-scope word): a new place's or event's name can look foreign to
+            # it, so handlers/fallback.py still offers content that matches strongly.
+            return Intent("unknown", LOOKS_OUT_OF_SCOPE, score)
         # The out-of-scope route won (weather, tax ...): handlers/fallback.py then skips the content search.
         return Intent("unknown", OUT_OF_SCOPE, score)
     close = [k for k, s in ranked[1:] if s > raw - margin and k[0] != "unknown"]

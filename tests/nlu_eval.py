@@ -135,7 +135,7 @@ class Answer:
 def pipeline(city: str = "odawara"):
     """A classify function that also runs the content search on the Odawara plan (a scratch SQLite database),
     as handlers/fallback.py does: unknown and no close call → the bubbles count as the answer (out of scope: only
-    bubbles whose title the text names); an out-of-scope line is then right only when no bubble is offered."""
+    those handlers/content.offered lets through); an out-of-scope line is then right only when no bubble is offered."""
     import tempfile
     from datetime import datetime, timezone
 
@@ -161,8 +161,7 @@ def pipeline(city: str = "odawara"):
             return Answer(got.name, got.target, got.score, got.alternatives)
         with rt.sessions() as db:
             found = content_search.search(db, text, now, city=city)
-        if got.target == nlu.OUT_OF_SCOPE:  # only titles the message names (handlers/fallback.py)
-            found = [m for m in found if content.names(m.title, text)]
+        found = content.offered(found, text, got.target)  # as handlers/fallback.py filters them
         matches = tuple(SimpleNamespace(intent=MATCH_INTENT.get(m.kind, m.kind),
                                         target=str(m.ref) if m.kind in ("action", "project") else "")
                         for m in found)

@@ -70,7 +70,7 @@ def test_event_place_volunteer_and_survey_bubbles_open_their_views(city, wired, 
         add_place(db, NOON, "ひまわり亭", description="手作りの夕ごはん", rows=[(0, "17:00", "19:00")])
         opp = add_opportunity(db, NOON, "桜並木の手入れ", description="枝を払い、根元を整えます")
         add_shift(db, opp, NOON, at(20, 9))
-        build_survey(db, NOON, title="公園の遊具についてのアンケート")
+        build_survey(db, NOON, title="公園の噴水についてのアンケート")
         db.commit()
     chat = Chat(city, emulator, user_id)
     got = chat.say("カブトムシを見たい")
@@ -87,10 +87,10 @@ def test_event_place_volunteer_and_survey_bubbles_open_their_views(city, wired, 
     assert card_titles(got) == ["桜並木の手入れ"]
     assert "桜並木の手入れ" in " ".join(texts(chat.tap(action(got, "詳しく見る")["data"])))
 
-    got = chat.say("遊具")
-    assert card_titles(got) == ["公園の遊具についてのアンケート"]
+    got = chat.say("噴水")
+    assert card_titles(got) == ["公園の噴水についてのアンケート"]
     card = chat.tap(action(got, "アンケートを開く")["data"])
-    assert any("公園の遊具についてのアンケート" in t for t in texts(card))
+    assert any("公園の噴水についてのアンケート" in t for t in texts(card))
 
 
 def test_a_withdrawn_event_is_no_longer_offered(city, wired, emulator, user_id):

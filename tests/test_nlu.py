@@ -222,7 +222,10 @@ def test_normalise_and_fold(raw, normal, key):
 ])
 def test_classify_cases(text, intent, target):
     got = nlu.classify(text)
-    assert (got.name, got.target) == (intent, target), got
+    if intent == "unknown":  # refused, or left to the content search: either way no route and no plan number
+        assert got.name == "unknown" and got.target in (None, nlu.OUT_OF_SCOPE, nlu.LOOKS_OUT_OF_SCOPE), got
+    else:
+        assert (got.name, got.target) == (intent, target), got
 
 
 def test_word_cues_are_weighed_with_the_model_but_numbers_stand():

@@ -17,8 +17,11 @@ without the file trains on its table words and plan names alone.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import math
+import sys
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,23 +145,29 @@ def _values(feats: list[str]) -> dict[str, float]:
 @dataclass
 class LinearModel:
     """A linear SVM's weights (one-vs-rest per label) read from the city's WEIGHTS file: scoring is a sparse dot
-    product over the message's known features, the decision values softened into probabilities."""
+    product over the message's known features, the decision values softened into probabilities. The weights sit
+    in flat arrays (a feature's row is weights[indptr[r]:indptr[r + 1]], for the classes beside them): ~15 MB in a
+    worker, where a dict of Python lists took ~100 MB."""
     labels: list[tuple[str, str]]
     bias: list[float]
-    table: dict[str, list[list]]  # feature -> [[class, weight], ...]
+    table: dict[str, int]      # feature -> its row
+    indptr: array              # row r's entries are [indptr[r], indptr[r + 1])
+    classes: bytes             # entry -> class
+    weights: array             # entry -> weight (float32)
     temperature: float = SVM_TEMPERATURE
     memory: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def scores(self, feats: list[str]) -> list[tuple[tuple[str, str], float]]:
-        vals = {f: v for f, v in _values(feats).items() if f in self.table}
-        if not vals:
+        rows = {self.table[f]: v for f, v in _values(feats).items() if f in self.table}
+        if not rows:
             return []
-        norm = math.sqrt(sum(v * v for v in vals.values()))
+        norm = math.sqrt(sum(v * v for v in rows.values()))
         acc = list(self.bias)
-        for f, v in vals.items():
+        indptr, classes, weights = self.indptr, self.classes, self.weights
+        for r, v in rows.items():
             v /= norm
-            for c, w in self.table[f]:
-                acc[c] += w * v
+            for j in range(indptr[r], indptr[r + 1]):
+                acc[classes[j]] += weights[j] * v
         top = max(acc)
         ex = [math.exp((a - top) / self.temperature) for a in acc]
         z = sum(ex)
@@ -201,16 +210,43 @@ def fit_linear(examples, featurize, c: float = SVM_C, temperature: float = SVM_T
     coef = clf.coef_
     if len(labels) == 2:  # sklearn keeps one row for two classes
         coef = [[-w for w in coef[0]], list(coef[0])]
-    weights: dict[str, list[list]] = {}
+    features, indptr, classes, weights = [], [0], bytearray(), array("f")
     for f, j in sorted(dv.vocabulary_.items()):
-        row = [[c_, round(float(coef[c_][j]), 4)] for c_ in range(len(labels)) if abs(coef[c_][j]) >= PRUNE]
+        row = [(c_, float(coef[c_][j])) for c_ in range(len(labels)) if abs(coef[c_][j]) >= PRUNE]
         if row:
-            weights[f] = row
+            features.append(f)
+            classes.extend(c_ for c_, _ in row)
+            weights.extend(w for _, w in row)
+            indptr.append(len(weights))
     bias = [round(float(b), 4) for b in clf.intercept_] if len(labels) > 2 else [0.0, 0.0]
-    return {"labels": [list(lab) for lab in labels], "bias": bias, "temperature": temperature, "weights": weights}
+    return {"labels": [list(lab) for lab in labels], "bias": bias, "temperature": temperature,
+            "features": features, "indptr": _b64(array("I", indptr)), "classes": _b64(bytes(classes)),
+            "weights": _b64(weights)}
+
+
+def _b64(data) -> str:
+    """Arrays travel in the JSON file as little-endian bytes in base64 (a third of the size of number lists)."""
+    if isinstance(data, array) and sys.byteorder != "little":
+        data = array(data.typecode, data)
+        data.byteswap()
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def _unb64(text: str, typecode: str | None):
+    raw = base64.b64decode(text)
+    if typecode is None:
+        return raw
+    out = array(typecode)
+    out.frombytes(raw)
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out
 
 
 def linear_from(data: dict) -> LinearModel:
-    # The weight rows stay the JSON's [class, weight] lists: converting 100k of them to tuples doubles the load.
-    return LinearModel(labels=[tuple(x) for x in data["labels"]], bias=data["bias"], table=data["weights"],
-                       temperature=data.get("temperature", SVM_TEMPERATURE))
+    if len(labels := data["labels"]) > 255:
+        raise ValueError("more than 255 labels do not fit the weights file's class bytes")
+    return LinearModel(labels=[tuple(x) for x in labels], bias=data["bias"],
+                       table={f: r for r, f in enumerate(data["features"])},
+                       indptr=_unb64(data["indptr"], "I"), classes=_unb64(data["classes"], None),
+                       weights=_unb64(data["weights"], "f"), temperature=data.get("temperature", SVM_TEMPERATURE))

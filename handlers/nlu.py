@@ -40,8 +40,7 @@ CORE_FILE = HANDLERS / "core_keywords.yaml"
 # Each feature owns its words: the `nlu:` section of the vocabulary file of the module that answers the intent
 # (rules in core_keywords.yaml's header; that file keeps only the language: rewrites, fillers, numbers, negations,
 # time words). Listed, not globbed: this order is the tables' order, and where two answers score the same, the one
-# whose word was read first ranks first (and is offered first). Every file's `intents` and `targets` are read, in
-# this order, before any file's `second_round` (the words the features had before the generic ones moved here).
+# whose word was read first ranks first (and is offered first).
 FEATURE_VOCAB = ("common_vocab.yaml", "account_vocab.yaml", "settings_vocab.yaml", "places_vocab.yaml",
                  "events_vocab.yaml", "volunteer_vocab.yaml", "surveys_vocab.yaml", "plan_vocab.yaml",
                  "fallback_vocab.yaml", "courtesy_vocab.yaml")
@@ -236,8 +235,7 @@ def tables(city_dir: str) -> Tables:
 
     feature = {name: _read_yaml(HANDLERS / name).get("nlu") or {} for name in FEATURE_VOCAB}
     plan_vocab = feature["plan_vocab.yaml"]
-    second_round = [f.get("second_round") or {} for f in feature.values()]
-    for source in (core, *feature.values(), *second_round, syn):
+    for source in (core, *feature.values(), syn):
         for intent, spec in (source.get("intents") or {}).items():
             for w, word in _weighted(spec):
                 add(word, intent, None, w)

@@ -8,7 +8,7 @@ import pytest
 from handlers import common, nlu, router
 
 LANGUAGE = {"rewrites", "fillers", "numbers", "negations", "time_words"}
-SECTION_KEYS = {"intents", "targets", "time_words", "second_round"}  # what handlers/nlu.py: tables reads
+SECTION_KEYS = {"intents", "targets", "time_words"}  # what handlers/nlu.py: tables reads
 
 
 def _owners() -> dict[str, str]:
@@ -35,9 +35,8 @@ def test_every_intents_words_live_in_its_owners_file(name):
     owners, section = _owners(), _section(name)
     assert section, f"{name} is in FEATURE_VOCAB but has no nlu: section"
     assert set(section) <= SECTION_KEYS, f"{name}: keys the classifier does not read: {set(section) - SECTION_KEYS}"
-    for part in (section, section.get("second_round") or {}):
-        for intent in [*(part.get("intents") or {}), *(part.get("targets") or {})]:
-            assert owners.get(intent) == name, f"{name} has words for {intent!r}, answered by {owners.get(intent)}"
+    for intent in [*(section.get("intents") or {}), *(section.get("targets") or {})]:
+        assert owners.get(intent) == name, f"{name} has words for {intent!r}, answered by {owners.get(intent)}"
 
 
 def test_every_vocabulary_file_with_words_is_read():

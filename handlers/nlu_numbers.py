@@ -87,7 +87,8 @@ _BANGO = re.compile(r"(?<!\d)(\d{1,2})\s*番(?!地|線|目)")
 _A_AFTER = re.compile(rf"{ACTION_WORDS}\s*(?:no\.?|番号|ナンバー|の)?\s*(\d{{1,4}})")
 _THREE = re.compile(r"(?<![\d,:/])(?<!\d\.)(\d{3})(?![\d.,:/])")
 _YEAR = re.compile(r"(?<!\d)(20\d\d)\s*(?:年|ねん)(度|ど)?")
-_REIWA = re.compile(r"(?:令和|れいわ|レイワ|r)\s*(\d{1,2})\s*(?:年|ねん)(度|ど)?")  # older writers spell it in kana
+# 令和8年度; older writers spell it in kana; in offices R8 (alone, or before の / a space) is the same year.
+_REIWA = re.compile(r"(?:令和|れいわ|レイワ|r)\s*(\d{1,2})\s*(?:年|ねん)(度|ど)?|(?<![a-z0-9])r(\d{1,2})(?=の|\s|$)")
 _RELATIVE = (("再来年", 2), ("さらいねん", 2), ("来年", 1), ("らいねん", 1), ("今年", 0), ("ことし", 0), ("こんねんど", 0),
              ("本年度", 0), ("今期", 0))
 
@@ -107,7 +108,7 @@ def parse(text: str) -> Numbers:
 
     for rx in (_YEAR, _REIWA):
         for m in rx.finditer(s):
-            n = int(m.group(1))
+            n = int(m.group(1) or m.group(3))
             out.years.append(n if rx is _YEAR else 2018 + n)
             take(m)
     rest = s

@@ -32,6 +32,9 @@ from handlers.nlu_numbers import kanji_number, parse
     ("れいわ8ねんど", [], [], [2026]),
     ("レイワ10ねん は なにを しますか", [], [], [2028]),
     ("2027ねん", [], [], [2027]),
+    ("R８のこども未来共創", [], [], [2026]),
+    ("r9 予定", [], [], [2027]),
+    ("rx8", [], [], []),
     ("令和八年度の予定", [], [], [2026]),
     # Not plan numbers: counts, measures, dates, times and words with numerals inside.
     ("7つのプロジェクト", [], [], []),

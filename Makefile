@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	KYODO_DEMO=1 $(BIN)/kyodo demo
 
-# The whole suite on SQLite, then on PostgreSQL (a scratch database per run), each half under a heading
-# ("== make test: SQLite ==") and one summary line at the end; non-zero if either half failed.
+# The whole suite on SQLite and on PostgreSQL (a scratch database per run), the two halves at the same time
+# (two processes; PYTEST_ARGS="--serial ..." runs them one after the other) but printed one after the other,
+# each under a heading ("== make test: SQLite ==") and one summary line at the end; non-zero if either failed.
 # Without a server, a newcomer gets one line and the SQLite half; CI (CI=true) fails instead.
 # tests/setup_env.py first installs chromium for the browser tests when it is missing (one line when it does).
 test: $(STAMP)

@@ -53,3 +53,33 @@ def test_missing_postgres_is_a_note_for_a_newcomer_and_a_failure_in_ci(tmp_path)
     code, lines = suite(tmp_path, PASSING, "--pg-admin-url", NO_SERVER, ci=True)
     assert code == 1
     assert lines[-1].endswith("· PostgreSQL not reachable at 127.0.0.1:9"), lines[-1]
+
+
+# The SQLite half's test waits for a file the PostgreSQL half's test writes: it passes only if the halves run at
+# once. The PostgreSQL half finishes first, and its output still comes second, whole, under its own heading.
+AT_ONCE = """import os, time
+from pathlib import Path
+MARK = Path({mark!r})
+def test_at_once():
+    print("half:", os.environ.get("KYODO_TEST_DB", "sqlite"))
+    if os.environ.get("KYODO_TEST_DB") == "postgresql":
+        MARK.write_text("here")
+        return
+    deadline = time.monotonic() + 30
+    while not MARK.exists():
+        assert time.monotonic() < deadline, "the PostgreSQL half did not run at the same time"
+        time.sleep(0.05)
+    time.sleep(1)  # the PostgreSQL half ends before this one
+"""
+
+
+def test_the_halves_run_at_once_and_print_one_after_the_other(tmp_path):
+    suite_dir = tmp_path / "suite"
+    suite_dir.mkdir()
+    code, lines = suite(suite_dir, AT_ONCE.format(mark=str(tmp_path / "pg-was-here")), "-s", "--pg-admin-url",
+                        os.environ.get("KYODO_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    assert code == 0, "\n".join(lines)
+    sqlite, pg = lines.index("== make test: SQLite =="), lines.index("== make test: PostgreSQL ==")
+    assert sqlite == 0 < pg
+    assert any("half: sqlite" in line for line in lines[:pg]) and any("half: postgresql" in line for line in lines[pg:])
+    assert re.fullmatch(r"make test: SQLite 1 passed \(\d+ s\) · PostgreSQL 1 passed \(\d+ s\)", lines[-1]), lines[-1]

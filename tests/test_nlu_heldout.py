@@ -1,9 +1,10 @@
 """The frozen held-out sets: nobody who tunes the classifier reads their lines; only these aggregate numbers.
 
-Set A was written before step 10's design, set B after it (by another author who saw neither the vocabulary nor
-set A): B checks that the work did not tune itself to A. Each file is checked against SHA256SUMS (frozen), then
-accuracy must reach its floors in scope and out of scope separately. Run with -s to see the numbers; no held-out
-line is ever printed, failures included.
+Set A was written before step 10's design, set B after it, set C before the last session's changes and set D
+after them, each by another author who saw neither the vocabulary nor the other sets. Each file is checked
+against SHA256SUMS (frozen); all the sets together must reach the issue's 95% in scope and 95% out of scope
+refused, and each set its own floor (so a regression in one kind of writing shows). Run with -s to see the
+numbers; no held-out line is ever printed, failures included.
 """
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ import pytest
 
 from tests import nlu_eval
 
-# The issue asks for 0.95 on both. Not yet met: the floors are the accuracy reached at the last tuning step minus
-# 1 point (rules + the linear layer trained on three tuning sets, its settings chosen by cross-validation on
-# them), so a regression fails while the work goes on. A: 89.4% in scope, 92.4% out of scope refused; B, measured
-# once when it was written: 89.8% / 93.4%.
-FLOORS = {"heldout_a.tsv": (0.88, 0.91), "heldout_b.tsv": (0.88, 0.92)}
+# The issue's threshold, on every held-out line together (in scope, out of scope refused).
+THRESHOLD = (0.95, 0.95)
+# Each set's floor: what it measured once on the final model of 2026-11-26 (37 tuning sets), minus about one point.
+# A: 96.0% in scope / 94.9% out of scope refused (75 of 79: one line short of 95%), B: 96.6 / 97.4,
+# C: 97.6 / 100.0, D: 98.9 / 98.8; all together 97.3 / 97.8. Every author is an AI helper session, as are the
+# tuning sets' writers: a set by people may score lower (the team measures on one of its own).
+FLOORS = {"heldout_a.tsv": (0.95, 0.93), "heldout_b.tsv": (0.95, 0.96), "heldout_c.tsv": (0.96, 0.98),
+          "heldout_d.tsv": (0.97, 0.97)}
 
 
 def _sums() -> dict[str, str]:
@@ -39,13 +43,29 @@ def test_heldout_set_is_frozen(name):
     assert _sums()[name] == digest, f"{name} changed: it is frozen (write a new set instead)"
 
 
-@pytest.mark.parametrize("name", sorted(FLOORS))
-def test_heldout_accuracy(name):
+def _result(name: str) -> nlu_eval.Result:
     # keep_misses=False: not even a traceback with local variables (pytest -l) can show a held-out line.
     res = nlu_eval.evaluate(nlu_eval.load(nlu_eval.HELDOUT_DIR / name), keep_misses=False)
     print("\n" + nlu_eval.summary(name, res))  # aggregate numbers only
+    return res
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_heldout_accuracy(name):
+    res = _result(name)
     floor_in, floor_out = FLOORS[name]
     ok = res.in_scope >= floor_in and res.out_of_scope >= floor_out
     # The message names numbers only: pytest must not show a held-out line (no `assert` on the rows).
     assert ok, (f"{name}: in scope {res.in_scope:.1%} (needs {floor_in:.0%}), "
                 f"out of scope refused {res.out_of_scope:.1%} (needs {floor_out:.0%})")
+
+
+def test_all_heldout_sets_together_reach_the_threshold():
+    n_in = ok_in = n_out = ok_out = 0
+    for name in sorted(FLOORS):
+        res = _result(name)
+        n_in, ok_in, n_out, ok_out = n_in + res.n_in, ok_in + res.ok_in, n_out + res.n_out, ok_out + res.ok_out
+    in_scope, out_of_scope = ok_in / n_in, ok_out / n_out
+    assert n_in + n_out >= 300
+    assert in_scope >= THRESHOLD[0] and out_of_scope >= THRESHOLD[1], (
+        f"all held-out sets: in scope {in_scope:.1%}, out of scope refused {out_of_scope:.1%} (needs 95% each)")

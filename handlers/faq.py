@@ -12,8 +12,6 @@ from bot import faq as matching
 from bot import ja_text
 from handlers import faq_flex, nlu
 from handlers.context import Ctx
-from handlers.menu import MAIN_MENU
-from models import plan as P
 from models.faq import PUBLISHED, FaqEntry
 
 ACTION = "faq"   # the button: faq, id=<entry>
@@ -34,9 +32,6 @@ OWN_CLOSE = 0.25  # own evidence this strong, or
 CLOSE = 0.1       # a cosine within this of the classifier's score: too close to call, the resident chooses
 
 # The classifier's route as a button (a close call): the menu's features and the plan's views.
-_LABELS = {action: label for label, action in MAIN_MENU} | {"regs": "申込状況", "help": "ヘルプ",
-                                                           "plan.vision": "ビジョン", "plan.year": "今年度の予定"}
-
 
 def answer(entry: FaqEntry) -> list[dict]:
     return faq_flex.answer_messages(entry)
@@ -69,15 +64,8 @@ def _claimed(t: ja_text.Token) -> bool:
     return _names_a_feature(t.base or t.surface, os.environ.get("KYODO_CITY"))
 
 
-def _route_button(ctx: Ctx, intent: nlu.Intent) -> nlu.Alternative | None:
-    no = int(intent.target) if intent.target and intent.target.isdigit() else None
-    if intent.name == "plan.project" and (p := P.project(ctx.db, no)) is not None:
-        return nlu.Alternative(p.display_short, "plan.project", {"id": p.number})
-    if intent.name == "plan.action" and (a := P.action(ctx.db, no)) is not None:
-        return nlu.Alternative(f"{a.number} {a.name}", "plan.action", {"no": a.number})
-    if intent.name in _LABELS and not (intent.name == "plan.year" and no is not None):
-        return nlu.Alternative(_LABELS[intent.name], intent.name, {})
-    return None  # leave, courtesy, a project's year: the entry's button and the menu
+def _route_button(intent: nlu.Intent) -> nlu.Alternative | None:
+    return nlu.alternative(intent.name, intent.target)  # the same button a close call between routes offers
 
 
 def weigh(ctx: Ctx, text: str, intent: nlu.Intent) -> nlu.Intent:
@@ -95,7 +83,7 @@ def weigh(ctx: Ctx, text: str, intent: nlu.Intent) -> nlu.Intent:
     if (score >= matching.SURE and own >= OWN_WIN) or score >= intent.score + AHEAD:
         return chosen
     if own >= OWN_CLOSE or score > intent.score - CLOSE:
-        buttons = (nlu.Alternative(entry.question, ACTION, {"id": entry.id}), _route_button(ctx, intent))
+        buttons = (nlu.Alternative(entry.question, ACTION, {"id": entry.id}), _route_button(intent))
         return nlu.Intent("unknown", None, intent.score, tuple(b for b in buttons if b is not None))
     return intent
 

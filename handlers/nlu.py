@@ -489,9 +489,17 @@ def _alternative(t: Tables, intent: str, target: str | None) -> Alternative | No
         return Alternative("ビジョン", "plan.vision", {})
     if intent == "help":
         return Alternative("ヘルプ", "help", {})
+    if intent == "regs":
+        return Alternative("申込状況", "regs", {})
     if intent in menu:
         return Alternative(menu[intent], intent, {})
     return None  # never offer "unknown" or "leave" as a guess
+
+
+def alternative(intent: str, target: str | None, city: str | os.PathLike | None = None) -> Alternative | None:
+    """The button that offers a route (its label, its postback action and params), as close calls offer it;
+    None for routes never offered as a guess (unknown, leave, courtesy)."""
+    return _alternative(_tables_for(city, os.environ.get("KYODO_CITY")), intent, target)
 
 
 def _alternatives(t: Tables, pairs) -> tuple[Alternative, ...]:

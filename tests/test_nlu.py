@@ -267,7 +267,7 @@ def test_close_calls_offer_postback_alternatives():
 
 def test_alternative_actions_are_known():
     allowed = {"plan.list", "plan.project", "plan.action", "plan.year", "plan.vision", "places", "events",
-               "volunteer", "survey", "settings", "help"}
+               "volunteer", "survey", "settings", "help", "regs"}
     texts = [r["text"] for r in load_labelled()] + ["環境と文化", "子育てと福祉", "せっつい", "ちさんちそう", "999"]
     for text in texts:
         for a in nlu.classify(text).alternatives:

@@ -54,6 +54,8 @@ MARGIN = 0.015    # two different answers closer than this: ask instead of guess
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) for whole-message typo matching
 FUZZY_CUTOFF_KANA = 70  # ... when message and word are all kana (weak: offered as a choice)
 # The learned layer (handlers/nlu_model.py) and how it is combined with the rule scores.
+COMMANDS = ("settings",)  # ... and so does a settings command word (通知, 配信停止) with whatever topic it names
+COMMAND_SURE = 0.95
 TWO_TOPICS = 0.6   # share of the message made of two strong answers' words for it to count as naming both
 RULE_SURE = 0.97   # a rule answer this strong (a number, a whole name) and not contested stands alone ...
 FOREIGN = 0.5      # ... unless the model gives "unknown" (out of scope) at least this probability
@@ -775,7 +777,8 @@ def _blend(t: Tables, text: str, ranked: list, numbered: set, two_topics: bool =
         # Only a plan number (プロジェクト3, 702) or an out-of-scope word stands alone; any other rule answer, however
         # many table words it has, is weighed with the model: measured leaving each writer's set out in turn, a
         # strong word answer standing alone lost 1.7 points in scope (「見守りのボランティア」 is volunteer, not ケアタウン).
-        if top[0] == "unknown" or (top[1] in numbered and foreign < FOREIGN):
+        if top[0] == "unknown" or (top[1] in numbered and foreign < FOREIGN) or (
+                top[0] in COMMANDS and ranked[0][1] >= COMMAND_SURE and foreign < FOREIGN):
             return ranked, False
     if two_topics:
         return ranked, False

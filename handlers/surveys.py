@@ -339,9 +339,14 @@ def edit(ctx: Ctx) -> list[dict]:
 
 # -- typed text -------------------------------------------------------------------------------------------------------------
 
+LEAVES_FLOW = 0.8  # a route at least this sure is a request for another feature; a vague word is a (bad) answer
+
+
 def _other_feature(raw: str) -> bool:
-    """Does the NLU read this as another feature's words (then it is answered by that feature)?"""
-    return nlu.classify(raw).name != "unknown"
+    """Does the NLU read this as another feature's words (then it is answered by that feature)? Only a clear
+    reading counts: 「たくさん」 typed for an age is an answer to ask again, whatever route a guess leans to."""
+    got = nlu.classify(raw)
+    return got.name != "unknown" and got.score >= LEAVES_FLOW
 
 
 def typed(ctx: Ctx) -> list[dict] | None:

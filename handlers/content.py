@@ -78,9 +78,9 @@ NEW_CONTENT = ("event", "place", "volunteer", "survey")
 STRONG = 2.0  # ... scoring at least this many times content_search.MIN_SCORE
 
 
-def matches(ctx: Ctx, text: str | None = None, kinds: tuple[str, ...] | None = None) -> list[content_search.Match]:
+def matches(ctx: Ctx, text: str | None = None) -> list[content_search.Match]:
     return content_search.search(ctx.db, text if text is not None else raw_text(ctx), ctx.now,
-                                 city=getattr(ctx.config, "city", None) or "odawara", kinds=kinds,
+                                 city=getattr(ctx.config, "city", None) or "odawara",
                                  limit=content_search.LIMIT + 2)  # spares for matches gone for this resident
 
 
@@ -90,19 +90,19 @@ def offered(found: list[content_search.Match], text: str, foreign: str | None) -
     thought so: strong matches among NEW_CONTENT)."""
     from handlers import nlu
 
-    if foreign == nlu.OUT_OF_SCOPE:
-        return [m for m in found if names(m.title, text)]
-    if foreign == nlu.LOOKS_OUT_OF_SCOPE:
-        return [m for m in found if names(m.title, text)
-                or (m.kind in NEW_CONTENT and m.score >= STRONG * content_search.MIN_SCORE)]
-    return found
+    if foreign not in (nlu.OUT_OF_SCOPE, nlu.LOOKS_OUT_OF_SCOPE):
+        return found
+    said = nlu.lookup_forms(text)  # folded once for every match
+    strong = STRONG * content_search.MIN_SCORE if foreign == nlu.LOOKS_OUT_OF_SCOPE else float("inf")
+    return [m for m in found if names(m.title, said) or (m.kind in NEW_CONTENT and m.score >= strong)]
 
 
-def names(title: str, text: str) -> bool:
-    """The message is the title of something published, or a good part of it (「ひまわり亭」): folded alike."""
+def names(title: str, said: tuple[str, ...]) -> bool:
+    """The message (`said`: its nlu.lookup_forms) is the title of something published, or a good part of it
+    (「ひまわり亭」): folded alike."""
     from handlers import nlu
 
-    said, name = nlu.lookup_forms(text), nlu.lookup_forms(title)
+    name = nlu.lookup_forms(title)
     return bool(said and name) and any(len(s) >= 2 and (s in name[0] or name[0] in s) for s in said)
 
 

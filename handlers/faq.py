@@ -31,7 +31,7 @@ AHEAD = 0.15      # ... or a cosine this far above the classifier's score: the r
 OWN_CLOSE = 0.25  # own evidence this strong, or
 CLOSE = 0.1       # a cosine within this of the classifier's score: too close to call, the resident chooses
 
-# The classifier's route as a button (a close call): the menu's features and the plan's views.
+
 
 def answer(entry: FaqEntry) -> list[dict]:
     return faq_flex.answer_messages(entry)
@@ -64,10 +64,6 @@ def _claimed(t: ja_text.Token) -> bool:
     return _names_a_feature(t.base or t.surface, os.environ.get("KYODO_CITY"))
 
 
-def _route_button(intent: nlu.Intent) -> nlu.Alternative | None:
-    return nlu.alternative(intent.name, intent.target)  # the same button a close call between routes offers
-
-
 def weigh(ctx: Ctx, text: str, intent: nlu.Intent) -> nlu.Intent:
     """The message's intent once the FAQ has had its say: `intent` (the classifier's) when no entry is close
     enough or the route is clearly stronger; the entry when the classifier is unsure (as before any buttons or
@@ -83,7 +79,9 @@ def weigh(ctx: Ctx, text: str, intent: nlu.Intent) -> nlu.Intent:
     if (score >= matching.SURE and own >= OWN_WIN) or score >= intent.score + AHEAD:
         return chosen
     if own >= OWN_CLOSE or score > intent.score - CLOSE:
-        buttons = (nlu.Alternative(entry.question, ACTION, {"id": entry.id}), _route_button(intent))
+        # The route's button is the one a close call between routes offers (None for leave, courtesy ...).
+        buttons = (nlu.Alternative(entry.question, ACTION, {"id": entry.id}),
+                   nlu.alternative(intent.name, intent.target))
         return nlu.Intent("unknown", None, intent.score, tuple(b for b in buttons if b is not None))
     return intent
 

@@ -13,8 +13,9 @@
    closest `alternatives`, which the bot offers as quick replies.
 
 4. The learned layer (handlers/nlu_model.py: a linear SVM over Sudachi words, kana readings and character grams,
-   weights trained offline on cities/<city>/nlu_examples.tsv) is blended with the rule scores unless a rule answer
-   is sure; its settings are chosen by cross-validation on the tuning sets (tests/nlu_eval.py --cv).
+   weights trained offline on cities/<city>/nlu_examples.tsv) is blended with the rule scores unless a sure rule
+   answer rests on a plan number, an out-of-scope word or a settings word (_blend); its settings are chosen by
+   leaving each writer's tuning set out in turn (tests/nlu_eval.py --cv).
 All words, names and numbers come from data files; nothing city-specific is written here.
 """
 from __future__ import annotations
@@ -54,11 +55,11 @@ MARGIN = 0.015    # two different answers closer than this: ask instead of guess
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) for whole-message typo matching
 FUZZY_CUTOFF_KANA = 70  # ... when message and word are all kana (weak: offered as a choice)
 # The learned layer (handlers/nlu_model.py) and how it is combined with the rule scores.
-COMMANDS = ("settings",)  # ... and so does a settings command word (通知, 配信停止) with whatever topic it names
-COMMAND_SURE = 0.95
-TWO_TOPICS = 0.6   # share of the message made of two strong answers' words for it to count as naming both
-RULE_SURE = 0.97   # a rule answer this strong (a number, a whole name) and not contested stands alone ...
+RULE_SURE = 0.97   # a rule answer this strong and not contested stands alone when it is a plan number, an
+# out-of-scope word, or a word of a COMMAND_INTENTS intent (通知, 配信停止: whatever topic it names) ...
+COMMAND_INTENTS = ("settings",)
 FOREIGN = 0.5      # ... unless the model gives "unknown" (out of scope) at least this probability
+TWO_TOPICS = 0.6   # share of the message made of two strong answers' words for it to count as naming both
 BLEND = 0.7        # otherwise: score = (1 - BLEND) * rule score + BLEND * model probability
 BLEND_ACCEPT = 0.55  # a blended best below this is only offered as a choice
 BLEND_MARGIN = 0.1  # ... and so is one closer than this to the second
@@ -774,11 +775,11 @@ def _blend(t: Tables, text: str, ranked: list, numbered: set, two_topics: bool =
     foreign = next((p for (intent, _), p in probs if intent == "unknown"), 0.0)
     top = ranked[0][0] if ranked else None
     if ranked and ranked[0][1] >= RULE_SURE and not any(s > ranked[0][1] - MARGIN for _, s in ranked[1:]):
-        # Only a plan number (プロジェクト3, 702) or an out-of-scope word stands alone; any other rule answer, however
+        # Only a plan number (プロジェクト3, 702), an out-of-scope word or a settings word (「ケアタウンの通知」) stands
+        # alone (see RULE_SURE); any other rule answer, however
         # many table words it has, is weighed with the model: measured leaving each writer's set out in turn, a
         # strong word answer standing alone lost 1.7 points in scope (「見守りのボランティア」 is volunteer, not ケアタウン).
-        if top[0] == "unknown" or (top[1] in numbered and foreign < FOREIGN) or (
-                top[0] in COMMANDS and ranked[0][1] >= COMMAND_SURE and foreign < FOREIGN):
+        if top[0] == "unknown" or ((top[1] in numbered or top[0] in COMMAND_INTENTS) and foreign < FOREIGN):
             return ranked, False
     if two_topics:
         return ranked, False

@@ -156,14 +156,14 @@ def build_index(entries: list[tuple[int, list[str]]], key: tuple = ()) -> _Index
     return _Index(key, idf, default_idf, tuple(phrasings), {f: tuple(v) for f, v in postings.items()})
 
 
-def _query(index: _Index, text: str) -> dict[str, float]:
-    return _unit({f: w * index.idf.get(f, index.default_idf) for f, w in features(text).items()})
+def _query(index: _Index, feats: dict[str, float]) -> dict[str, float]:
+    return _unit({f: w * index.idf.get(f, index.default_idf) for f, w in feats.items()})
 
 
 def rank(index: _Index, text: str) -> list[tuple[int, float]]:
     """(entry id, best cosine over its phrasings and their sum) for every entry sharing a feature with `text`,
     best first."""
-    query = _query(index, text)
+    query = _query(index, features(text))
     if not query:
         return []
     scores: dict[int, float] = {}
@@ -193,9 +193,10 @@ def split(index: _Index, text: str, entry_id: int, claimed: Callable[[ja_text.To
     「こども食堂はお金がかかりますか」 against 「こども食堂の利用にお金はかかりますか」: こども食堂 is claimed, お金
     and かかる are the entry's own. When no word of the message is claimed, own is 0: what made the claim is not in
     its words, so none of the match can be told apart from it."""
-    query = _query(index, text)
+    feats = features(text)  # read once: the query and the unclaimed part both come from it
+    query = _query(index, feats)
     mine = features(text, leave_out=claimed)
-    none_claimed = mine == features(text)
+    none_claimed = mine == feats
     best = (0.0, 0.0)
     for p in index.phrasings:
         if p.entry_id != entry_id:

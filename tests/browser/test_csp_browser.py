@@ -67,7 +67,8 @@ def test_admin_confirm_question_still_asks(bot, browser_context):
         asked.append(dialog.message)
         dialog.accept() if accept else dialog.dismiss()
 
-    rows.first.get_by_role("link").click()
+    with page.expect_navigation():  # confirm.js is deferred: a click before it runs would skip the question
+        rows.first.get_by_role("link").click()
     page.once("dialog", lambda d: answer(d, False))
     page.get_by_role("button", name="削除").first.click()
     page.wait_for_timeout(300)

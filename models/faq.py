@@ -13,7 +13,7 @@ cannot lead back to anyone. Rows not seen for 90 days are deleted (scheduler/faq
 An `NluPhrase` is a resident's wording that staff taught the bot from that list (「言い換えとして登録」): the
 normalised text and the menu feature, project or action it should open (bot/faq.phrase_route, tried by the
 router before the classifier). Rows are only added and deleted, never edited, and ids are never reused (SQLite
-AUTOINCREMENT, PostgreSQL sequences), so (count, max id) tells every process when its cached copy is stale.
+AUTOINCREMENT, PostgreSQL sequences; entries' ids neither), so (count, max id) tells every process when its cached copy is stale.
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ class FaqEntry(Base):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         CheckConstraint("length(answer) <= 1000", name="answer_length"),
+        # A resident's answer button and the audit log name an entry by id: a deleted one's id is never reused.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

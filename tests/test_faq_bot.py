@@ -89,6 +89,23 @@ def test_the_answer_button_shows_a_published_entry_only(bot, emulator, user_id):
         assert db.get(FaqEntry, eid) is not None
 
 
+def test_a_deleted_entrys_button_never_shows_the_next_entry(bot, emulator, user_id):
+    """Ids are never reused (SQLite AUTOINCREMENT since migration 0017, PostgreSQL's sequence): a resident's old
+    answer button, and the audit log, keep naming the entry that was deleted, not the one staff add next."""
+    c = staff_client(bot)
+    old = publish_entry(c)
+    chat = Chat(bot, emulator, user_id)
+    assert "粗大ごみ受付センター" in all_text(chat.tap(encode("faq", id=old)))
+    c.post(f"/admin/faq/{old}/delete", token_from=f"/admin/faq/{old}")
+    with bot.rt.sessions() as db:
+        assert db.get(FaqEntry, old) is None  # it was the last (the highest) id: SQLite would have handed it out again
+    new = publish_entry(c, question="犬の登録について教えてください", answer="犬の登録は生活環境課で受け付けています。",
+                        examples="犬を飼い始めた")
+    assert new > old
+    assert "いまは表示できません" in all_text(chat.tap(encode("faq", id=old)))
+    assert "生活環境課" in all_text(chat.tap(encode("faq", id=new)))
+
+
 def test_the_version_is_asked_at_most_once_per_interval_and_an_admin_edit_is_seen_at_once(bot, emulator, user_id,
                                                                                            monkeypatch):
     """The router reads the staff's phrases and the FAQ index for typed messages; each asks the database whether

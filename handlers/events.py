@@ -23,7 +23,7 @@ from bot.event_search import day_range, find_events, this_week, this_weekend
 from handlers import events_flex as F
 from handlers import listing_common as L
 from handlers import nlu, registrations, ui
-from handlers.context import Ctx
+from handlers.context import Ctx, raw_text
 from handlers.flex import flex_message, pack, qlabel, tail_quick
 from handlers.listing_common import MAX_WORDS_CHARS, ShortParams, ages_param, district_names
 from handlers.listing_query import parse
@@ -409,7 +409,7 @@ def ask_location(ctx: Ctx) -> list[dict]:
 def on_text(ctx: Ctx) -> list[dict]:
     """The "events" intent: a plain イベント opens the menu; with filters (国府津, 今週末, こども, 無料, words)
     it searches at once; 近くの asks for the resident's location (handlers/location.py lists what is near)."""
-    raw = str(((ctx.event.get("message") or {}).get("text")) or ctx.text)
+    raw = raw_text(ctx)
     s, near = parse_text(ctx, raw)
     if near:
         return ask_location(ctx)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from handlers import nlu, ui
 from handlers import settings_flex as F
-from handlers.context import Ctx
+from handlers.context import Ctx, raw_text
 from handlers.flex import tail_quick
 from handlers.menu import main_menu_quick
 from models import plan as P
@@ -354,7 +354,7 @@ def project_in(raw: str) -> int | None:
 def on_text(ctx: Ctx) -> list[dict]:
     """`settings` intent: a named 地区 or project is followed (or dropped, with a stop word); else the words
     pick the chooser; else the settings bubble."""
-    raw = (ctx.event.get("message") or {}).get("text") or ctx.text
+    raw = raw_text(ctx)
     key = nlu.fold(raw)
     stop_word = _has(key, "stop")
     keys = districts_in(ctx, raw)

@@ -20,7 +20,7 @@ from bot.survey_logic import (by_key, is_live, may_answer, open_for, ordered, pa
                               tokyo_today, value_problem, walk)
 from handlers import nlu, ui
 from handlers import surveys_flex as F
-from handlers.context import Ctx
+from handlers.context import Ctx, raw_text
 from handlers.flex import tail_quick
 from handlers.menu import main_menu_quick
 from models import plan as P
@@ -363,7 +363,7 @@ def typed(ctx: Ctx) -> list[dict] | None:
     if not A.is_answering(r):
         ctx.clear_state()
         return None
-    raw = str((ctx.event.get("message") or {}).get("text") or ctx.text)
+    raw = raw_text(ctx)
     if unicodedata.normalize("NFKC", raw).strip() in F.STOP_WORDS:
         ctx.clear_state()
         return [ui.text(T["paused"].format(deadline=F.deadline_text(survey, ctx.now)), _deadline_quick(survey))]

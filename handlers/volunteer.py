@@ -24,7 +24,7 @@ from bot.fiscal import fy_label, fy_of
 from bot.volunteer_search import find_shifts, places_left
 from handlers import registrations, ui
 from handlers import volunteer_flex as F
-from handlers.context import Ctx
+from handlers.context import Ctx, raw_text
 from handlers.events import _asked_at as asked_at  # the webhook event's time, read one way for every kind
 from handlers.events_flex import day_text, hm
 from handlers.flex import flex_message, pack, qlabel, tail_quick
@@ -294,7 +294,7 @@ def save_name(ctx: Ctx, name: str) -> None:
 
 
 def name_flow(ctx: Ctx) -> list[dict] | None:
-    raw = str((ctx.event.get("message") or {}).get("text") or ctx.text)
+    raw = raw_text(ctx)
     data = dict(ctx.state.data or {})
     stop = [ui.postback(T["btn_stop"], "volunteer.name_stop", T["btn_stop"])]
     if raw.strip() in STOP_WORDS:

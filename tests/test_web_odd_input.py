@@ -150,20 +150,6 @@ def walk_get_routes(env, client: Client, problems: list[str]) -> int:
     return n
 
 
-@pytest.fixture(autouse=True)
-def districts_yaml_read_once(monkeypatch):
-    """The announcement and survey forms list the city's 地区 from cities/<city>/districts.yaml, and so do the
-    listing forms while no plan is loaded (these tests' database): ~15 ms of YAML per page, about half of the
-    ~1,900 pages below (~15 s). The file does not change during a test, so each reader reads it once per test
-    and every caller gets its own copy of what it returned."""
-    from bot.admin import announce_flow, listing_forms
-
-    for module, name in ((listing_forms, "districts_from_yaml"), (announce_flow, "districts")):
-        read, cache = getattr(module, name), {}
-        monkeypatch.setattr(module, name, lambda city, read=read, cache=cache:
-                            list(cache[city] if city in cache else cache.setdefault(city, read(city))))
-
-
 @pytest.fixture
 def env(admin_env):
     """The admin fixtures' database with the city's plan loaded, so the public pages show real content."""

@@ -18,6 +18,7 @@ import bot.publish as publishing  # the module, so a test's spy on publishing.pu
 from bot import announcement_messages as am
 from bot import media, segments
 from bot.admin import audit, staff_link
+from bot.admin.listing_forms import districts_from_yaml
 from bot.clock import to_tokyo, utc
 from models.accounts import Account
 from models.subscriptions import FREQUENCIES
@@ -228,15 +229,7 @@ PROJECT_NUMBERS = tuple(range(1, 8))
 
 def districts(city: str) -> list[tuple[str, str]]:
     """(key, name) of the city's districts, in districts.yaml's order."""
-    import yaml
-
-    from bot.config import ROOT
-
-    path = ROOT / "cities" / city / "districts.yaml"
-    if not path.is_file():
-        return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [(str(d["key"]), str(d["name"])) for d in data.get("districts") or ()]
+    return [(d.key, d.name) for d in districts_from_yaml(city)]
 
 
 def district_groups(city: str) -> list[tuple[str, list[tuple[str, str]]]]:

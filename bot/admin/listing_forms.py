@@ -11,6 +11,7 @@ Times are typed in Tokyo wall time and stored in UTC (bot/clock.py).
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -116,19 +117,25 @@ def districts(db, city: str) -> list[DistrictInfo]:
 
 
 def districts_from_yaml(city: str) -> list[DistrictInfo]:
-    import yaml
-
+    """The city's districts.yaml, in its order: read once per change of the file, not once per admin page."""
     from bot.config import ROOT
 
     path = Path(ROOT) / "cities" / city / "districts.yaml"
     if not path.is_file():
         return []
+    return list(_read_districts(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_districts(path: Path, mtime_ns: int) -> tuple[DistrictInfo, ...]:
+    import yaml
+
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out = []
     for d in data.get("districts") or ():
         centre = d.get("center") or {}
         out.append(DistrictInfo(str(d["key"]), str(d["name"]), centre.get("lat"), centre.get("lon")))
-    return out
+    return tuple(out)
 
 
 # --- reading one field ----------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The frozen held-out sets: nobody who tunes the classifier reads their lines; only these aggregate numbers.
 
 Set A was written before step 10's design, set B after it, set C before the second session's changes, set D
-after them, and set E after the third session's six tuning sets, each by another author who saw neither the
-vocabulary nor the other sets. Each file is checked against SHA256SUMS (frozen); all the sets together must
+after them, set E after the third session's first six new tuning sets and set F after its last six, each by
+another author who saw neither the vocabulary nor the other sets. Each file is checked against SHA256SUMS (frozen); all the sets together must
 reach the issue's 95% in scope and 95% out of scope refused, and each set its own floor (so a regression in one kind of writing shows). Run with -s to see the
 numbers; no held-out line is ever printed, failures included.
 """
@@ -16,13 +16,13 @@ from tests import nlu_eval
 
 # The issue's threshold, on every held-out line together (in scope, out of scope refused).
 THRESHOLD = (0.95, 0.95)
-# Each set's floor: what it measured once on the final model (43 tuning sets, 2026-11-26), minus about one point.
-# A: 96.3% in scope / 96.2% out of scope refused, B: 96.3 / 100.0, C: 97.6 / 100.0, D: 98.9 / 100.0,
-# E (written after the last tuning sets, measured once): 97.6 / 97.6; all together 97.3 / 98.8. Every author is an
-# AI helper session, as are the tuning sets' writers: a set by people may score lower (the team measures on one
-# of its own).
+# Each set's floor: what it measured once on the final model (49 tuning sets, 2026-11-26), minus about one point.
+# A: 96.3% in scope / 96.2% out of scope refused, B: 96.9 / 100.0, C: 97.8 / 100.0, D: 98.9 / 100.0,
+# E: 97.6 / 98.8, F (written after the last tuning sets, measured once): 98.9 / 100.0; all together 97.7 / 99.2.
+# Every author is an AI helper session, as are the tuning sets' writers: a set by people may score lower (the
+# team measures on one of its own).
 FLOORS = {"heldout_a.tsv": (0.95, 0.95), "heldout_b.tsv": (0.95, 0.98), "heldout_c.tsv": (0.96, 0.98),
-          "heldout_d.tsv": (0.97, 0.98), "heldout_e.tsv": (0.96, 0.96)}
+          "heldout_d.tsv": (0.97, 0.98), "heldout_e.tsv": (0.96, 0.97), "heldout_f.tsv": (0.97, 0.98)}
 
 
 def _sums() -> dict[str, str]:

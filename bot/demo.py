@@ -153,6 +153,13 @@ def run_demo(*, port: int, emulator_port: int, setup: bool = True) -> int:
         print(ports_in_use_message(port, emulator_port))
         return 1
     emu_url = f"http://127.0.0.1:{emulator_port}"
+    from bot.config import load_dotenv_if_present
+
+    load_dotenv_if_present()  # a KYODO_PUBLIC_BASE_URL set in .env counts as configured
+    # Links in the bot's messages (calendar files, web pages) point at this demo's own web app unless a public
+    # base URL is configured (e.g. a tunnel); without this they would name port 5000 whatever --port says.
+    if not os.environ.get("KYODO_PUBLIC_BASE_URL", "").strip():
+        os.environ["KYODO_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     os.environ.setdefault("KYODO_DEMO", "1")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'demo.sqlite3'}")
     os.environ["LINE_API_BASE_URL"] = emu_url

@@ -1,6 +1,8 @@
 """Small talk over signed webhooks: each courtesy kind gets one short polite sentence and the main menu."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from handlers import courtesy, nlu, router
@@ -47,11 +49,35 @@ def test_every_kind_has_one_short_polite_answer():
 
 
 def test_each_answer_over_signed_webhooks(courtesy_bot, emulator, user_id):
+    courtesy_bot.clock.set(datetime(2026, 5, 1, 3, 0, tzinfo=timezone.utc))  # 12:00 in Tokyo
     chat = Chat(courtesy_bot, emulator, user_id)
     menu = {label for label, _ in MAIN_MENU}
     for kind, texts in SAID.items():
         [msg] = chat.say(texts[0])
         assert msg["type"] == "text"
-        assert msg["text"] == courtesy.ANSWERS[kind], (kind, msg["text"])
+        assert msg["text"] == courtesy.ANSWERS[kind].format(greeting="こんにちは"), (kind, msg["text"])
         assert "読み取れません" not in msg["text"]
         assert menu <= set(quick_labels(msg)), kind
+
+
+# (message, hour in Tokyo, the greeting sent back): the resident's own word first, else the hour's.
+IN_KIND = [("おはようございます", 15, "おはようございます"), ("おはよう！", 21, "おはようございます"),
+           ("こんばんは", 9, "こんばんは"), ("コンバンワ", 9, "こんばんは"), ("こんにちは", 20, "こんにちは"),
+           ("はじめまして、よろしくお願いします", 7, "おはようございます"), ("よろしくお願いします", 13, "こんにちは"),
+           ("はじめまして", 19, "こんばんは"), ("もしもし", 2, "こんばんは"), ("お疲れさまです", 4, "おはようございます")]
+
+
+@pytest.mark.parametrize("text,hour,greeting", IN_KIND)
+def test_a_greeting_is_answered_in_kind(text, hour, greeting):
+    now = datetime(2026, 5, 1, hour, 30, tzinfo=timezone.utc) - timedelta(hours=9)  # that hour in Tokyo
+    assert courtesy.greeting_word(text, now) == greeting
+
+
+def test_good_morning_over_signed_webhooks(courtesy_bot, emulator, user_id):
+    chat = Chat(courtesy_bot, emulator, user_id)
+    courtesy_bot.clock.set(datetime(2026, 5, 1, 6, 0, tzinfo=timezone.utc))  # 15:00 in Tokyo
+    [msg] = chat.say("おはようございます")
+    assert msg["text"].startswith("おはようございます。") and MAIN_MENU[0][0] in quick_labels(msg)
+    courtesy_bot.clock.set(datetime(2026, 5, 1, 11, 0, tzinfo=timezone.utc))  # 20:00 in Tokyo
+    [msg] = chat.say("はじめまして")
+    assert msg["text"].startswith("こんばんは。")

@@ -20,6 +20,7 @@ def test_crisis_messages_get_the_consultation_lines(bot, emulator, user_id, text
     assert len(got) == 1 and "0570-064-556" in got[0]["text"] and "119" in got[0]["text"]
     calls = [a["uri"] for a in actions_in(got) if a.get("type") == "uri"]
     assert "tel:0570064556" in calls and "tel:0120279338" in calls
+    assert "tel:%238008" in calls  # DV相談ナビ #8008 has its call button like the other lines
     with bot.rt.sessions() as db:
         assert db.scalar(select(func.count()).select_from(NluMiss)) == 0
 
@@ -44,3 +45,16 @@ def test_a_crisis_message_inside_a_survey_is_not_recorded_as_an_answer(bot, emul
     with bot.rt.sessions() as db:
         r = db.scalar(select(SurveyResponse).where(SurveyResponse.survey_id == sid))
         assert r is not None and r.pending == {} and r.status == "in_progress"
+
+
+def test_every_line_in_the_text_has_a_call_button_within_lines_limits():
+    from handlers import ui
+
+    lines = [ln for ln in crisis.V["text"].splitlines() if ln.startswith("・")]
+    assert len(crisis.V["buttons"]) == len(lines)
+    for (label, uri), line in zip(crisis.V["buttons"], lines):
+        assert label in line and uri.startswith("tel:") and "#" not in uri, (label, uri)
+        digits = "".join(ch for ch in line if ch.isdigit() or ch == "#").replace("#", "%23")
+        assert digits.endswith(uri.removeprefix("tel:")), (line, uri)
+        assert len(label) <= ui.LABEL_MAX
+    assert len(crisis.V["buttons"]) + 1 <= ui.QUICK_REPLY_MAX  # and the menu button

@@ -17,7 +17,7 @@ from handlers.flex import tail_quick
 from handlers.menu import main_menu_quick
 from models import plan as P
 from models.subscriptions import (DEFAULT_QUIET_END, DEFAULT_QUIET_START, DEFAULT_TOPICS, FREQUENCIES, NOW, OFF,
-                                  TOPICS, Preference, SubscribedDistrict, SubscribedProject, SubscribedTopic)
+                                  TOPICS, WEEKLY, Preference, SubscribedDistrict, SubscribedProject, SubscribedTopic)
 
 T = F.T
 FREE = F.V["free_text"]
@@ -200,7 +200,11 @@ def set_frequency(ctx: Ctx) -> list[dict]:
     freq = ctx.postback.get("f") or ""
     if freq not in FREQUENCIES:
         return show_frequency(ctx)
-    _pref(ctx).frequency = freq
+    p = _pref(ctx)
+    if freq == OFF:
+        _stop(p)  # 受け取らない is 通知を停止: 再開 brings back what they had
+    else:
+        p.frequency, p.resume_frequency = freq, None
     return show_frequency(ctx, notice=T["frequency_set"].format(label=F.FREQ_LABELS[freq]))
 
 
@@ -221,24 +225,47 @@ def set_quiet(ctx: Ctx) -> list[dict]:
     return show_quiet(ctx, notice)
 
 
-def _resume_quick() -> list[dict]:
-    return tail_quick(ui.postback(T["btn_resume"], "settings.resume", f=NOW),
-                      ui.postback(T["btn_resume_weekly"], "settings.resume", T["btn_resume_weekly"], f="weekly"),
+def _resumed_frequency(p: Preference) -> str:
+    """What 通知を再開 brings back: the frequency before stopping (すぐに when none was kept); if not stopped,
+    the current one."""
+    if p.frequency != OFF and p.frequency in FREQUENCIES:
+        return p.frequency
+    return p.resume_frequency if p.resume_frequency in FREQUENCIES and p.resume_frequency != OFF else NOW
+
+
+def _resume_quick(p: Preference) -> list[dict]:
+    """通知を再開する restores what they had; the weekly digest is offered besides when that was not it."""
+    weekly = ([ui.postback(T["btn_resume_weekly"], "settings.resume", T["btn_resume_weekly"], f=WEEKLY)]
+              if _resumed_frequency(p) != WEEKLY else [])
+    return tail_quick(ui.postback(T["btn_resume"], "settings.resume"), *weekly,
                       ui.postback(T["btn_settings"], "settings"))
 
 
-def stop(ctx: Ctx) -> list[dict]:
-    """通知を停止: everything stops in one step (frequency off); the answer says how to turn it back on."""
-    p = _pref(ctx)
-    already = p.frequency == OFF
+def _stop(p: Preference) -> bool:
+    """Frequency off, the one before kept for 再開 (not overwritten when already stopped); True if it was on."""
+    if p.frequency == OFF:
+        return False
+    p.resume_frequency = p.frequency if p.frequency in FREQUENCIES else NOW
     p.frequency = OFF
-    return [ui.text(T["already_stopped" if already else "stopped"], _resume_quick())]
+    return True
+
+
+def stop(ctx: Ctx) -> list[dict]:
+    """通知を停止: everything stops in one step (frequency off, every choice kept); the answer says how to turn it
+    back on."""
+    p = _pref(ctx)
+    stopped = _stop(p)
+    return [ui.text(T["stopped" if stopped else "already_stopped"], _resume_quick(p))]
 
 
 def resume(ctx: Ctx) -> list[dict]:
-    freq = (ctx.postback.get("f") if ctx.postback is not None else None) or NOW
-    freq = freq if freq in FREQUENCIES and freq != OFF else NOW
-    _pref(ctx).frequency = freq
+    """通知を再開: back to the frequency they had before stopping (topics, 地区 and projects were never touched).
+    Only 週1回のまとめで再開 (f=weekly) names one; `f=now` came with 通知を再開する before the frequency was kept,
+    and is read as that button is now: as before."""
+    p = _pref(ctx)
+    asked = ctx.postback.get("f") if ctx.postback is not None else None
+    freq = WEEKLY if asked == WEEKLY else _resumed_frequency(p)
+    p.frequency, p.resume_frequency = freq, None
     return show(ctx, notice=T["resumed"].format(label=F.FREQ_LABELS[freq]))
 
 
@@ -246,7 +273,7 @@ def resume(ctx: Ctx) -> list[dict]:
 
 def _stopped_note(ctx: Ctx) -> tuple[str, list[dict]]:
     if choices(ctx).frequency == OFF:
-        return "\n" + T["still_stopped"], [ui.postback(T["btn_resume"], "settings.resume", f=NOW)]
+        return "\n" + T["still_stopped"], [ui.postback(T["btn_resume"], "settings.resume")]
     return "", []
 
 

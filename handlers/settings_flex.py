@@ -95,7 +95,7 @@ def settings_message(c: Choices, district_names: dict[str, str], project_names: 
     body += _item(T["item_frequency"], v["frequency"], T["btn_frequency"], "settings.freq")
     body += _item(T["item_quiet"], v["quiet"], T["btn_quiet"], "settings.quiet")
     if c.frequency == "off":
-        footer = [button(ui.postback(T["btn_resume"], "settings.resume", f="now"), "primary")]
+        footer = [button(ui.postback(T["btn_resume"], "settings.resume"), "primary")]
     else:
         footer = [button(ui.postback(T["btn_stop"], "settings.stop"))]
     alt = notice or f"{T['title']}：地区 {v['districts']}／{v['frequency']}"

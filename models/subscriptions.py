@@ -32,6 +32,9 @@ class Preference(Base):
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     frequency: Mapped[str] = mapped_column(String(8), default=NOW)
+    # While stopped (frequency OFF): the frequency they had before, which 通知を再開 restores (None: NOW).
+    # Stopping keeps every other choice (地区, projects, topics, quiet hours) as it is.
+    resume_frequency: Mapped[str | None] = mapped_column(String(8))
     quiet_start: Mapped[int | None] = mapped_column(default=DEFAULT_QUIET_START)
     quiet_end: Mapped[int | None] = mapped_column(default=DEFAULT_QUIET_END)
     # False until the resident saved topics once: until then DEFAULT_TOPICS apply.

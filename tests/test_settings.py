@@ -183,6 +183,60 @@ def test_stop_everything_then_turn_it_back_on(chat, plan_bot, user_id):
     assert stored(plan_bot, user_id)["projects"] == {1}  # stopping kept every choice
 
 
+def test_resuming_brings_back_the_weekly_digest_and_every_choice(chat, plan_bot, user_id):
+    # A resident who chose 週1回のまとめ (and 地区, a project, a topic, no quiet hours) stops, then resumes.
+    chat.say("国府津の情報がほしい")
+    chat.tap(button(chat.tap(encode("settings.projects")), "1 ケアタウン"))
+    chat.tap(button(chat.tap(encode("settings.topics")), "イベント"))
+    chat.tap(button(chat.tap(encode("settings.quiet")), "時間を問わず届ける"))
+    chat.tap(button(chat.tap(encode("settings.freq")), "週1回のまとめ"))
+    before = stored(plan_bot, user_id)
+    assert before["pref"]["frequency"] == "weekly" and before["topics"] == {"city", "events", "progress"}
+
+    [stopped] = chat.tap(button(chat.tap(encode("settings")), "通知を停止する"))
+    assert stored(plan_bot, user_id)["pref"]["frequency"] == "off"
+    assert not reached(plan_bot, user_id, topic="city", frequencies=("weekly",))
+    # 通知を再開する brings back the digest, so it is not offered as a second choice.
+    assert "週1回のまとめで再開" not in quick_labels(stopped)
+    [again] = chat.say("配信停止")  # stopping twice keeps what the first stop kept
+    assert "通知は停止しています" in again["text"]
+
+    resumed = chat.tap(button([again], "通知を再開する"))
+    assert resumed[0]["altText"].startswith("通知を再開しました。届け方は「週1回のまとめ」です。")
+    assert "週1回のまとめ" in _settings_values(resumed)
+    after = stored(plan_bot, user_id)
+    assert after == before | {"pref": before["pref"] | {"onboarded_at": after["pref"]["onboarded_at"]}}
+    assert after["pref"]["frequency"] == "weekly"
+    assert reached(plan_bot, user_id, Segment(districts=("kozu",)), topic="events", frequencies=("weekly",))
+    assert not reached(plan_bot, user_id, topic="city")  # not switched to すぐに
+
+    # 受け取らない in the chooser is the same stop; the settings bubble's 通知を再開する and free text resume too.
+    chat.tap(button(chat.tap(encode("settings.freq")), "受け取らない"))
+    settings = chat.tap(encode("settings"))
+    assert "ただいま、通知を停止しています。" in texts(settings)
+    chat.tap(button(settings, "通知を再開する"))
+    assert stored(plan_bot, user_id)["pref"]["frequency"] == "weekly"
+    chat.say("通知を止めて")
+    assert "「週1回のまとめ」" in chat.say("通知を再開してください")[0]["altText"]
+    assert stored(plan_bot, user_id) == after
+
+    # A 通知を再開する button sent before the frequency was kept (f=now) resumes as before, too.
+    chat.say("通知を止めて")
+    chat.tap(encode("settings.resume", f="now"))
+    assert stored(plan_bot, user_id)["pref"]["frequency"] == "weekly"
+
+
+def test_a_resident_who_had_immediate_pushes_may_resume_with_the_digest(chat, plan_bot, user_id):
+    chat.tap(button(chat.tap(encode("settings.freq")), "✓ すぐに"))
+    [stopped] = chat.tap(button(chat.tap(encode("settings")), "通知を停止する"))
+    assert quick_labels(stopped)[:3] == ["通知を再開する", "週1回のまとめで再開", "設定を見る"]
+    resumed = chat.tap(button([stopped], "週1回のまとめで再開"))
+    assert resumed[0]["altText"].startswith("通知を再開しました。届け方は「週1回のまとめ」です。")
+    chat.say("通知を止めて")
+    [again] = chat.say("配信停止")
+    assert "通知を再開しました。届け方は「週1回のまとめ」です。" in chat.tap(button([again], "通知を再開する"))[0]["altText"]
+
+
 def test_free_text_reaches_the_same_places(chat, plan_bot, user_id):
     [kozu] = chat.say("国府津の情報がほしい")
     assert "「国府津」地区のお知らせをお届けします" in kozu["text"] and "取り消す" in quick_labels(kozu)

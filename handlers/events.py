@@ -163,8 +163,9 @@ def run_search(ctx: Ctx, s: Search, *, lead: str | None = None) -> list[dict]:
               projects=(s.p,) if s.p is not None else (), children=s.c, free=s.f, age=L.ages(s.ag), near=near)
     hits = find_events(ctx.db, text=s.q, limit=PAGE + 1, offset=s.o, **kw)
     if not hits and s.q and s.o == 0:
-        # Words nothing matched: say so, and show what the other filters find.
-        return run_search(ctx, replace(s, q=None), lead=T["none_words"].format(words=s.q))
+        # Words nothing matched: say so, and show what the other filters find (named, 「今週末のイベント」).
+        rest = replace(s, q=None)
+        return run_search(ctx, rest, lead=T["none_words"].format(words=s.q, label=_label(ctx, rest)))
     label = _label(ctx, s)
     if not hits:
         body = T["no_more"] if s.o else T["none"].format(label=label)
@@ -385,7 +386,7 @@ def parse_text(ctx: Ctx, raw: str) -> tuple[Search, bool]:
     whether the resident asked for what is near them. Words left over that are not just "event" words search
     titles and descriptions."""
     districts = P.districts(ctx.db)
-    q = parse(raw, districts)
+    q = parse(raw, districts, drop=_GENERIC)  # イベント, いべんと ... are cut before the words are read
     today = to_tokyo(ctx.now).date()
     r = _day_range(q, today)
     if r is None:

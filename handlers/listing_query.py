@@ -1,20 +1,27 @@
 """Free text that narrows a list of places or events: 「今日 こども食堂 国府津」「土曜 無料 小学生」「近くの子ども食堂」.
 
-parse(text, districts) finds, in this order: explicit dates (8/15, 8月15日), single ages (3歳), then the
-vocabulary words (handlers/listing_vocab.yaml, kinds from handlers/places_vocab.yaml) and 地区 names, longest
-first; each word found is cut out so a shorter one inside it does not fire too (こども食堂 is a kind, not also
-「こども」). What is left, less filler words, is `words`, for a search in names and addresses.
-No tokenizer: messages are short and the vocabulary is small; spaces are optional.
-Used by places and events alike; each decides what a field means for it (events may read `kinds` as nothing).
+parse(text, districts) finds, in this order: explicit dates (8/15, 8月15日), single ages (3歳), 地区 names,
+the kinds of place read through nlu's kana folding (コドモショクドウ, こどもしょくど, one wrong kanji as in こども食道;
+romaji such as 「kodomo shokudou」 is read as kana), then the vocabulary words (handlers/listing_vocab.yaml, kinds
+from handlers/places_vocab.yaml), longest first; each word found is cut out so a shorter one inside it does not
+fire too (こども食堂 is a kind, not also 「こども」). What is left becomes `words`, for a search in names and
+addresses: only content words, read with Sudachi (bot/ja_text.py): nouns of two characters or more, joined while
+they follow one another (国府津まなび教室), never verbs, auxiliaries, particles, fillers, numbers with their counters
+(3人), nouns used as verbs (参加したい) or the words listing_vocab.yaml's `not_words` lists (孫, 予定 ...).
+Used by places and events alike; each decides what a field means for it (events may read `kinds` as nothing) and
+may name its own words (`drop`: イベント, いべんと) that say only which feature was asked for.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 
-from handlers.nlu import normalise
+import jaconv
+
+from bot import ja_text
+from handlers.nlu import fold, normalise
 from handlers.texts import vocab as read_vocab
 MAX_CHARS = 200  # a filter is short; longer text is read from its start
 MAX_WORDS = 3
@@ -92,6 +99,8 @@ class _Vocab:
     age_units: tuple[str, ...]
     noise: tuple[str, ...]       # multi-character filler words, longest first
     particles: str               # one-character fillers, cut only at a word's ends
+    kind_forms: tuple[tuple[str, str], ...]  # (folded kind word or its long-vowel variant, kind), longest first
+    not_words: frozenset[str]    # nouns that never make a search word (孫, 予定 ...), as typed and normalised
 
 
 def _norm(word: str, rewrites=()) -> str:
@@ -129,10 +138,37 @@ def vocab() -> _Vocab:
         add(spec.get("words"), "kind", str(key))
     terms.sort(key=lambda t: -len(t[0]))
     noise = [_norm(w, rewrites) for w in v.get("noise") or ()]
+    kind_forms = {(f, str(key)) for key, spec in (pv.get("kinds") or {}).items()
+                  for w in spec.get("words") or () for f in _kind_variants(_norm(w, rewrites))}
+    not_words = {x for w in v.get("not_words") or () for x in (_norm(w, rewrites), *ja_text.terms(str(w)))}
     return _Vocab(rewrites=rewrites, terms=tuple(terms),
                   age_units=tuple(normalise(u) for u in v.get("age_units") or ()),
                   noise=tuple(sorted((w for w in noise if len(w) > 1), key=len, reverse=True)),
-                  particles="".join(w for w in noise if len(w) == 1))
+                  particles="".join(w for w in noise if len(w) == 1),
+                  kind_forms=tuple(sorted(kind_forms, key=lambda f: (-len(f[0]), f))),
+                  not_words=frozenset(not_words))
+
+
+# A long vowel a resident may write, leave out or type as ー (しょくどう, しょくど, しょくどー; がくしゅう).
+_LONG_U = re.compile(r"(?<=[おこごそぞとどのほぼぽもよょろゆゅくぐすずつづぬふぶぷむる])う")
+
+
+def _fold_chars(s: str) -> str:
+    """nlu's kana folding (katakana as hiragana, small kana as large), one character for one, so that a span
+    found in the folded text is the same span of `s`; characters fold does not keep stay as they are."""
+    out = []
+    for ch in s:
+        f = fold(ch)
+        out.append(f if len(f) == 1 else ch)
+    return "".join(out)
+
+
+def _kind_variants(word: str) -> set[str]:
+    f = _fold_chars(word)
+    forms = {f}
+    if _KANA_ONLY.fullmatch(f) and _LONG_U.search(f):
+        forms |= {_LONG_U.sub("", f), _LONG_U.sub("ー", f)}
+    return {x for x in forms if len(x) >= 2 and (len(x) >= 4 or x == f)}
 
 
 def kind_labels() -> dict[str, str]:
@@ -184,10 +220,69 @@ def _cut(s: str, start: int, end: int) -> str:
     return s[:start] + " " + s[end:]
 
 
-def parse(text: str, districts=()) -> ListingQuery:
-    """The filters in a resident's message. `districts`: 地区 rows (key, name, kana, aliases) or (key, name)."""
+def _is_kanji(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def _near(window: str, form: str) -> bool:
+    """One wrong character, as an IME's wrong kanji (こども食道 for こども食堂): a kind word of four characters or
+    more, not its first character, and a kanji mistaken for a kanji or kana for kana."""
+    if len(form) < 4 or len(window) != len(form):
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(window, form)) if a != b]
+    if len(diff) != 1 or diff[0] == 0:
+        return False
+    a, b = window[diff[0]], form[diff[0]]
+    return (_is_kanji(a) and _is_kanji(b)) or (bool(_KANA_ONLY.fullmatch(a + b)) and len(form) >= 5)
+
+
+def _find_kinds(s: str, v: _Vocab, kinds: list[str]) -> str:
+    """Kinds of place however they were written: folded alike (katakana, half width, a long vowel left out),
+    then one wrong character. Each found is cut out of `s`, which is returned."""
+    f = _fold_chars(s)
+    for form, key in v.kind_forms:
+        while (i := f.find(form)) >= 0:
+            if key not in kinds:
+                kinds.append(key)
+            s, f = _cut(s, i, i + len(form)), _cut(f, i, i + len(form))
+    for form, key in v.kind_forms:
+        n = len(form)
+        i = 0
+        while 4 <= n and i + n <= len(f):
+            if _near(f[i:i + n], form):
+                if key not in kinds:
+                    kinds.append(key)
+                s, f = _cut(s, i, i + n), _cut(f, i, i + n)
+            i += 1
+    return s
+
+
+_ROMAJI = re.compile(r"[a-z][a-z' -]{3,}")
+
+
+def _romaji_as_kana(s: str) -> str | None:
+    """「kodomo shokudou」 as 「こどもしょくどう」 (run together, as Japanese is written), when every letter reads as
+    kana (not an English word)."""
+    if not _ROMAJI.fullmatch(s):
+        return None
+    kana = jaconv.alphabet2kana(s.replace("'", "").replace(" ", ""))
+    return kana if not re.search(r"[a-z]|っっ|っ$|っ ", kana) else None
+
+
+def parse(text: str, districts=(), drop=()) -> ListingQuery:
+    """The filters in a resident's message. `districts`: 地区 rows (key, name, kana, aliases) or (key, name);
+    `drop`: the asking feature's own words (イベント), never searched for."""
     v = vocab()
     s = _norm((text or "")[:MAX_CHARS], v.rewrites)
+    got = _parse(s, v, districts, drop)
+    if got.words and (kana := _romaji_as_kana(s)) is not None:  # 「kodomo shokudou」
+        as_kana = _parse(kana, v, districts, drop)
+        if replace(as_kana, words=()).has_filters:
+            return replace(as_kana, words=())
+    return got
+
+
+def _parse(s: str, v: _Vocab, districts, drop) -> ListingQuery:
     found: dict = {"kinds": [], "districts": []}
 
     if (m := _DATE.search(s)) is not None:
@@ -207,6 +302,7 @@ def parse(text: str, districts=()) -> ListingQuery:
                 found["districts"].append(key)
             s = _cut(s, *span)
 
+    s = _find_kinds(s, v, found["kinds"])
     for word, field, value in v.terms:
         if word not in s:
             continue
@@ -224,7 +320,7 @@ def parse(text: str, districts=()) -> ListingQuery:
         else:
             found[field] = value
 
-    words = _left_over(s, v)
+    words = _left_over(s, v, drop)
     return ListingQuery(
         day=found.get("day"), month_day=found.get("month_day"), today=bool(found.get("today")),
         tomorrow=bool(found.get("tomorrow")), weekend=bool(found.get("weekend")),
@@ -233,23 +329,57 @@ def parse(text: str, districts=()) -> ListingQuery:
         children=bool(found.get("children")), words=words)
 
 
-_SPLIT = re.compile(r"[\s、。,.!?！？・/／「」『』()（）\[\]【】〜~]+")
-_KANA_ONLY = re.compile(r"[\u3041-\u309f]+")
+_SPLIT = re.compile(r"[\s、。,.!?！？・/／「」『』()（）\[\]【】〜~…]+")
+_KANA_ONLY = re.compile(r"[\u3041-\u309fー]+")
+_NUMBER = re.compile(r"[0-9〇一二三四五六七八九十百千万億]+")
+_DOES = frozenset(("為る", "する", "出来る", "できる", "致す", "いたす", "頂く", "いただく"))  # 参加し(たい)
+_HONORIFIC = ("お", "ご", "御")  # お店, ご案内: the prefix is not part of the word searched
 
 
-def _left_over(s: str, v: _Vocab) -> tuple[str, ...]:
-    for w in v.noise:
+def _drops(drop) -> tuple[str, ...]:
+    return tuple(sorted({n for w in drop or () if (n := normalise(str(w)))}, key=len, reverse=True))
+
+
+def _content(t: ja_text.Token, after: ja_text.Token | None, v: _Vocab) -> str | None:
+    """The token's text when it is a noun that can name something searched for, else None."""
+    if t.pos != "名詞" or _NUMBER.fullmatch(t.surface):
+        return None
+    if after is not None and (after.norm in _DOES or after.base in _DOES):
+        return None  # a noun used as a verb: 参加したい, 利用できる
+    if {t.surface, t.norm, t.norm.lower(), t.base} & v.not_words or t.norm in ja_text.STOP:
+        return None
+    word = t.surface
+    if t.norm.startswith("御") and word.startswith(_HONORIFIC) and len(word) > 1:
+        word = word[1:]
+    return word
+
+
+def _left_over(s: str, v: _Vocab, drop=()) -> tuple[str, ...]:
+    """The content words left in `s`: runs of nouns (see the module's docstring), at most MAX_WORDS."""
+    for w in sorted({*v.noise, *_drops(drop)}, key=len, reverse=True):
         if w in s:
             s = s.replace(w, " ")
     out: list[str] = []
+
+    def keep(run: list[str]) -> None:
+        word = "".join(run)
+        run.clear()
+        # Two characters at least, and not a scrap of hiragana (a verb ending Sudachi read as a noun).
+        if len(word) < 2 or (_KANA_ONLY.fullmatch(word) and len(word) < 3) or word in v.not_words:
+            return
+        if word not in out:
+            out.append(word)
+
     for piece in _SPLIT.split(s):
-        if not _KANA_ONLY.fullmatch(piece):
-            piece = piece.rstrip(v.particles)  # 「城山の」: a particle after a name
-        elif len(piece) > 3 and piece[-1] in v.particles:
-            piece = piece[:-1]  # 「ひまわりの」: one, and only after a word long enough to be a name
-        # Two characters at least, and not a scrap of hiragana (particles, verb endings).
-        if len(piece) < 2 or (_KANA_ONLY.fullmatch(piece) and len(piece) < 3):
+        if not piece:
             continue
-        if piece not in out:
-            out.append(piece)
+        toks = ja_text.tokens(piece)
+        run: list[str] = []
+        for i, t in enumerate(toks):
+            word = _content(t, toks[i + 1] if i + 1 < len(toks) else None, v)
+            if word is None:
+                keep(run)
+            else:
+                run.append(word)
+        keep(run)
     return tuple(out[:MAX_WORDS])

@@ -22,7 +22,7 @@ from bot.clock import utc
 from bot.event_search import this_week
 from bot.fiscal import fy_label, fy_of
 from bot.volunteer_search import find_shifts, places_left
-from handlers import registrations, ui
+from handlers import flow_exit, registrations, ui
 from handlers import volunteer_flex as F
 from handlers.context import Ctx, raw_text
 from handlers.events import _asked_at as asked_at  # the webhook event's time, read one way for every kind
@@ -41,7 +41,7 @@ WEEK_LINES = 20      # the plain list of this week
 RECORD_LINES = 10    # per list in 活動記録
 NAME_MAX = 20
 NAME_FLOW = "volunteer.name"
-STOP_WORDS = {"やめる", "やめます", "キャンセル", "中止", "やめ"}
+NAME_WORDS = F.V["name"]  # what a name may not look like, and the polite endings taken off (山田です → 山田)
 
 
 # -- the search a postback carries ---------------------------------------------------------------------------------
@@ -293,17 +293,40 @@ def save_name(ctx: Ctx, name: str) -> None:
     ctx.db.flush()
 
 
+def _without_polite_ending(name: str) -> str:
+    for ending in NAME_WORDS["polite_endings"]:
+        if name.endswith(ending) and len(name) > len(ending):
+            return name[: -len(ending)].rstrip()
+    return name
+
+
+def looks_like_name(name: str) -> bool:
+    """A name as organisers would write it on a roster, not a sentence or a question (山田 花子, やまだ, Smith, 李)."""
+    folded = unicodedata.normalize("NFKC", name).lower()
+    if any(ch in folded for ch in NAME_WORDS["not_in_name"]):
+        return False
+    return not any(folded.endswith(e) for e in NAME_WORDS["sentence_endings"])
+
+
 def name_flow(ctx: Ctx) -> list[dict] | None:
+    """The name for organisers, typed: a stop word ends the step as the やめる button does (nothing signed up);
+    another feature's clear words leave the step and are answered as usual (None); a sentence, a question or a
+    very long text is asked again; anything else is the name."""
     raw = raw_text(ctx)
     data = dict(ctx.state.data or {})
     stop = [ui.postback(T["btn_stop"], "volunteer.name_stop", T["btn_stop"])]
-    if raw.strip() in STOP_WORDS:
+    if flow_exit.wants_to_stop(raw):
         return name_stop(ctx)
-    name = clean_name(raw)
+    name = _without_polite_ending(clean_name(raw))
     if not name:
         return [ui.text(T["name_empty"], stop)]
+    if flow_exit.other_request(raw, ignore=("courtesy",)):
+        ctx.clear_state()
+        return None
     if len(name) > NAME_MAX:
         return [ui.text(T["name_too_long"], stop)]
+    if not looks_like_name(name):
+        return [ui.text(T["name_unclear"], stop)]
     save_name(ctx, name)
     ctx.clear_state()
     sid = data.get("shift")

@@ -174,10 +174,9 @@ def parse_typed(q: SurveyQuestion, text: str, districts: Sequence[tuple[str, str
         value = s.replace("\x00", "")
         return (value, None) if not (problem := value_problem(q, value)) else (None, problem)
     if q.kind == NUMBER:
-        m = re.fullmatch(r"([+-]?\d{1,9})\s*" + (re.escape(unicodedata.normalize("NFKC", q.unit)) if q.unit else "") + "?", s.replace(",", ""))
-        if not m:
+        value = typed_number(s, q.unit)
+        if value is None:
             return None, number_range_text(q)
-        value = int(m.group(1))
         return (value, None) if not (problem := value_problem(q, value)) else (None, problem)
     if q.kind == SINGLE:
         for i, label in enumerate(q.options):
@@ -199,6 +198,38 @@ def parse_typed(q: SurveyQuestion, text: str, districts: Sequence[tuple[str, str
         d = _typed_date(s, today)
         return (d.isoformat(), None) if d else (None, "「日付を選ぶ」のボタンから選ぶか、2026-12-01 のように入力してください。")
     return None, "ボタンから選んでください。"  # MULTI: toggles only
+
+
+_KANJI_DIGITS = "〇零一二三四五六七八九"
+_FIRST_NUMBER = re.compile(r"(\d{1,9})(\.\d+)?|([〇零一二三四五六七八九十百千]+)")
+
+
+def typed_number(s: str, unit: str | None = None) -> int | None:
+    """A number typed as an answer: 35, ３５, 35歳, -3, and estimates (「だいたいで結構です」): 約3時間, 3時間くらい,
+    3時間ほど, 十時間, 二、三時間 / 二三時間 (the first of a range). None when no whole number can be read (たくさん,
+    2.5: answers are whole numbers). The question's min / max are checked by the caller."""
+    s = unicodedata.normalize("NFKC", s or "").strip().replace(",", "")
+    unit_re = re.escape(unicodedata.normalize("NFKC", unit)) if unit else ""
+    if m := re.fullmatch(r"([+-]?\d{1,9})\s*" + (f"(?:{unit_re})?" if unit else ""), s):
+        return int(m.group(1))
+    m = _FIRST_NUMBER.search(s)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        if m.group(2):
+            return None
+        value = int(m.group(1))
+    else:
+        run = m.group(3)
+        if len(run) == 2 and run[0] in _KANJI_DIGITS[2:] and run[1] in _KANJI_DIGITS[2:] \
+                and _KANJI_DIGITS.index(run[1]) == _KANJI_DIGITS.index(run[0]) + 1:
+            run = run[0]  # 二三時間: two or three hours, not 23
+        from handlers.nlu_numbers import kanji_number
+
+        value = kanji_number(run)
+        if value is None:
+            return None
+    return value * 10_000 if s[m.end():].startswith("万") else value
 
 
 def _typed_date(s: str, today: date | None) -> date | None:

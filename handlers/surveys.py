@@ -3,14 +3,13 @@ message (skip rules, 戻る, スキップ, toggles with 次へ, the date picker,
 confirmation screen, submission once, editing where the team allows it, and pausing.
 
 While a question waits, the conversation state "survey" ({"s": survey id}) sends typed text to `typed`; a
-command word (やめる, 中断 ...) pauses, and text that is not an answer but another feature's words pauses and is
+stop word (やめる, 中断, もうやめたい ...: handlers/flow_exit.py) pauses, and text that is not an answer but another feature's words pauses and is
 answered by that feature. Any other feature's button pauses too (PAUSED_BY_OTHER_BUTTONS, handlers/router.py).
 The resident's place is kept in the response row (bot/survey_answers.py), so アンケート → 続きから resumes it
 until the survey closes, however long the state lasted.
 """
 from __future__ import annotations
 
-import unicodedata
 from datetime import timedelta
 from functools import wraps
 
@@ -18,7 +17,7 @@ from bot import survey_answers as A
 from bot.clock import utc
 from bot.survey_logic import (by_key, is_live, may_answer, open_for, ordered, parse_typed, position_label,
                               tokyo_today, value_problem, walk)
-from handlers import nlu, ui
+from handlers import flow_exit, ui
 from handlers import surveys_flex as F
 from handlers.context import Ctx, raw_text
 from handlers.flex import tail_quick
@@ -339,14 +338,10 @@ def edit(ctx: Ctx) -> list[dict]:
 
 # -- typed text -------------------------------------------------------------------------------------------------------------
 
-LEAVES_FLOW = 0.8  # a route at least this sure is a request for another feature; a vague word is a (bad) answer
-
-
 def _other_feature(raw: str) -> bool:
     """Does the NLU read this as another feature's words (then it is answered by that feature)? Only a clear
     reading counts: 「たくさん」 typed for an age is an answer to ask again, whatever route a guess leans to."""
-    got = nlu.classify(raw)
-    return got.name != "unknown" and got.score >= LEAVES_FLOW
+    return flow_exit.other_request(raw)
 
 
 def typed(ctx: Ctx) -> list[dict] | None:
@@ -364,16 +359,21 @@ def typed(ctx: Ctx) -> list[dict] | None:
         ctx.clear_state()
         return None
     raw = raw_text(ctx)
-    if unicodedata.normalize("NFKC", raw).strip() in F.STOP_WORDS:
+    q = _question(survey, r)
+    value, problem = parse_typed(q, raw, _district_names(ctx), tokyo_today(ctx.now)) if q is not None else (None, "")
+    if q is not None and q.kind != TEXT and problem is None:  # an option typed as it reads wins, even 「やめたい」
+        return _record(ctx, survey, r, q, value)
+    # 「もうやめたい」 in a survey stops the survey (paused, resumable), never the account: only 退会 / データを消して
+    # reach the 退会 screen. A free-text answer stops only when it is nothing but a stop word (「中止してほしい」 is an
+    # opinion).
+    if flow_exit.wants_to_stop(raw, whole_only=q is not None and q.kind == TEXT):
         ctx.clear_state()
         return [ui.text(T["paused"].format(deadline=F.deadline_text(survey, ctx.now)), _deadline_quick(survey))]
-    q = _question(survey, r)
     if q is None:  # the confirmation screen
         if _other_feature(raw):
             ctx.clear_state()
             return None
         return _show(ctx, survey, r, notice=T["use_buttons"])
-    value, problem = parse_typed(q, raw, _district_names(ctx), tokyo_today(ctx.now))
     if problem is None:
         return _record(ctx, survey, r, q, value)
     if q.kind != TEXT and _other_feature(raw):

@@ -22,7 +22,6 @@ from models.surveys import DATE, DISTRICT, MULTI, NUMBER, SCALE, SINGLE, TEXT
 
 V = vocab("surveys")
 T: dict[str, str] = V["texts"]
-STOP_WORDS: frozenset[str] = frozenset(V["stop_words"])
 
 QUICK_CHOICES = 10    # SINGLE options shown as quick replies (10 + 戻る + スキップ + 中断 = LINE's 13)
 LIST_PAGE = 10        # options per page of a long list

@@ -1,9 +1,16 @@
-"""Follow, unfollow, and leaving with all personal data deleted."""
+"""Follow, unfollow, and leaving with all personal data deleted.
+
+The 退会 confirmation also offers to stop notifications only (the settings feature's 通知を停止, postback
+settings.stop), for a resident who says もう使わない or 通知がうるさい but may not want everything deleted; any
+button other than the confirmation's own ends the confirmation (PAUSED_BY_OTHER_BUTTONS), so a later typed
+「はい」 deletes nothing.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from handlers import settings, texts, ui
+from handlers.texts import vocab
 from handlers.context import Ctx
 from handlers.flex import tail_quick
 from handlers.menu import main_menu_quick
@@ -12,6 +19,8 @@ from models.plan import city_name
 from models.privacy import delete_personal_data
 
 LEAVE_FLOW = "leave"
+T: dict[str, str] = vocab("account")["texts"]
+MUTE_ACTION = "settings.stop"  # handlers/settings.py: stop (通知を停止), answered there
 
 
 def on_follow(ctx: Ctx) -> list[dict]:
@@ -34,9 +43,11 @@ def on_unfollow(ctx: Ctx) -> list[dict]:
 
 def ask_leave(ctx: Ctx) -> list[dict]:
     ctx.set_state(LEAVE_FLOW, step="confirm", ttl=timedelta(minutes=10))
-    return [ui.confirm("退会の確認", texts.LEAVE_CONFIRM[:240],
-                       ui.postback("削除する", "leave.yes", "はい、削除します"),
-                       ui.postback("やめる", "leave.no", "やめておきます"))]
+    question = f"{texts.LEAVE_CONFIRM}\n{T['mute_hint']}"
+    msg = ui.confirm("退会の確認", question[:240],
+                     ui.postback(T["btn_delete"], "leave.yes", T["btn_delete_said"]),
+                     ui.postback(T["btn_keep"], "leave.no", T["btn_keep_said"]))
+    return [{**msg, "quickReply": ui.quick_replies([ui.postback(T["btn_mute"], MUTE_ACTION, T["btn_mute_said"])])}]
 
 
 def _known_only_since_now(ctx: Ctx) -> bool:
@@ -81,7 +92,7 @@ def leave_flow_text(ctx: Ctx) -> list[dict] | None:
     """Typed answers to the confirmation; anything else leaves the flow and is routed normally."""
     if ctx.text in ("はい", "削除", "削除する", "はい削除します"):
         return confirm_leave(ctx)
-    if ctx.text in ("いいえ", "やめる", "やめます", "キャンセル"):
+    if ctx.text in ("いいえ", "やめる", "やめます", "キャンセル", "削除しない", "削除しません"):
         return cancel_leave(ctx)
     ctx.clear_state()
     return None
@@ -91,3 +102,4 @@ POSTBACKS = {"leave": ask_leave, "leave.yes": confirm_leave, "leave.no": cancel_
 INTENTS = {"leave": ask_leave}
 EVENTS = {"follow": on_follow, "unfollow": on_unfollow}
 FLOWS = {LEAVE_FLOW: leave_flow_text}
+PAUSED_BY_OTHER_BUTTONS = (LEAVE_FLOW,)  # 通知だけ止める (or any other button) ends the confirmation

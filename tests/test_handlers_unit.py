@@ -35,8 +35,11 @@ def test_text_routes_through_intent_table(rt):
 
 
 def test_unknown_text_offers_menu(rt):
-    out = _run(rt, _ev("message", message={"type": "text", "text": "今日の天気は？"}))
+    out = _run(rt, _ev("message", message={"type": "text", "text": "asdfgh"}))  # nothing to read
     assert "読み取れません" in out.replies[0]["text"]
+    assert len(out.replies[0]["quickReply"]["items"]) >= 6
+    out = _run(rt, _ev("message", message={"type": "text", "text": "今日の天気は？"}))  # read, and not ours
+    assert "お答えできません" in out.replies[0]["text"] and "読み取れません" not in out.replies[0]["text"]
     assert len(out.replies[0]["quickReply"]["items"]) >= 6
 
 

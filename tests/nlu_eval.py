@@ -26,8 +26,8 @@ TUNING = ROOT / "tests" / "data" / "utterances.tsv"
 TUNING_SETS = tuple(sorted((ROOT / "tests" / "data").glob("utterances*.tsv")))
 EXAMPLES = ROOT / "cities" / "odawara" / "nlu_examples.tsv"  # the learned layer's training data (the bot's own)
 HELDOUT_DIR = ROOT / "tests" / "data" / "nlu_heldout"
-# A (before step 10's design), B (after it), C (before the 2026-11-26 changes), D (after them), E and F (after the
-# third session's two rounds of tuning sets): one author each.
+# A (before step 10's design), B (after it), C (before the 2026-11-26 changes), D (after them), E, F and G (after
+# each of the third session's rounds of tuning sets): one author each.
 HELDOUT_SETS = tuple(sorted(HELDOUT_DIR.glob("heldout_*.tsv")))
 # The one place where the labelled sets' names differ from the router's intent names.
 LABEL_TO_INTENT = {"plan.thisyear": "plan.year"}

@@ -1,7 +1,7 @@
 """The frozen held-out sets: nobody who tunes the classifier reads their lines; only these aggregate numbers.
 
 Set A was written before step 10's design, set B after it, set C before the second session's changes, set D
-after them, set E after the third session's first six new tuning sets and set F after its last six, each by
+after them, and sets E, F and G after each of the third session's three rounds of new tuning sets, each by
 another author who saw neither the vocabulary nor the other sets. Each file is checked against SHA256SUMS (frozen); all the sets together must
 reach the issue's 95% in scope and 95% out of scope refused, and each set its own floor (so a regression in one kind of writing shows). Run with -s to see the
 numbers; no held-out line is ever printed, failures included.
@@ -16,13 +16,14 @@ from tests import nlu_eval
 
 # The issue's threshold, on every held-out line together (in scope, out of scope refused).
 THRESHOLD = (0.95, 0.95)
-# Each set's floor: what it measured once on the final model (49 tuning sets, 2026-11-26), minus about one point.
-# A: 96.3% in scope / 96.2% out of scope refused, B: 96.9 / 100.0, C: 97.8 / 100.0, D: 98.9 / 100.0,
-# E: 97.6 / 98.8, F (written after the last tuning sets, measured once): 98.9 / 100.0; all together 97.7 / 99.2.
-# Every author is an AI helper session, as are the tuning sets' writers: a set by people may score lower (the
-# team measures on one of its own).
-FLOORS = {"heldout_a.tsv": (0.95, 0.95), "heldout_b.tsv": (0.95, 0.98), "heldout_c.tsv": (0.96, 0.98),
-          "heldout_d.tsv": (0.97, 0.98), "heldout_e.tsv": (0.96, 0.97), "heldout_f.tsv": (0.97, 0.98)}
+# Each set's floor: what it measured once on the final model (55 tuning sets, 2026-11-26), minus about one point.
+# A: 96.3% in scope / 98.7% out of scope refused, B: 96.6 / 100.0, C: 98.1 / 100.0, D: 98.9 / 100.0,
+# E: 97.6 / 98.8, F: 98.9 / 100.0, G (written after the last tuning sets, measured once): 98.1 / 100.0; all
+# together 97.8 / 99.7. Every author is an AI helper session, as are the tuning sets' writers: a set by people may
+# score lower (the team measures on one of its own).
+FLOORS = {"heldout_a.tsv": (0.95, 0.97), "heldout_b.tsv": (0.95, 0.98), "heldout_c.tsv": (0.97, 0.98),
+          "heldout_d.tsv": (0.97, 0.98), "heldout_e.tsv": (0.96, 0.97), "heldout_f.tsv": (0.97, 0.98),
+          "heldout_g.tsv": (0.97, 0.98)}
 
 
 def _sums() -> dict[str, str]:

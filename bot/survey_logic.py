@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from sqlalchemy import select
@@ -156,6 +157,7 @@ def number_range_text(q: SurveyQuestion) -> str:
 
 
 _DATE_FORMS = (re.compile(r"^(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})日?$"), re.compile(r"^(\d{1,2})[/月](\d{1,2})日?$"))
+DATE_HINT = "「日付を選ぶ」のボタンから選ぶか、12/1 のように入力してください。"
 
 
 def _iso_date(s: str) -> date | None:
@@ -196,7 +198,7 @@ def parse_typed(q: SurveyQuestion, text: str, districts: Sequence[tuple[str, str
         return None, "ボタンから地区を選んでください。"
     if q.kind == DATE:
         d = _typed_date(s, today)
-        return (d.isoformat(), None) if d else (None, "「日付を選ぶ」のボタンから選ぶか、2026-12-01 のように入力してください。")
+        return (d.isoformat(), None) if d else (None, DATE_HINT)
     return None, "ボタンから選んでください。"  # MULTI: toggles only
 
 
@@ -232,20 +234,86 @@ def typed_number(s: str, unit: str | None = None) -> int | None:
     return value * 10_000 if s[m.end():].startswith("万") else value
 
 
-def _typed_date(s: str, today: date | None) -> date | None:
+_REIWA = re.compile(r"^令和(\d{1,2}|元)年")
+_KANJI_RUN = re.compile(r"[〇零一二三四五六七八九十百千]+(?=[年月日/])")
+_ENDINGS = re.compile(r"(です|でお願いします|でおねがいします|にします|ごろ|頃)?[。.!！、,\s]*$")
+
+
+@lru_cache(maxsize=1)
+def _date_words() -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    """handlers/surveys_vocab.yaml's `dates:`: (week words, weeks ahead) and (day words, days ahead), longest
+    first: what handlers/listing_query does not read (来週, あさって)."""
+    from handlers.texts import vocab
+
+    v = vocab("surveys").get("dates") or {}
+
+    def pairs(d) -> tuple[tuple[str, int], ...]:
+        got = {(unicodedata.normalize("NFKC", str(w)).lower(), int(n)) for n, ws in (d or {}).items() for w in ws}
+        return tuple(sorted(got, key=lambda p: -len(p[0])))
+
+    return pairs(v.get("weeks_ahead")), pairs(v.get("days_ahead"))
+
+
+def typed_date(text: str, today: date | None) -> tuple[date | None, bool]:
+    """A date as residents write it: (the date or None, whether the text reads as a date at all). 12/6, 12月6日,
+    １２月６日, 十二月六日, 2026-12-06, 2026年12月6日, 令和8年12月6日, and from `today` (Tokyo): 今日, 明日,
+    あさって, 土曜 (the next one, today included), 今週の土曜 and 来週の日曜 (weeks begin on Monday: on Thursday
+    11/26, 来週の日曜 is 12/6). A month and day without a year is the next such day (this year, or next year
+    once it has passed). Days and weekday words are handlers/listing_query's, so the bot reads them one way.
+    A date-like text that names no single day (今週末, 2月30日) is (None, True): ask again, never leave."""
+    s = unicodedata.normalize("NFKC", text or "").strip().lower().replace(" ", "")
+    s = _ENDINGS.sub("", s)
+    if not s or len(s) > 30:
+        return None, False
     if (d := _iso_date(s)) is not None:
-        return d
-    m = _DATE_FORMS[0].match(s)
-    try:
-        if m:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = _DATE_FORMS[1].match(s)
-        if m and today is not None:
-            d = date(today.year, int(m.group(1)), int(m.group(2)))
-            return d
-    except ValueError:
-        return None
-    return None
+        return d, True
+    if _KANJI_RUN.search(s):
+        from handlers.nlu_numbers import kanji_number
+
+        s = _KANJI_RUN.sub(lambda k: str(kanji_number(k.group()) or k.group()), s)
+    if (m := _REIWA.match(s)) is not None:
+        s = f"{2018 + (1 if m.group(1) == '元' else int(m.group(1)))}年{s[m.end():]}"
+    if (m := _DATE_FORMS[0].match(s)) is not None:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), True
+        except ValueError:
+            return None, True
+    if today is None:
+        return None, bool(_DATE_FORMS[1].match(s))
+    weeks_words, days_words = _date_words()
+    weeks = days = None
+    for word, n in weeks_words:
+        if word in s:
+            weeks, s = n, s.replace(word, " ", 1)
+            break
+    for word, n in days_words:
+        if word in s:
+            days, s = n, s.replace(word, " ", 1)
+            break
+    from handlers.listing_query import parse
+
+    q = parse(s)
+    only_days = not (q.free or q.age or q.kinds or q.districts or q.near_me or q.children or q.words)
+    if not only_days or (not q.has_day and weeks is None and days is None):
+        return None, False
+    monday = today - timedelta(days=today.weekday())
+    if days is not None:  # あさって: nothing else may be named with it
+        alone = not q.has_day and weeks is None
+        return (today + timedelta(days=days) if alone else None), True
+    if isinstance(q.day, int) and not (q.today or q.tomorrow or q.weekend or q.month_day):
+        if weeks is not None:  # 来週の日曜: the week after this one
+            return monday + timedelta(days=7 * weeks + q.day), True
+        if q.this_week:  # 今週の土曜: this week's, Monday to Sunday
+            return monday + timedelta(days=q.day), True
+        return q.dates(today)[0], True
+    if weeks is not None or q.weekend or q.this_week:  # 来週, 今週末: more than one day
+        return None, True
+    found = q.dates(today)
+    return (found[0] if len(found) == 1 else None), True
+
+
+def _typed_date(s: str, today: date | None) -> date | None:
+    return typed_date(s, today)[0]
 
 
 def answer_text(q: SurveyQuestion, value, district_names: dict[str, str] | None = None) -> str:

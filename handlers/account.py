@@ -43,7 +43,7 @@ def on_unfollow(ctx: Ctx) -> list[dict]:
 
 def ask_leave(ctx: Ctx) -> list[dict]:
     ctx.set_state(LEAVE_FLOW, step="confirm", ttl=timedelta(minutes=10))
-    question = f"{texts.LEAVE_CONFIRM}\n{T['mute_hint']}"
+    question = f"{T['confirm']}\n{T['mute_hint']}"
     msg = ui.confirm("退会の確認", question[:240],
                      ui.postback(T["btn_delete"], "leave.yes", T["btn_delete_said"]),
                      ui.postback(T["btn_keep"], "leave.no", T["btn_keep_said"]))

@@ -16,7 +16,7 @@ from functools import wraps
 from bot import survey_answers as A
 from bot.clock import utc
 from bot.survey_logic import (by_key, is_live, may_answer, open_for, ordered, parse_typed, position_label,
-                              tokyo_today, value_problem, walk)
+                              tokyo_today, typed_date, value_problem, walk)
 from handlers import flow_exit, ui
 from handlers import surveys_flex as F
 from handlers.context import Ctx, raw_text
@@ -376,7 +376,9 @@ def typed(ctx: Ctx) -> list[dict] | None:
         return _show(ctx, survey, r, notice=T["use_buttons"])
     if problem is None:
         return _record(ctx, survey, r, q, value)
-    if q.kind != TEXT and _other_feature(raw):
+    # A date question keeps a text that reads as a date (来週の日曜, 2月30日, 今週末): asked again, never routed.
+    if q.kind != TEXT and not (q.kind == DATE and typed_date(raw, tokyo_today(ctx.now))[1]) \
+            and _other_feature(raw):
         ctx.clear_state()
         return None
     return _show(ctx, survey, r, notice=problem)

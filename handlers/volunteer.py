@@ -37,7 +37,7 @@ from models.volunteer import KIND, OPEN, PUBLISHED, Opportunity, Shift, Voluntee
 
 T = F.T
 PAGE = 10            # shifts per carousel page: room for the もっと見る card
-WEEK_LINES = 20      # the plain list of this week
+WEEK_PAGE = 11       # this week's cards per carousel: room for the もっと見る card (LINE: 12)
 RECORD_LINES = 10    # per list in 活動記録
 NAME_MAX = 20
 NAME_FLOW = "volunteer.name"
@@ -131,15 +131,31 @@ def find(ctx: Ctx) -> list[dict]:
 
 
 def week(ctx: Ctx) -> list[dict]:
-    """This week's shifts with places left, as plain text (readable anywhere, copied into a group chat)."""
+    """This week's shifts with places left, as small cards with 申し込む (the sign-up flow's first step), by date;
+    WEEK_PAGE a carousel and a もっと見る card when there are more (volunteer.week with the next offset)."""
+    o = ctx.postback.int("o", 0) if ctx.postback is not None else 0
+    o = max(0, min(o or 0, 10_000))
     lo, hi = this_week(ctx.now)
-    hits = find_shifts(ctx.db, now=ctx.now, start=lo, end=hi, open_only=True, limit=WEEK_LINES)
+    hits = find_shifts(ctx.db, now=ctx.now, start=lo, end=hi, open_only=True, limit=WEEK_PAGE + 1, offset=o)
     if not hits:
-        return [ui.text(T["week_none"], _menu_quick())]
-    lines = [T["week_title"]] + [T["week_line"].format(when=F.shift_when(h.shift, ctx.now), title=h.opportunity.title[:40],
-                                                       where=F.where_text(h.opportunity)[:40], left=h.left)
-                                 for h in hits]
-    return [ui.text("\n".join(lines), _menu_quick())]
+        return [ui.text(T["no_more"] if o else T["week_none"], _menu_quick())]
+    more, hits = len(hits) > WEEK_PAGE, hits[:WEEK_PAGE]
+    mine = _mine(ctx, [h.shift.id for h in hits])
+    bubbles = []
+    for h in hits:
+        reg, pos = mine.get(h.shift.id, (None, None))
+        bubbles.append(F.week_bubble(h.opportunity, h.shift, h.slot, now=ctx.now, registration=reg, position=pos))
+    if more:
+        bubbles.append(F.more_bubble(o + WEEK_PAGE + 1, "volunteer.week", {"o": o + WEEK_PAGE}))
+    first, last = o + 1, o + len(hits)
+    intro = T["week_title"] if not (more or o) else \
+        T["week_page" if last > first else "week_page_one"].format(first=first, last=last)
+    msgs = [ui.text(intro + "\n" + T["week_hint"])] + [flex_message(T["label_week"], group)
+                                                        for group in pack(bubbles)][:4]
+    quick = _menu_quick()
+    if more:
+        quick = [ui.postback(T["btn_more"], "volunteer.week", T["btn_more"], o=o + WEEK_PAGE), *quick]
+    return ui.with_quick(msgs, quick)
 
 
 def pick(ctx: Ctx) -> list[dict]:

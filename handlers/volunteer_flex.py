@@ -3,6 +3,7 @@ from rows and plain values to message dicts; wording from volunteer_vocab.yaml, 
 the event views' date words (12月5日（土）9:00〜12:00, Tokyo)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.clock import utc
@@ -21,8 +22,28 @@ def shift_when(shift, now: datetime | None = None) -> str:
     return when_text(shift.starts_at, shift.ends_at, now=now)
 
 
+_PLACE_LABEL = re.compile(r"^\s*(集合場所|集合|会場|場所)\s*[：:]\s*")
+
+
+def place_parts(opportunity) -> tuple[str, str]:
+    """(label, place): the organiser's own label taken off the place (集合：下曽我駅前 → 集合, 下曽我駅前), else 場所;
+    the address when there is no place name; — when neither."""
+    place = (opportunity.place_name or "").strip()
+    m = _PLACE_LABEL.match(place)
+    if m and place[m.end():].strip():
+        return m.group(1), place[m.end():].strip()
+    return T["place"], place or (opportunity.address or "").strip() or "—"
+
+
 def where_text(opportunity) -> str:
-    return " ".join(p for p in (opportunity.place_name, opportunity.address) if p) or "—"
+    """The place as lines of a text message, one label each: 集合：下曽我駅前 / 住所：小田原市… (the templates'
+    {where}; never 場所：集合：…, never the address in brackets after a place that has brackets of its own)."""
+    label, place = place_parts(opportunity)
+    lines = [f"{label}：{place}"]
+    address = (opportunity.address or "").strip()
+    if address and address != place:
+        lines.append(f"{T['address']}：{address}")
+    return "\n".join(lines)
 
 
 def hours_text(minutes: int) -> str:
@@ -49,8 +70,8 @@ def status_text(registration, position: int | None = None) -> str | None:
     return T["your_waitlisted"].format(n=position or 1)
 
 
-def _row(label: str, value: str, color: str | None = None) -> dict:
-    return box([text(label, size="sm", color=MUTED, flex=2), text(value, size="sm", flex=5,
+def _row(label: str, value: str, color: str | None = None, *, size: str = "sm") -> dict:
+    return box([text(label, size=size, color=MUTED, flex=2), text(value, size=size, flex=5,
                                                                   **({"color": color} if color else {}))],
                "horizontal", spacing="md")
 
@@ -59,6 +80,28 @@ def can_join(shift, now, registration=None) -> bool:
     if shift.status != "open" or (now is not None and utc(shift.starts_at) <= utc(now)):
         return False
     return registration is None or registration.status == "cancelled"
+
+
+def join_button(opportunity, shift) -> dict:
+    """申し込む: the sign-up flow's first step (volunteer.join asks once, then the name once)."""
+    return button(ui.postback(T["btn_join"], "volunteer.join", f"{opportunity.title[:40]}に申し込む", id=shift.id),
+                  "primary")
+
+
+def week_bubble(opportunity, shift, slot, *, now: datetime | None, registration=None,
+                position: int | None = None) -> dict:
+    """A small card of 今週の一覧: when (header), the title, the place, places left, 申し込む (or the resident's
+    own sign-up instead)."""
+    label, place = place_parts(opportunity)
+    left, color = left_text(shift, slot)
+    body = [{**text(opportunity.title, size="md", weight="bold"), "maxLines": 3},
+            _row(label, place[:80], size="xs"), _row(T["places"], left, color, size="xs")]
+    if (mine := status_text(registration, position)) is not None:
+        body.append(text(mine, size="xs", weight="bold", color=ACCENT, margin="sm"))
+    footer = [join_button(opportunity, shift)] if can_join(shift, now, registration) else \
+        [button(ui.postback(T["btn_details"], "volunteer.show", f"{opportunity.title[:40]}を見る", id=shift.id))]
+    return bubble(body, header=[text(shift_when(shift, now), size="sm", weight="bold", color=ACCENT)],
+                  footer=footer, size="kilo")
 
 
 def shift_bubble(opportunity, shift, slot, *, now: datetime | None, km: float | None = None, registration=None,
@@ -73,7 +116,10 @@ def shift_bubble(opportunity, shift, slot, *, now: datetime | None, km: float | 
     if details and opportunity.description:
         body.append(text(opportunity.description[:400], size="sm", color=MUTED))
     body.append(separator("sm"))
-    body.append(_row(T["place"], where_text(opportunity)))
+    label, place = place_parts(opportunity)
+    body.append(_row(label, place))
+    if details and opportunity.address and opportunity.address.strip() != place:
+        body.append(_row(T["address"], opportunity.address.strip()[:200]))
     if km is not None:
         body.append(_row("", f"約{km:.1f}km"))
     left, color = left_text(shift, slot)
@@ -89,8 +135,7 @@ def shift_bubble(opportunity, shift, slot, *, now: datetime | None, km: float | 
         body.append(text(mine, size="sm", weight="bold", color=ACCENT, margin="md"))
     footer = []
     if not cancelled and can_join(shift, now, registration):
-        footer.append(button(ui.postback(T["btn_join"], "volunteer.join", f"{opportunity.title[:40]}に申し込む",
-                                         id=shift.id), "primary"))
+        footer.append(join_button(opportunity, shift))
     if not details:
         footer.append(button(ui.postback(T["btn_details"], "volunteer.show", f"{opportunity.title[:40]}を見る",
                                          id=shift.id)))

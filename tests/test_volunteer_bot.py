@@ -1,5 +1,5 @@
 """ボランティア on LINE through signed webhooks against the emulator: the list (the resident's 地区 first, dates
-in Tokyo, places left / 満員), paging, this week's plain list, sign-up asked once with the organiser's name asked
+in Tokyo, places left / 満員), paging, this week's cards, sign-up asked once with the organiser's name asked
 once (and again after it is deleted), full → waitlist, cancel from 申込状況 promotes the next who is told by
 push, an offered place accepted or passed on after its time, and 活動記録's hours by fiscal year."""
 from __future__ import annotations
@@ -67,11 +67,10 @@ def test_list_resident_district_first_paging_and_this_week(shifts, city, emulato
     assert "下書きの募集" not in titles(first) + titles(second)
     by_date = chat.tap_label(first, "日付順")
     assert titles(by_date)[:2] == ["子ども食堂の手伝い", "海岸清掃"]
-    week = chat.tap_label(first, "今週の一覧")
-    assert week[0]["type"] == "text"
-    lines = week[0]["text"].splitlines()
-    assert lines[1:] == ["・6月4日（木）17:00〜19:00　子ども食堂の手伝い（緑公民館）残り1名",
-                         "・6月6日（土）9:00〜12:00　海岸清掃（国府津海岸）残り2名"]  # 花壇: from Monday
+    week = chat.tap_label(first, "今週の一覧")  # cards with 申し込む (tests/test_volunteer_week.py: the details)
+    assert titles(week) == ["子ども食堂の手伝い", "海岸清掃"]  # 花壇: from Monday
+    assert [texts(b["header"]) for b in bubbles(week)] == [["6月4日（木）17:00〜19:00"], ["6月6日（土）9:00〜12:00"]]
+    assert action(week[1:], "申し込む")["data"].endswith(f"id={shifts['kitchen']}")
 
 
 def test_sign_up_asks_once_and_the_name_once(shifts, city, emulator, user_id):

@@ -420,7 +420,10 @@ def _drop_project(ctx: Ctx, no: int) -> list[dict]:
 # -- asked once after the first follow -----------------------------------------------------------------------------
 
 def onboarding(ctx: Ctx) -> list[dict]:
-    """The question after the greeting (account.on_follow calls this): [] when it was asked before."""
+    """The question after the greeting (account.on_follow calls this): [] when it was asked before.
+
+    It is the welcome's last message, and LINE shows only the last message's quick replies: so it carries the
+    greeting's main menu too (あとで選ぶ first), or the greeting's 「下のボタンから選んでください」 would point at nothing."""
     if ctx.user is None:
         return []
     p = _pref(ctx)
@@ -430,7 +433,7 @@ def onboarding(ctx: Ctx) -> list[dict]:
     gs = groups(P.districts(ctx.db))
     skip = ui.postback(T["onb_later"], "settings.onb.skip", T["onb_later"])
     msg = F.onboarding_districts_message(gs) if gs else F.onboarding_topics_message()
-    return ui.with_quick([msg], tail_quick(skip))
+    return ui.with_quick([msg], [skip, *main_menu_quick()])
 
 
 def onboarding_district(ctx: Ctx) -> list[dict]:

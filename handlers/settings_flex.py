@@ -105,16 +105,18 @@ def settings_message(c: Choices, district_names: dict[str, str], project_names: 
 
 # -- choosers -----------------------------------------------------------------------------------------------------
 
-def district_bubble(g: Group, chosen: frozenset[str], *, title: str, hint: str, action: str, toggle: bool = True,
-                    notice: str | None = None, footer: list[dict] | None = None) -> dict:
-    """One kana group's 地区 as buttons. `toggle` False (onboarding): each button only adds."""
-    body = _notice([notice or ""]) + [text(hint, size="sm", color=MUTED)]
+def district_bubble(g: Group, chosen: frozenset[str], *, title: str | None, hint: str | None, action: str,
+                    toggle: bool = True, notice: str | None = None, footer: list[dict] | None = None) -> dict:
+    """One kana group's 地区 as buttons. `toggle` False (onboarding): each button only adds. No `title` / `hint`:
+    the group's label alone (the carousel's later cards, when the first card asks the question)."""
+    body = _notice([notice or ""]) + ([text(hint, size="sm", color=MUTED)] if hint else [])
     for key, name in g.districts:
         if toggle:
             body.append(toggle_button(name, key in chosen, action, f"{name}地区", k=key, g=g.index))
         else:
             body.append(button(ui.postback(name, action, f"{name}地区", k=key)))
-    header = [text(title, size="sm", color=ACCENT, weight="bold"), text(g.label, size="xl", weight="bold")]
+    header = ([text(title, size="sm", color=ACCENT, weight="bold")] if title else []) + \
+        [text(g.label, size="xl", weight="bold")]
     return bubble(body, header=header, footer=footer, size="kilo")
 
 
@@ -129,8 +131,11 @@ def districts_message(groups: list[Group], chosen: frozenset[str], *, only: Grou
 
 def onboarding_districts_message(groups: list[Group]) -> dict:
     skip = [button(ui.postback(T["onb_later"], "settings.onb.skip", T["onb_later"]), "link")]
-    bubbles = [district_bubble(g, frozenset(), title=T["onb_district_title"], hint=T["onb_district_hint"],
-                               action="settings.onb.district", toggle=False, footer=skip) for g in groups]
+    # The question and its hint once, on the first card; the other cards are headed by their kana group only.
+    bubbles = [district_bubble(g, frozenset(), title=T["onb_district_title"] if i == 0 else None,
+                               hint=T["onb_district_hint"] if i == 0 else None,
+                               action="settings.onb.district", toggle=False, footer=skip)
+               for i, g in enumerate(groups)]
     return flex_message(T["onb_district_alt"], bubbles)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -240,20 +241,6 @@ _ENDINGS = re.compile(r"(です|でお願いします|でおねがいします|�
 
 
 @lru_cache(maxsize=1)
-def _date_words() -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
-    """handlers/surveys_vocab.yaml's `dates:`: (week words, weeks ahead) and (day words, days ahead), longest
-    first: what handlers/listing_query does not read (来週, あさって)."""
-    from handlers.texts import vocab
-
-    v = vocab("surveys").get("dates") or {}
-
-    def pairs(d) -> tuple[tuple[str, int], ...]:
-        got = {(unicodedata.normalize("NFKC", str(w)).lower(), int(n)) for n, ws in (d or {}).items() for w in ws}
-        return tuple(sorted(got, key=lambda p: -len(p[0])))
-
-    return pairs(v.get("weeks_ahead")), pairs(v.get("days_ahead"))
-
-
 def typed_date(text: str, today: date | None) -> tuple[date | None, bool]:
     """A date as residents write it: (the date or None, whether the text reads as a date at all). 12/6, 12月6日,
     １２月６日, 十二月六日, 2026-12-06, 2026年12月6日, 令和8年12月6日, and from `today` (Tokyo): 今日, 明日,
@@ -280,33 +267,20 @@ def typed_date(text: str, today: date | None) -> tuple[date | None, bool]:
             return None, True
     if today is None:
         return None, bool(_DATE_FORMS[1].match(s))
-    weeks_words, days_words = _date_words()
-    weeks = days = None
-    for word, n in weeks_words:
-        if word in s:
-            weeks, s = n, s.replace(word, " ", 1)
-            break
-    for word, n in days_words:
-        if word in s:
-            days, s = n, s.replace(word, " ", 1)
-            break
     from handlers.listing_query import parse
 
     q = parse(s)
     only_days = not (q.free or q.age or q.kinds or q.districts or q.near_me or q.children or q.words)
-    if not only_days or (not q.has_day and weeks is None and days is None):
+    if not only_days or not q.has_day:
         return None, False
-    monday = today - timedelta(days=today.weekday())
-    if days is not None:  # あさって: nothing else may be named with it
-        alone = not q.has_day and weeks is None
-        return (today + timedelta(days=days) if alone else None), True
+    if q.days_ahead:  # あさって: nothing else may be named with it
+        alone = not (replace(q, days_ahead=0).has_day)
+        return (today + timedelta(days=q.days_ahead) if alone else None), True
     if isinstance(q.day, int) and not (q.today or q.tomorrow or q.weekend or q.month_day):
-        if weeks is not None:  # 来週の日曜: the week after this one
-            return monday + timedelta(days=7 * weeks + q.day), True
-        if q.this_week:  # 今週の土曜: this week's, Monday to Sunday
-            return monday + timedelta(days=q.day), True
-        return q.dates(today)[0], True
-    if weeks is not None or q.weekend or q.this_week:  # 来週, 今週末: more than one day
+        if q.this_week and not q.weeks_ahead:  # 今週の土曜: this week's, Monday to Sunday
+            return today - timedelta(days=today.weekday()) + timedelta(days=q.day), True
+        return q.dates(today)[0], True  # 土曜: the next one; 来週の日曜: the week after this one's
+    if q.weeks_ahead or q.weekend or q.this_week:  # 来週, 今週末: more than one day
         return None, True
     found = q.dates(today)
     return (found[0] if len(found) == 1 else None), True

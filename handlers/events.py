@@ -35,8 +35,9 @@ from models.registrations import CANCELLED, WAITLISTED, Registration
 T = F.T
 PAGE = 10          # events per page: the carousel keeps room for もっと見る
 KIND = "event"
-RANGES = ("wk", "we", "nw", "mo", "td", "tm")  # this week, this weekend, next week, this month, today, tomorrow
-RANGE_LABELS = {"wk": "今週", "we": "今週末", "nw": "来週", "mo": "今月", "td": "今日", "tm": "明日"}
+# this week, this weekend, next week, next weekend, this month, today, tomorrow
+RANGES = ("wk", "we", "nw", "nwe", "mo", "td", "tm")
+RANGE_LABELS = {"wk": "今週", "we": "今週末", "nw": "来週", "nwe": "来週末", "mo": "今月", "td": "今日", "tm": "明日"}
 RANGE_WORDS = {"next_week": "nw", "month": "mo"}
 
 
@@ -78,9 +79,10 @@ def _range(r: str | None, now: datetime) -> tuple[datetime | None, datetime | No
         return this_week(now)
     if r == "we":
         return this_weekend(now)
-    if r == "nw":
+    if r in ("nw", "nwe"):  # next week is Monday to Sunday (handlers/listing_query reads 来週 the same way)
         monday = today + timedelta(days=7 - today.weekday())
-        return day_range(monday)[0], day_range(monday + timedelta(days=6))[1]
+        first = monday + timedelta(days=5 if r == "nwe" else 0)
+        return day_range(first)[0], day_range(monday + timedelta(days=6))[1]
     if r == "mo":
         first_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
         return utc(now), day_range(first_next)[0]
@@ -374,9 +376,11 @@ def _day_range(q, today: date) -> str | None:
     if q.tomorrow:
         return "tm"
     if q.weekend:
-        return "we"
-    if q.this_week:
+        return {0: "we", 1: "nwe"}.get(q.weeks_ahead)
+    if q.this_week and not q.weeks_ahead:
         return "wk"
+    if q.weeks_ahead and not isinstance(q.day, int):  # 来週 alone; 再来週 alone is no range
+        return "nw" if q.weeks_ahead == 1 else None
     days = q.dates(today)
     return days[0].strftime("%Y%m%d") if days else None
 
@@ -389,7 +393,7 @@ def parse_text(ctx: Ctx, raw: str) -> tuple[Search, bool]:
     q = parse(raw, districts, drop=_GENERIC)  # イベント, いべんと ... are cut before the words are read
     today = to_tokyo(ctx.now).date()
     r = _day_range(q, today)
-    if r is None:
+    if r is None and not q.weeks_ahead:
         key = nlu.fold(raw)
         r = next((rk for word, rk in _EXTRA_RANGES if word in key), None)
     d = q.districts[0] if q.districts else None

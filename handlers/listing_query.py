@@ -35,6 +35,8 @@ class ListingQuery:
     tomorrow: bool = False
     weekend: bool = False
     this_week: bool = False
+    weeks_ahead: int = 0                 # 来週 1, 再来週 2: with a weekday or 週末, that week's (weeks begin on Monday)
+    days_ahead: int = 0                  # あさって 2, しあさって 3
     free: bool = False
     age: tuple[int, int] | None = None   # (lo, hi) years, both included
     kinds: tuple[str, ...] = ()          # place kinds (models/places.py: KINDS)
@@ -46,7 +48,7 @@ class ListingQuery:
     @property
     def has_day(self) -> bool:
         return bool(self.today or self.tomorrow or self.weekend or self.this_week or self.day is not None
-                    or self.month_day)
+                    or self.month_day or self.weeks_ahead or self.days_ahead)
 
     @property
     def has_filters(self) -> bool:
@@ -56,7 +58,10 @@ class ListingQuery:
     def dates(self, today: date) -> tuple[date, ...]:
         """The days asked for, from `today` (Tokyo): 今日, 明日, the next 土曜 (today if it is Saturday), 8/15
         (this year, or next year once it has passed), 週末 (the coming Saturday and Sunday, or just today on a
-        Sunday), 今週 (today to Sunday). Empty when no day was named."""
+        Sunday), 今週 (today to Sunday), あさって, and with 来週 / 再来週 the week after this one (or the one after
+        that), Monday to Sunday: on Thursday 11/26, 来週の日曜 is 12/6 and 来週 is 11/30-12/6. Empty when no day
+        was named."""
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * self.weeks_ahead)
         if self.month_day:
             m, d = self.month_day
             for year in (today.year, today.year + 1):
@@ -70,11 +75,17 @@ class ListingQuery:
         if isinstance(self.day, date):
             return (self.day,)
         if isinstance(self.day, int):
+            if self.weeks_ahead:
+                return (monday + timedelta(days=self.day),)
             return (today + timedelta(days=(self.day - today.weekday()) % 7),)
+        if self.days_ahead:
+            return (today + timedelta(days=self.days_ahead),)
         if self.today:
             return (today,)
         if self.tomorrow:
             return (today + timedelta(days=1),)
+        if self.weekend and self.weeks_ahead:
+            return (monday + timedelta(days=5), monday + timedelta(days=6))
         if self.weekend:
             if today.weekday() == 6:
                 return (today,)
@@ -82,6 +93,8 @@ class ListingQuery:
             return (sat, sat + timedelta(days=1))
         if self.this_week:
             return tuple(today + timedelta(days=i) for i in range(7 - today.weekday()))
+        if self.weeks_ahead:
+            return tuple(monday + timedelta(days=i) for i in range(7))
         return ()
 
     def span(self, today: date) -> tuple[date, date] | None:
@@ -128,6 +141,10 @@ def vocab() -> _Vocab:
     add(v.get("this_week"), "this_week")
     for wd, words in (v.get("weekdays") or {}).items():
         add(words, "day", int(wd))
+    for n, words in (v.get("weeks_ahead") or {}).items():
+        add(words, "weeks_ahead", int(n))
+    for n, words in (v.get("days_ahead") or {}).items():
+        add(words, "days_ahead", int(n))
     add(v.get("free"), "free")
     for group in v.get("ages") or ():
         lo, hi = group["range"]
@@ -324,7 +341,8 @@ def _parse(s: str, v: _Vocab, districts, drop) -> ListingQuery:
     return ListingQuery(
         day=found.get("day"), month_day=found.get("month_day"), today=bool(found.get("today")),
         tomorrow=bool(found.get("tomorrow")), weekend=bool(found.get("weekend")),
-        this_week=bool(found.get("this_week")), free=bool(found.get("free")), age=found.get("age"),
+        this_week=bool(found.get("this_week")), weeks_ahead=int(found.get("weeks_ahead") or 0),
+        days_ahead=int(found.get("days_ahead") or 0), free=bool(found.get("free")), age=found.get("age"),
         kinds=tuple(found["kinds"]), districts=tuple(found["districts"]), near_me=bool(found.get("near_me")),
         children=bool(found.get("children")), words=words)
 

@@ -1,6 +1,6 @@
 """ボランティア on LINE: shifts near the resident's 地区 and interests first (then by project or by date,
-paged with もっと見る), a plain list of this week's open shifts, a shift's details, sign-up (asked once; the name
-for organisers asked once, in a short flow), the waitlist, accepting an offered place, 活動記録 (shifts and hours
+paged with もっと見る), this week's open shifts as small cards with 申し込む, a shift's details, sign-up (asked
+once; the name for organisers asked once, in a short flow), the waitlist, accepting an offered place, 活動記録 (shifts and hours
 by fiscal year) and the name's change or deletion. 申込状況 (handlers/registrations.py) shows shifts through the
 describer registered here.
 

@@ -105,6 +105,9 @@ def test_typed_filters(events, city, emulator, user_id):
     assert titles(chat.say("土曜 緑 こども向けのイベント")) == ["親子で味噌づくり"]
     assert titles(chat.say("将棋のイベント")) == ["国府津こども将棋"]
     assert titles(chat.say("来週のイベント")) == ["締切済みの講座", "中学生の科学教室"]
+    # 来週 with a day is next week's (Monday to Sunday), not this week's: 土曜 alone is the 6th, 来週の土曜 the 13th.
+    assert titles(chat.say("来週末のイベント")) == ["中学生の科学教室"]
+    assert titles(chat.say("来週の土曜のイベント")) == ["中学生の科学教室"]
     kids = chat.say("小学生向けのイベント")
     # For children, ages overlapping 6-12 (blank ages: any): 科学 is 12-15, 味噌 has 親子 in its title.
     assert "6〜12歳向けのイベント" in kids[0]["text"]

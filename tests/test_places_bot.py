@@ -284,3 +284,11 @@ def test_listing_days_resolve_from_today():
     assert parse("5月1日").dates(wed) == (date(2027, 5, 1),)  # passed this year: next year's
     assert parse("2/30").dates(wed) == ()
     assert parse("").has_filters is False and parse("無料").has_filters
+    # 来週 is the week after this one, Monday to Sunday, as the survey's date questions read it too.
+    thu = date(2026, 11, 26)
+    assert parse("来週の日曜").dates(thu) == (date(2026, 12, 6),) and parse("日曜").dates(thu) == (date(2026, 11, 29),)
+    assert parse("再来週の月曜").dates(thu) == (date(2026, 12, 7),)
+    assert parse("来週末").dates(thu) == (date(2026, 12, 5), date(2026, 12, 6))
+    assert parse("来週").span(thu) == (date(2026, 11, 30), date(2026, 12, 6)) and parse("来週").words == ()
+    assert parse("あさって").dates(thu) == (date(2026, 11, 28),)
+    assert parse("しあさって").dates(thu) == (date(2026, 11, 29),)

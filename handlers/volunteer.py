@@ -102,11 +102,7 @@ def run_search(ctx: Ctx, s: Search) -> list[dict]:
     if not hits:
         return [ui.text(T["no_more"] if s.o else T["none"].format(label=label), _menu_quick())]
     more, hits = len(hits) > PAGE, hits[:PAGE]
-    mine = _mine(ctx, [h.shift.id for h in hits])
-    bubbles = []
-    for h in hits:
-        reg, pos = mine.get(h.shift.id, (None, None))
-        bubbles.append(F.shift_bubble(h.opportunity, h.shift, h.slot, now=ctx.now, registration=reg, position=pos))
+    bubbles = _cards(ctx, hits, F.shift_bubble)
     nxt = replace(s, o=s.o + PAGE)
     if more:
         bubbles.append(F.more_bubble(s.o + PAGE + 1, "volunteer.find", nxt.params()))
@@ -120,6 +116,17 @@ def run_search(ctx: Ctx, s: Search) -> list[dict]:
     if more:
         quick = [ui.postback(T["btn_more"], "volunteer.find", T["btn_more"], **nxt.params()), *quick]
     return ui.with_quick(msgs, quick)
+
+
+def _cards(ctx: Ctx, hits, card) -> list[dict]:
+    """One card per shift (`card`: the list's or the week's), marked with the resident's own sign-up or waitlist
+    place."""
+    mine = _mine(ctx, [h.shift.id for h in hits])
+    out = []
+    for h in hits:
+        reg, pos = mine.get(h.shift.id, (None, None))
+        out.append(card(h.opportunity, h.shift, h.slot, now=ctx.now, registration=reg, position=pos))
+    return out
 
 
 def show_list(ctx: Ctx) -> list[dict]:
@@ -140,11 +147,7 @@ def week(ctx: Ctx) -> list[dict]:
     if not hits:
         return [ui.text(T["no_more"] if o else T["week_none"], _menu_quick())]
     more, hits = len(hits) > WEEK_PAGE, hits[:WEEK_PAGE]
-    mine = _mine(ctx, [h.shift.id for h in hits])
-    bubbles = []
-    for h in hits:
-        reg, pos = mine.get(h.shift.id, (None, None))
-        bubbles.append(F.week_bubble(h.opportunity, h.shift, h.slot, now=ctx.now, registration=reg, position=pos))
+    bubbles = _cards(ctx, hits, F.week_bubble)
     if more:
         bubbles.append(F.more_bubble(o + WEEK_PAGE + 1, "volunteer.week", {"o": o + WEEK_PAGE}))
     first, last = o + 1, o + len(hits)

@@ -24,7 +24,7 @@ from handlers import events_flex as F
 from handlers import listing_common as L
 from handlers import nlu, registrations, ui
 from handlers.context import Ctx, raw_text
-from handlers.flex import flex_message, pack, qlabel, tail_quick
+from handlers.flex import flex_message, list_page, qlabel, tail_quick
 from handlers.listing_common import MAX_WORDS_CHARS, ShortParams, ages_param, district_names
 from handlers.listing_query import parse
 from handlers.menu import main_menu_quick
@@ -181,17 +181,12 @@ def run_search(ctx: Ctx, s: Search, *, lead: str | None = None) -> list[dict]:
         bubbles.append(F.event_bubble(h.event, h.occurrence, now=ctx.now, km=h.km, registration=reg, position=pos,
                                       district_name=names.get(h.event.district or ""), base_url=_base(ctx)))
     nxt = replace(s, o=s.o + PAGE)
-    if more:
-        bubbles.append(F.more_bubble(s.o + PAGE + 1, "events.find", nxt.params()))
     first, last = s.o + 1, s.o + len(hits)
     intro = T["results"].format(label=label, first=first, last=last) if (more or s.o or len(hits) > 1) \
         else T["results_one"].format(label=label)
-    msgs = [ui.text("\n".join(x for x in (lead, intro) if x))]
-    msgs += [flex_message(label[:300], group) for group in pack(bubbles)][:4]
-    quick = _menu_quick()
-    if more:
-        quick = [ui.postback(T["btn_more"], "events.find", T["btn_more"], **nxt.params()), *quick]
-    return ui.with_quick(msgs, quick)
+    next_page = (F.more_bubble(s.o + PAGE + 1, "events.find", nxt.params()),
+                 ui.postback(T["btn_more"], "events.find", T["btn_more"], **nxt.params())) if more else None
+    return list_page("\n".join(x for x in (lead, intro) if x), label[:300], bubbles, _menu_quick(), next_page)
 
 
 def find(ctx: Ctx) -> list[dict]:

@@ -97,6 +97,15 @@ def flex_message(alt: str, bubbles: list[dict]) -> dict:
     return ui.flex(alt, contents)
 
 
+def list_page(text: str, alt: str, cards: list[dict], quick: list[dict],
+              more: tuple[dict, dict] | None = None) -> list[dict]:
+    """One page of a list of cards: `text`, then the cards packed into carousels (at most 4 messages, LINE's 5 less
+    the text), `quick` on the last message; `more` = (the もっと見る card, its quick reply) when a next page exists."""
+    if more is not None:
+        cards, quick = [*cards, more[0]], [more[1], *quick]
+    return ui.with_quick([ui.text(text)] + [flex_message(alt, group) for group in pack(cards)][:4], quick)
+
+
 def qlabel(no: int | str, name: str) -> str:
     """A numbered quick-reply label cut to LINE's 20 characters: `101 地域福祉計画の策定と…`."""
     return ui.label(f"{no} {name}")

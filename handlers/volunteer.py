@@ -27,7 +27,7 @@ from handlers import volunteer_flex as F
 from handlers.context import Ctx, raw_text
 from handlers.events import _asked_at as asked_at  # the webhook event's time, read one way for every kind
 from handlers.events_flex import day_text, hm
-from handlers.flex import flex_message, pack, qlabel, tail_quick
+from handlers.flex import flex_message, list_page, qlabel, tail_quick
 from handlers.listing_common import ShortParams
 from handlers.menu import main_menu_quick
 from models import plan as P
@@ -104,18 +104,14 @@ def run_search(ctx: Ctx, s: Search) -> list[dict]:
     more, hits = len(hits) > PAGE, hits[:PAGE]
     bubbles = _cards(ctx, hits, F.shift_bubble)
     nxt = replace(s, o=s.o + PAGE)
-    if more:
-        bubbles.append(F.more_bubble(s.o + PAGE + 1, "volunteer.find", nxt.params()))
     first, last = s.o + 1, s.o + len(hits)
     intro = T["results"].format(label=label, first=first, last=last) if (more or s.o or len(hits) > 1) \
         else T["results_one"].format(label=label)
     if s.o == 0 and s.m is None and s.p is None:
         intro = T["intro"] + "\n" + intro
-    msgs = [ui.text(intro)] + [flex_message(label[:300], group) for group in pack(bubbles)][:4]
-    quick = _menu_quick()
-    if more:
-        quick = [ui.postback(T["btn_more"], "volunteer.find", T["btn_more"], **nxt.params()), *quick]
-    return ui.with_quick(msgs, quick)
+    next_page = (F.more_bubble(s.o + PAGE + 1, "volunteer.find", nxt.params()),
+                 ui.postback(T["btn_more"], "volunteer.find", T["btn_more"], **nxt.params())) if more else None
+    return list_page(intro, label[:300], bubbles, _menu_quick(), next_page)
 
 
 def _cards(ctx: Ctx, hits, card) -> list[dict]:
@@ -147,18 +143,13 @@ def week(ctx: Ctx) -> list[dict]:
     if not hits:
         return [ui.text(T["no_more"] if o else T["week_none"], _menu_quick())]
     more, hits = len(hits) > WEEK_PAGE, hits[:WEEK_PAGE]
-    bubbles = _cards(ctx, hits, F.week_bubble)
-    if more:
-        bubbles.append(F.more_bubble(o + WEEK_PAGE + 1, "volunteer.week", {"o": o + WEEK_PAGE}))
     first, last = o + 1, o + len(hits)
     intro = T["week_title"] if not (more or o) else \
         T["week_page" if last > first else "week_page_one"].format(first=first, last=last)
-    msgs = [ui.text(intro + "\n" + T["week_hint"])] + [flex_message(T["label_week"], group)
-                                                        for group in pack(bubbles)][:4]
-    quick = _menu_quick()
-    if more:
-        quick = [ui.postback(T["btn_more"], "volunteer.week", T["btn_more"], o=o + WEEK_PAGE), *quick]
-    return ui.with_quick(msgs, quick)
+    next_page = (F.more_bubble(o + WEEK_PAGE + 1, "volunteer.week", {"o": o + WEEK_PAGE}),
+                 ui.postback(T["btn_more"], "volunteer.week", T["btn_more"], o=o + WEEK_PAGE)) if more else None
+    return list_page(intro + "\n" + T["week_hint"], T["label_week"], _cards(ctx, hits, F.week_bubble),
+                     _menu_quick(), next_page)
 
 
 def pick(ctx: Ctx) -> list[dict]:

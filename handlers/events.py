@@ -355,11 +355,10 @@ _PARTICLE_ENDS = re.compile(r"^[のはでにをがともへや]+|[のはでに�
 
 
 def _search_words(words) -> list[str]:
-    """listing_query's left-over words less the words that only say "an event" (夏祭りイベント → 夏祭り)."""
+    """listing_query's left-over words (the words that only say "an event" were cut by parse(drop=_GENERIC):
+    夏祭りイベント → 夏祭り), particles at their ends off."""
     out = []
     for w in words:
-        for g in _GENERIC:
-            w = w.replace(g, " ")
         out += [t for t in (_PARTICLE_ENDS.sub("", p) for p in w.split()) if len(t) >= 2 and t not in out]
     return out
 

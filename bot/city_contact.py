@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from bot.config import ROOT
+from bot.file_cache import read_per_change
 
 log = logging.getLogger("kyodo.city_contact")
 CONTACT_FILE = "contact.yaml"
@@ -36,16 +36,10 @@ def contact_path(city: str) -> Path:
 
 def city_contact(city: str | None) -> Contact | None:
     """The contact of `city` (a folder under cities/), or None when it has none."""
-    path = contact_path(city or "odawara")
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
-        return None
-    return _read(path, mtime)
+    return _read(contact_path(city or "odawara"))
 
 
-@lru_cache(maxsize=16)
-def _read(path: Path, mtime: int) -> Contact | None:  # mtime: a changed file is read again
+def _parse(path: Path) -> Contact | None:
     try:
         data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("contact") or {}
         name, phone, website = (str(data.get(k) or "").strip() for k in ("name", "phone", "website"))
@@ -56,3 +50,6 @@ def _read(path: Path, mtime: int) -> Contact | None:  # mtime: a changed file is
         log.warning("%s: needs contact.name, a phone number and an https website; no contact shown", path.name)
         return None
     return Contact(name, phone, website)
+
+
+_read = read_per_change(_parse)  # a changed file is read again, and a bad one is reported once per change

@@ -68,6 +68,6 @@ def test_the_contact_file_is_read_and_checked(tmp_path):
     assert (c.name, c.phone, c.tel_uri) == ("小田原市役所", "0465-33-1300", "tel:0465331300")
     bad = tmp_path / "contact.yaml"
     bad.write_text("contact:\n  name: 市役所\n  phone: call us\n  website: http://example.org/\n", encoding="utf-8")
-    assert cc._read(bad, 1) is None
+    assert cc._parse(bad) is None
     bad.write_text("contact: [", encoding="utf-8")
-    assert cc._read(bad, 2) is None
+    assert cc._parse(bad) is None

@@ -11,7 +11,6 @@ Times are typed in Tokyo wall time and stored in UTC (bot/clock.py).
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
 import unicodedata
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from bot.clock import TOKYO, to_tokyo, utc
+from bot.file_cache import read_per_change
 from models.places import AMOUNT, COST_KINDS, FREE, KINDS, PER_MEAL
 
 KIND_LABELS = {"shokudo": "こども食堂", "study": "学習支援", "hiroba": "子育てひろば・子育て支援センター",
@@ -123,11 +123,10 @@ def districts_from_yaml(city: str) -> list[DistrictInfo]:
     path = Path(ROOT) / "cities" / city / "districts.yaml"
     if not path.is_file():
         return []
-    return list(_read_districts(path, path.stat().st_mtime_ns))
+    return list(_read_districts(path) or ())
 
 
-@functools.lru_cache(maxsize=8)
-def _read_districts(path: Path, mtime_ns: int) -> tuple[DistrictInfo, ...]:
+def _parse_districts(path: Path) -> tuple[DistrictInfo, ...]:
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -136,6 +135,9 @@ def _read_districts(path: Path, mtime_ns: int) -> tuple[DistrictInfo, ...]:
         centre = d.get("center") or {}
         out.append(DistrictInfo(str(d["key"]), str(d["name"]), centre.get("lat"), centre.get("lon")))
     return tuple(out)
+
+
+_read_districts = read_per_change(_parse_districts, maxsize=8)
 
 
 # --- reading one field ----------------------------------------------------------------------------------
